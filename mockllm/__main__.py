@@ -1,0 +1,3 @@
+from mockllm.cli import main
+
+raise SystemExit(main())

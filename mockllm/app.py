@@ -1,0 +1,95 @@
+"""Build the Starlette app from the resolved endpoints.
+
+One ``Route`` per (method, path). Each route holds only endpoint keys; the implementation is
+looked up per request in ``Registry.active`` (a dict), so a runtime switch applies to the next
+request with no rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mockllm.context import ServerContext
+from mockllm.registry import PluginError
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def route_table(context: ServerContext) -> list[tuple[str, str, list[tuple[str, str | None]]]]:
+    """(method, path, [(key, when_header)]) rows, refusing a (method, path) claimed twice."""
+    table: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+    for key in context.endpoints.keys():
+        for route in context.endpoints.spec(key).routes:
+            for method in route.methods:
+                claims = table.setdefault((method, route.path), [])
+                clash = [k for k, h in claims if h == route.when_header and k != key]
+                if clash:
+                    raise PluginError(
+                        f"{method} {route.path} is claimed by both {clash[0]!r} and {key!r}; "
+                        "disable one plugin or give the new key its own path"
+                    )
+                claims.append((key, route.when_header))
+    rows = []
+    for (method, path), claims in table.items():
+        # Header-conditioned keys are tried first; the unconditioned one is the fallback.
+        claims.sort(key=lambda c: c[1] is None)
+        rows.append((method, path, claims))
+    return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Handler:
+    active = context.endpoints.active
+    create = context.endpoints.create_instance
+    if len(claims) == 1:
+        key = claims[0][0]
+
+        async def single(request: Request) -> Response:
+            impl = active.get(key) or create(key, context)
+            return await impl(request)  # type: ignore[no-any-return]
+
+        return single
+
+    async def by_header(request: Request) -> Response:
+        for key, header in claims:
+            if header is None or header in request.headers:
+                impl = active.get(key) or create(key, context)
+                return await impl(request)  # type: ignore[no-any-return]
+        return Response(status_code=404)
+
+    return by_header
+
+
+def build_app(context: ServerContext) -> Starlette:
+    routes = [
+        Route(path, _handler(context, claims), methods=[method])
+        for method, path, claims in route_table(context)
+    ]
+    middleware: list[Middleware] = []
+    for extra in context.hook.mockllm_asgi_middleware(context=context):
+        middleware.extend(extra or [])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        context.warm()
+        for result in context.hook.mockllm_startup(context=context):
+            if inspect.isawaitable(result):
+                await result
+        context.started_at = time.time()
+        try:
+            yield
+        finally:
+            for stop in list(context.extras.get("on_shutdown", [])):
+                await stop()
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.context = context
+    return app

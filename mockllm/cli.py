@@ -1,0 +1,139 @@
+"""The command line: serve, plugins, routes, validate. No business logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from mockllm import __version__
+from mockllm.config import ConfigError, load_file
+from mockllm.context import ServerContext, StartupOptions, create_context, parse_use
+from mockllm.registry import PluginError
+
+#: Start-up options travel to worker processes (``--workers N``) through this variable.
+OPTIONS_ENV = "MOCKLLM_SERVE_OPTIONS"
+
+
+def _plugin_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="YAML config (default: the embedded one)")
+    p.add_argument("--use", action="append", default=[], metavar="KEY=PLUGIN",
+                   help="force PLUGIN (or 'builtin') for KEY; repeatable")
+    p.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                   help="block a plugin by name; repeatable")
+    p.add_argument("-p", dest="modules", action="append", default=[], metavar="MODULE",
+                   help="load a plugin module by import name; repeatable")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="mockllm", description="A mock LLM API server.")
+    ap.add_argument("--version", action="version", version=f"mockllm {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server")
+    _plugin_flags(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="warning")
+    plugins = sub.add_parser("plugins", help="what is loaded, and who wins each key and why")
+    _plugin_flags(plugins)
+    plugins.add_argument("--json", action="store_true")
+    plugins.add_argument("--explain", metavar="KEY")
+    routes = sub.add_parser("routes", help="method, path, key and active implementation")
+    _plugin_flags(routes)
+    routes.add_argument("--json", action="store_true")
+    validate = sub.add_parser("validate", help="check a config file")
+    validate.add_argument("file")
+    return ap
+
+
+def _options(args: argparse.Namespace) -> StartupOptions:
+    return StartupOptions(
+        config_path=args.config,
+        use=parse_use(args.use, "--use"),
+        disable=list(args.disable_plugin),
+        modules=list(args.modules),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="mockllm: %(levelname)s: %(message)s")
+    try:
+        if args.command == "validate":
+            return _validate(args.file)
+        options = _options(args)
+        if args.command == "serve":
+            return _serve(args, options)
+        ctx = create_context(options)
+        if args.command == "plugins":
+            return _plugins(ctx, args)
+        return _routes(ctx, args)
+    except (PluginError, ConfigError) as exc:
+        print(f"mockllm: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _validate(path: str) -> int:
+    try:
+        config = load_file(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(f"{path}: ok ({len(config.models)} models, {len(config.rules)} rules)")
+    return 0
+
+
+def _plugins(ctx: ServerContext, args: argparse.Namespace) -> int:
+    from mockllm.describe import plugins_json, plugins_text
+
+    if args.json:
+        print(json.dumps(plugins_json(ctx), indent=2))
+        return 0
+    try:
+        print(plugins_text(ctx, args.explain))
+    except KeyError:
+        print(f"mockllm: error: no endpoint or transport key {args.explain!r}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _routes(ctx: ServerContext, args: argparse.Namespace) -> int:
+    from mockllm.describe import routes_json
+
+    rows = routes_json(ctx)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        cond = f" (when {r['when_header']})" if r["when_header"] else ""
+        print(f"{r['method']:<7} {r['path']:<34} {r['key']:<24} {r['plugin']}{cond}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, options: StartupOptions) -> int:
+    import uvicorn
+
+    from mockllm.app import build_app
+
+    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    if args.workers > 1:
+        create_context(options)  # fail fast, in the parent, with one readable line
+        os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
+        uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
+        return 0
+    app = build_app(create_context(options))
+    uvicorn.run(app, **common)
+    return 0
+
+
+def worker_app() -> object:
+    """The app factory each ``--workers`` process calls (state is per worker)."""
+    from mockllm.app import build_app
+
+    options = StartupOptions(**json.loads(os.environ[OPTIONS_ENV]))
+    return build_app(create_context(options))

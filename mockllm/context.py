@@ -1,0 +1,127 @@
+"""The server context: what endpoints are built with, and how it is assembled at start-up.
+
+Assembly order: config -> plugins (block, builtins, entry points, explicit) -> registries
+collect contributions -> resolve with start-up overrides -> engine. pluggy is used here and
+on runtime switches and reloads only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mockllm.config import Config, load_default, load_file
+from mockllm.engine.engine import Engine
+from mockllm.engine.tokens import Tokenizers
+from mockllm.journal import Journal
+from mockllm.plugins import LoadedPlugins, LoadOptions, Source, build_plugin_manager
+from mockllm.registry import PluginError, Registry
+from mockllm.transport import Transport
+
+log = logging.getLogger("mockllm")
+
+
+@dataclass
+class StartupOptions:
+    """What the CLI (or a test) asks for; env and config add to it in :func:`create_context`."""
+
+    config_path: str | None = None
+    use: dict[str, str] = field(default_factory=dict)
+    disable: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    autoload: bool | None = None
+    builtin_package: str = "plugins_builtin"
+
+
+def parse_use(items: Iterable[str], origin: str) -> dict[str, str]:
+    """``KEY=PLUGIN`` strings to a dict; a malformed item is a :class:`PluginError`."""
+    out: dict[str, str] = {}
+    for item in items:
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, plugin = item.partition("=")
+        if not sep or not key.strip() or not plugin.strip():
+            raise PluginError(f"{origin}: expected KEY=PLUGIN, got {item!r}")
+        out[key.strip()] = plugin.strip()
+    return out
+
+
+class ServerContext:
+    """Shared by every endpoint instance. ``config`` and ``engine`` are swapped whole on a
+    reload, so a request sees one consistent pair (read them once per request)."""
+
+    def __init__(
+        self, config: Config, plugins: LoadedPlugins, endpoints: Registry, transports: Registry
+    ) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.endpoints = endpoints
+        self.transports = transports
+        self.tokenizers = Tokenizers(lambda name: plugins.pm.hook.mockllm_tokenizer(name=name))
+        self.engine = Engine(config, self.tokenizers)
+        self.journal = Journal(size=1000)
+        self.config_path: str | None = None
+        #: The last reload error (file:line message), shown by GET /_mockllm/config.
+        self.config_error: str | None = None
+        self.started_at = 0.0
+        self.extras: dict[str, Any] = {}
+
+    @property
+    def hook(self) -> Any:
+        return self.plugins.pm.hook
+
+    def transport(self, name: str) -> Transport:
+        impl = self.transports.active.get(name)
+        if impl is None:
+            impl = self.transports.create_instance(name, self)
+        return impl  # type: ignore[no-any-return]
+
+    def apply_config(self, config: Config) -> None:
+        """Swap in a new validated config (hot reload). Plugin changes need a restart."""
+        engine = Engine(config, self.tokenizers)
+        self.config, self.engine = config, engine
+        self.config_error = None
+        self.hook.mockllm_configure(config=config)
+
+    def warm(self) -> None:
+        """Load every model's tokenizer now, so the first request does not pay for it."""
+        for model in self.config.models:
+            self.tokenizers.get(model.tokenizer)
+
+
+def create_context(options: StartupOptions | None = None) -> ServerContext:
+    """Assemble everything; raises ``ConfigError`` or ``PluginError`` with readable lines."""
+    options = options or StartupOptions()
+    config = load_file(options.config_path) if options.config_path else load_default()
+    env = LoadOptions.from_env()
+    modules: list[tuple[str, Source]] = [(m, "module") for m in options.modules]
+    modules += [(m, "config") for m in config.plugins.load]
+    load = LoadOptions(
+        disable=list(dict.fromkeys([*options.disable, *env.disable, *config.plugins.disable])),
+        modules=modules,
+        autoload=env.autoload if options.autoload is None else options.autoload,
+        builtin_package=options.builtin_package,
+    )
+    plugins = build_plugin_manager(load)
+    use = dict(config.plugins.use)
+    use.update(parse_use(os.environ.get("MOCKLLM_USE", "").split(","), "MOCKLLM_USE"))
+    use.update(options.use)
+    endpoints, transports = Registry("endpoint"), Registry("transport")
+    refs = plugins.refs()
+    hook = plugins.pm.hook
+    endpoints.collect(reversed(hook.mockllm_register_endpoints.get_hookimpls()), refs)
+    transports.collect(reversed(hook.mockllm_register_transports.get_hookimpls()), refs)
+    endpoints.resolve_all({k: v for k, v in use.items() if k in endpoints.keys()})
+    transports.resolve_all({k: v for k, v in use.items() if k not in endpoints.keys()})
+    for warning in [*plugins.warnings, *endpoints.warnings, *transports.warnings]:
+        log.warning(warning)
+    context = ServerContext(config, plugins, endpoints, transports)
+    if options.config_path:
+        context.config_path = str(Path(options.config_path).resolve())
+    hook.mockllm_configure(config=config)
+    return context

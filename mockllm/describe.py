@@ -1,0 +1,98 @@
+"""What is loaded and who wins each key, as the JSON of DESIGN.md §5 and as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockllm.context import ServerContext
+from mockllm.registry import Registry
+from mockllm.resolve import Resolution
+
+_WHY = {
+    "runtime": "runtime override (POST /_mockllm/plugins/use)",
+    "override": "start-up override (--use / MOCKLLM_USE / plugins.use)",
+    "tryfirst": "tryfirst hookimpl",
+    "plugin": "installed plugin beats builtin",
+    "builtin": "builtin (nothing else implements it)",
+}
+
+
+def _impls(r: Resolution) -> list[dict[str, Any]]:
+    return [
+        {"plugin": c.plugin, "class": c.class_path, "builtin": c.builtin}
+        for c in (r.winner, *r.shadowed)
+    ]
+
+
+def _entry(reg: Registry, key: str) -> dict[str, Any]:
+    r = reg.resolutions[key]
+    return {"key": key, "selected": r.winner.plugin, "reason": r.reason,
+            "implementations": _impls(r)}
+
+
+def plugins_json(ctx: ServerContext) -> dict[str, Any]:
+    endpoints = []
+    for key in ctx.endpoints.keys():
+        routes = ctx.endpoints.spec(key).routes
+        entry = _entry(ctx.endpoints, key)
+        entry["methods"] = sorted({m for r in routes for m in r.methods})
+        entry["path"] = routes[0].path
+        entry["routes"] = [{"methods": list(r.methods), "path": r.path,
+                            "when_header": r.when_header} for r in routes]
+        endpoints.append(entry)
+    return {
+        "plugins": [
+            {"name": i.name, "source": i.source, "distribution": i.distribution,
+             "status": i.status, "module": i.module}
+            for i in ctx.plugins.infos
+        ],
+        "endpoints": endpoints,
+        "transports": [_entry(ctx.transports, k) for k in ctx.transports.keys()],
+        "warnings": [*ctx.plugins.warnings, *ctx.endpoints.warnings, *ctx.transports.warnings],
+    }
+
+
+def plugins_text(ctx: ServerContext, explain: str | None = None) -> str:
+    data = plugins_json(ctx)
+    lines: list[str] = []
+    if explain is None:
+        lines.append("plugins (in load order; hooks call builtins last):")
+        for p in data["plugins"]:
+            dist = f"  [{p['distribution']}]" if p["distribution"] else ""
+            lines.append(f"  {p['name']:<24} {p['source']:<10} {p['status']}{dist}")
+    for kind in ("endpoints", "transports"):
+        rows = [e for e in data[kind] if explain in (None, e["key"])]
+        if not rows:
+            continue
+        lines.append(f"{kind}:")
+        for e in rows:
+            where = f"  {'/'.join(e['methods'])} {e['path']}" if "path" in e else ""
+            lines.append(f"  {e['key']:<24} -> {e['selected']:<20} ({e['reason']}){where}")
+            if explain is not None:
+                lines.append(f"      why: {_WHY[e['reason']]}")
+                for impl in e["implementations"]:
+                    mark = "*" if impl["plugin"] == e["selected"] else " "
+                    lines.append(f"    {mark} {impl['plugin']:<20} {impl['class']}")
+            else:
+                shadowed = [i["plugin"] for i in e["implementations"][1:]]
+                if shadowed:
+                    lines.append(f"      shadows: {', '.join(shadowed)}")
+    if explain is not None and not any(
+        e["key"] == explain for k in ("endpoints", "transports") for e in data[k]
+    ):
+        raise KeyError(explain)
+    for w in data["warnings"]:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+def routes_json(ctx: ServerContext) -> list[dict[str, Any]]:
+    from mockllm.app import route_table
+
+    out = []
+    for method, path, claims in route_table(ctx):
+        for key, header in claims:
+            out.append({"method": method, "path": path, "key": key, "when_header": header,
+                        "plugin": ctx.endpoints.resolutions[key].winner.plugin,
+                        "class": ctx.endpoints.resolutions[key].winner.class_path})
+    return out

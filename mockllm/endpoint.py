@@ -1,0 +1,134 @@
+"""The base class builtin endpoints share: decoding, error envelopes, transports.
+
+The contract for any endpoint implementation is only: ``cls(context)`` builds it, and
+``await instance(request)`` returns a Starlette response. This base adds the conveniences.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockllm.errors import ApiError
+
+if TYPE_CHECKING:
+    from mockllm.context import ServerContext
+    from mockllm.transport import Transport
+
+log = logging.getLogger("mockllm.endpoint")
+
+T = TypeVar("T")
+
+_error_encoder = msgspec.json.Encoder()
+
+
+class Endpoint:
+    """Subclass and implement :meth:`handle`; raise :class:`ApiError` for error answers.
+
+    ``provider`` names the envelope errors are rendered in; override :meth:`error_body` for
+    another shape.
+    """
+
+    provider: ClassVar[str] = "openai"
+
+    def __init__(self, context: ServerContext) -> None:
+        self.context = context
+
+    async def __call__(self, request: Request) -> Response:
+        try:
+            return await self.handle(request)
+        except ApiError as err:
+            return self.error_response(err)
+        except Exception:
+            # A plugin bug must still answer in the provider's envelope, never a traceback.
+            log.exception("endpoint %s failed", type(self).__qualname__)
+            return self.error_response(ApiError(500, "The server had an error processing "
+                                                     "your request."))
+
+    async def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def read_body(self, request: Request) -> bytes:
+        """The raw body, refused with 413 past the configured limit."""
+        limit = self.context.config.server.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
+        body = await request.body()
+        if len(body) > limit:
+            raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
+        return body
+
+    def decode(self, body: bytes, decoder: msgspec.json.Decoder[T]) -> T:
+        """Decode ``body`` with a module-level msgspec decoder; errors become 400s."""
+        try:
+            return decoder.decode(body)
+        except msgspec.ValidationError as exc:
+            raise ApiError(400, _validation_message(exc), param=_param_of(exc)) from None
+        except msgspec.DecodeError as exc:
+            raise ApiError(
+                400,
+                "We could not parse the JSON body of your request. (HINT: This likely means "
+                "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                f"payload, but what was sent was not valid JSON.) {exc}",
+            ) from None
+
+    def transport(self, name: str) -> Transport:
+        """The active transport for ``name`` (a dict lookup; runtime switches apply)."""
+        return self.context.transport(name)
+
+    def error_body(self, err: ApiError) -> dict[str, Any]:
+        """OpenAI's envelope; other providers override this."""
+        return {
+            "error": {
+                "message": err.message,
+                "type": err.type_ or _OPENAI_TYPES.get(err.kind, "invalid_request_error"),
+                "param": err.param,
+                "code": err.code,
+            }
+        }
+
+    def error_response(self, err: ApiError) -> Response:
+        return Response(
+            _error_encoder.encode(self.error_body(err)),
+            status_code=err.status,
+            headers=err.headers,
+            media_type="application/json",
+        )
+
+
+_OPENAI_TYPES = {
+    "invalid_request": "invalid_request_error",
+    "authentication": "invalid_request_error",
+    "permission": "invalid_request_error",
+    "not_found": "invalid_request_error",
+    "too_large": "invalid_request_error",
+    "rate_limit": "requests",
+    "server": "server_error",
+    "unavailable": "server_error",
+    "overloaded": "server_error",
+}
+
+
+def _validation_message(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    # msgspec says "Expected `str`, got `int` - at `$.messages[0].content`".
+    if " - at `$." in text:
+        what, where = text.split(" - at `$.", 1)
+        return f"Invalid value for '{where.rstrip('`')}': {what}."
+    return text
+
+
+def _param_of(exc: msgspec.ValidationError) -> str | None:
+    text = str(exc)
+    if " - at `$." in text:
+        return text.split(" - at `$.", 1)[1].rstrip("`")
+    if text.startswith("Object missing required field `"):
+        return text.split("`")[1]
+    return None

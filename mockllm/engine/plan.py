@@ -1,0 +1,65 @@
+"""A plan: what the model answers, before any provider shapes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mockllm.engine.schema import ModelConfig
+from mockllm.errors import ApiError
+from mockllm.streaming import Fault, Pacing
+
+FinishReason = Literal["stop", "length", "tool_calls", "stop_sequence"]
+
+
+@dataclass(slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text
+    #: ``arguments`` cut into the pieces a stream sends (joined, they equal ``arguments``).
+    pieces: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Choice:
+    """One answer. ``pieces`` are the text cut on token boundaries (one per streamed chunk)."""
+
+    index: int = 0
+    pieces: list[str] = field(default_factory=list)
+    reasoning_pieces: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: FinishReason = "stop"
+    stop_sequence: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_pieces)
+
+    @property
+    def completion_tokens(self) -> int:
+        """Tokens actually sent: text, reasoning and tool-call argument pieces."""
+        return (len(self.pieces) + len(self.reasoning_pieces)
+                + sum(len(tc.pieces) for tc in self.tool_calls))
+
+
+@dataclass(slots=True)
+class Plan:
+    """The engine's answer for one request. Exactly one of ``error`` or the content is used."""
+
+    model: ModelConfig
+    rule: str | None
+    prompt_tokens: int
+    choices: list[Choice] = field(default_factory=list)
+    embeddings: list[list[float]] = field(default_factory=list)
+    error: ApiError | None = None
+    fault: Fault | None = None
+    pacing: Pacing | None = None
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(c.completion_tokens for c in self.choices)

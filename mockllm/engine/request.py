@@ -1,0 +1,83 @@
+"""The provider-neutral request every endpoint normalises to before matching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class ToolCallIn:
+    """A tool call already in the conversation (an assistant turn)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(slots=True)
+class Message:
+    """One turn. ``text`` joins every text part; images and the like are not text."""
+
+    role: str  # system | developer | user | assistant | tool
+    text: str = ""
+    tool_calls: list[ToolCallIn] = field(default_factory=list)
+    tool_call_id: str | None = None
+
+
+@dataclass(slots=True)
+class ToolDef:
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class NeutralRequest:
+    """What a rule can look at, the same for every provider.
+
+    ``endpoint`` is the endpoint key (``openai.chat``), ``provider`` its family (``openai``).
+    ``max_tokens`` is None when the request sets no limit. ``raw`` is the decoded JSON body,
+    for ``match.json`` paths; ``headers`` are lower-cased.
+    """
+
+    endpoint: str
+    provider: str
+    model: str
+    messages: list[Message] = field(default_factory=list)
+    tools: list[ToolDef] = field(default_factory=list)
+    max_tokens: int | None = None
+    min_tokens: int = 0
+    ignore_eos: bool = False
+    stop: list[str] = field(default_factory=list)
+    n: int = 1
+    seed: int | None = None
+    stream: bool = False
+    response_format: str | None = None  # None | "json_object" | "json_schema"
+    json_schema: dict[str, Any] | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    thinking: bool = False
+    thinking_budget: int | None = None
+    inputs: list[str] = field(default_factory=list)  # embeddings / rankings passages
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: Any = None
+
+    @property
+    def system(self) -> str:
+        return "\n".join(m.text for m in self.messages if m.role in ("system", "developer"))
+
+    @property
+    def last_user(self) -> str:
+        for m in reversed(self.messages):
+            if m.role == "user":
+                return m.text
+        return ""
+
+    def prompt_text(self) -> str:
+        """The text the model would see, for prompt token counting."""
+        parts = [m.text for m in self.messages]
+        for m in self.messages:
+            parts.extend(tc.name + tc.arguments for tc in m.tool_calls)
+        return "\n".join(parts)

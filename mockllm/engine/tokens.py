@@ -1,0 +1,116 @@
+"""Tokenizers (through the ``mockllm_tokenizer`` hook), cached once per vocabulary.
+
+Every count the server reports (usage, streamed usage, count_tokens, the journal) comes from
+here, so they all agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+log = logging.getLogger("mockllm.tokens")
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens: list[int]) -> str: ...
+
+
+class Tokenizers:
+    """Resolves a vocabulary name to a tokenizer once; later look-ups are a dict read.
+
+    ``fallbacks`` records every vocabulary that could not be loaded and what answers for it,
+    for ``GET /_mockllm/config``.
+    """
+
+    FALLBACK = "cl100k_base"
+
+    def __init__(self, provide: Callable[[str], Tokenizer | None]) -> None:
+        self._provide = provide
+        self._cache: dict[str, Tokenizer] = {}
+        self.fallbacks: dict[str, str] = {}
+
+    def get(self, name: str) -> Tokenizer:
+        tok = self._cache.get(name)
+        if tok is not None:
+            return tok
+        tok = self._provide(name)
+        if tok is None:
+            tok = self._provide(self.FALLBACK) if name != self.FALLBACK else None
+            if tok is None:
+                raise RuntimeError(f"no tokenizer plugin can load {name!r} or {self.FALLBACK!r}")
+            self.fallbacks[name] = self.FALLBACK
+            log.warning(
+                "tokenizer %r is not available offline; counting with %r instead "
+                "(counts may differ slightly from the real API)", name, self.FALLBACK,
+            )
+        self._cache[name] = tok
+        return tok
+
+    def count(self, name: str, text: str) -> int:
+        return len(self.get(name).encode(text)) if text else 0
+
+
+def pieces(tok: Tokenizer, text: str) -> list[str]:
+    """``text`` cut on token boundaries; a character split over tokens stays whole."""
+    if not text:
+        return []
+    ids = tok.encode(text)
+    single = getattr(tok, "decode_single_token_bytes", None)
+    if single is None:
+        return [tok.decode([i]) for i in ids]
+    out: list[str] = []
+    buf = b""
+    for i in ids:
+        buf += single(i)
+        try:
+            out.append(buf.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue  # wait for the rest of a multi-byte character
+        buf = b""
+    if buf:
+        out.append(buf.decode("utf-8", errors="replace"))
+    return out
+
+
+_WORDS = (
+    "the model answers with tokens that are real words of its vocabulary so every count is "
+    "exact and the same text comes back for the same seed and request when a test runs again "
+    "data system value result time light water stream server client request response latency "
+    "quick brown fox jumps over lazy dog river mountain forest city ocean cloud signal memory "
+    "simple clear fast steady bright calm green blue north south east west open close start "
+    "end first last small large early late new old good well also just then here there"
+).split()
+
+
+@lru_cache(maxsize=64)
+def _vocabulary(tok_id: int, tok: Tokenizer) -> tuple[str, ...]:
+    # Keep words that are one token with a leading space: the pre-tokenizer splits " word"
+    # runs apart, so n such words encode to exactly n tokens.
+    # The first word has no leading space, so it must be one token bare as well.
+    return tuple(
+        w for w in dict.fromkeys(_WORDS)
+        if len(tok.encode(" " + w)) == 1 and len(tok.encode(w)) == 1
+    )
+
+
+@lru_cache(maxsize=4096)
+def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> tuple[str, ...]:
+    words = _vocabulary(tok_id, tok)
+    rng = random.Random(seed)
+    chosen = [rng.choice(words) for _ in range(n)]
+    out = [" " + w for w in chosen]
+    if out:
+        out[0] = out[0][1:]
+    return tuple(out)
+
+
+def generate(tok: Tokenizer, n: int, seed: int) -> list[str]:
+    """``n`` token pieces of deterministic text for ``seed`` (cached: repeats are free)."""
+    return list(_generated(id(tok), tok, n, seed))

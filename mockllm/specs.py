@@ -1,0 +1,33 @@
+"""Declarations of where an endpoint key is mounted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One (methods, path) an endpoint key answers.
+
+    ``when_header`` lets two keys share a (method, path): the route tries the key whose header
+    is present first (``GET /v1/models`` with ``anthropic-version`` is Anthropic's listing).
+    """
+
+    path: str
+    methods: tuple[str, ...]
+    when_header: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """The public declaration of an endpoint key: its routes."""
+
+    key: str
+    routes: tuple[RouteSpec, ...]
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    """The declaration of a transport key."""
+
+    key: str

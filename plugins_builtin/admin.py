@@ -1,0 +1,118 @@
+"""The admin API under ``/_mockllm/`` (loopback only unless ``server.admin_token`` is set)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockllm import ApiError, Endpoint, PluginError, Registry, RouteSpec, hookimpl
+from mockllm.config import ConfigError, load_file
+from mockllm.describe import plugins_json
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+
+
+class UseRequest(msgspec.Struct):
+    key: str
+    plugin: str | None = None
+
+
+_use_decoder = msgspec.json.Decoder(UseRequest)
+
+
+class Admin(Endpoint):
+    """One key, ``mockllm.admin``, for every ``/_mockllm/...`` route."""
+
+    async def handle(self, request: Request) -> Response:
+        self._authorize(request)
+        name = request.url.path.removeprefix("/_mockllm/").strip("/")
+        handler = self._routes().get((request.method, name))
+        if handler is None:
+            raise ApiError(404, f"no admin route {request.method} /_mockllm/{name}")
+        return await handler(request)
+
+    def _authorize(self, request: Request) -> None:
+        token = self.context.config.server.admin_token
+        if token:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given, token):
+                raise ApiError(401, "admin API: missing or wrong bearer token")
+        elif request.client is None or request.client.host not in _LOOPBACK:
+            raise ApiError(403, "admin API answers loopback clients only (set server.admin_token)")
+
+    def _routes(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]:
+        return {
+            ("GET", "plugins"): self.get_plugins,
+            ("POST", "plugins/use"): self.use,
+            ("GET", "config"): self.get_config,
+            ("POST", "reload"): self.reload,
+            ("GET", "requests"): self.get_requests,
+            ("DELETE", "requests"): self.clear_requests,
+        }
+
+    async def get_plugins(self, request: Request) -> Response:
+        return JSONResponse(plugins_json(self.context))
+
+    async def use(self, request: Request) -> Response:
+        req = self.decode(await self.read_body(request), _use_decoder)
+        registry = (self.context.endpoints if req.key in self.context.endpoints.keys()
+                    else self.context.transports)
+        try:
+            if req.plugin is None:
+                r = registry.clear_runtime(req.key)
+            else:
+                r = registry.use_implementation(req.key, req.plugin)
+        except PluginError as exc:
+            raise ApiError(400, str(exc), param="plugin") from None
+        return JSONResponse({"key": req.key, "selected": r.winner.plugin, "reason": r.reason})
+
+    async def get_config(self, request: Request) -> Response:
+        ctx = self.context
+        return JSONResponse({
+            "source": ctx.config.source,
+            "error": ctx.config_error,
+            "tokenizer_fallbacks": ctx.tokenizers.fallbacks,
+            "config": msgspec.to_builtins(ctx.config),
+        })
+
+    async def reload(self, request: Request) -> Response:
+        path = self.context.config_path
+        if path is None:
+            raise ApiError(400, "the server runs on the embedded default config; start it "
+                                "with --config FILE to reload")
+        try:
+            self.context.apply_config(load_file(path))
+        except ConfigError as exc:
+            self.context.config_error = str(exc)
+            return JSONResponse({"reloaded": False, "error": str(exc)}, status_code=400)
+        return JSONResponse({"reloaded": True, "source": path})
+
+    async def get_requests(self, request: Request) -> Response:
+        q = request.query_params
+        limit = q.get("limit")
+        if limit is not None and not limit.isdigit():
+            raise ApiError(400, "limit must be a non-negative integer", param="limit")
+        journal = self.context.journal
+        entries = journal.query(q.get("rule"), q.get("model"), int(limit) if limit else None)
+        return JSONResponse({"requests": journal.as_json(entries), "count": len(entries)})
+
+    async def clear_requests(self, request: Request) -> Response:
+        self.context.journal.clear()
+        return JSONResponse({"cleared": True})
+
+
+@hookimpl(trylast=True)
+def mockllm_register_endpoints(registry: Registry) -> None:
+    paths = [("plugins", "GET"), ("plugins/use", "POST"), ("config", "GET"),
+             ("reload", "POST"), ("requests", "GET"), ("requests", "DELETE"),
+             ("rules", "POST"), ("rules", "DELETE")]
+    by_path: dict[str, list[str]] = {}
+    for p, m in paths:
+        by_path.setdefault(p, []).append(m)
+    registry.register("mockllm.admin", routes=[
+        RouteSpec(f"/_mockllm/{p}", tuple(ms)) for p, ms in by_path.items()
+    ])(Admin)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockllm.context import ServerContext
+from mockllm.observe import SCOPE_KEY, Observation
 from mockllm.registry import PluginError
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -53,6 +54,7 @@ def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Ha
         key = claims[0][0]
 
         async def single(request: Request) -> Response:
+            request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
             impl = active.get(key) or create(key, context)
             return await impl(request)  # type: ignore[no-any-return]
 
@@ -61,6 +63,7 @@ def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Ha
     async def by_header(request: Request) -> Response:
         for key, header in claims:
             if header is None or header in request.headers:
+                request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
                 impl = active.get(key) or create(key, context)
                 return await impl(request)  # type: ignore[no-any-return]
         return Response(status_code=404)

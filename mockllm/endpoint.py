@@ -7,13 +7,18 @@ The contract for any endpoint implementation is only: ``cls(context)`` builds it
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mockllm.engine.plan import Plan
+from mockllm.engine.request import NeutralRequest
 from mockllm.errors import ApiError
+from mockllm.observe import SCOPE_KEY
+from mockllm.streaming import StreamResponse
 
 if TYPE_CHECKING:
     from mockllm.context import ServerContext
@@ -39,15 +44,46 @@ class Endpoint:
         self.context = context
 
     async def __call__(self, request: Request) -> Response:
+        obs = request.scope.get(SCOPE_KEY)
         try:
-            return await self.handle(request)
+            response = await self.handle(request)
         except ApiError as err:
-            return self.error_response(err)
+            response = self.error_response(err)
         except Exception:
             # A plugin bug must still answer in the provider's envelope, never a traceback.
             log.exception("endpoint %s failed", type(self).__qualname__)
-            return self.error_response(ApiError(500, "The server had an error processing "
-                                                     "your request."))
+            response = self.error_response(
+                ApiError(500, "The server had an error processing your request.")
+            )
+        if obs is not None:
+            obs.status = response.status_code
+            if isinstance(response, StreamResponse):
+                response.observation = obs  # finished when the last frame is sent
+            else:
+                obs.end = obs.first_token = time.monotonic()
+                self.context.observe(obs)
+        return response
+
+    def plan(self, request: Request, neutral: NeutralRequest, body: bytes = b"") -> Plan:
+        """Ask the engine for a plan; raise its error, and note it for journal and metrics.
+
+        Builtins call this rather than ``context.engine.plan`` so per-request control headers,
+        the journal and metrics see every request the same way.
+        """
+        plan = self.context.engine.plan(neutral)
+        obs = request.scope.get(SCOPE_KEY)
+        if obs is not None:
+            obs.model, obs.rule, obs.stream = plan.model.id, plan.rule, neutral.stream
+            obs.prompt_tokens, obs.completion_tokens = plan.prompt_tokens, plan.completion_tokens
+            obs.body = body
+        if plan.error is not None:
+            raise plan.error
+        return plan
+
+    async def wait_for(self, plan: Plan) -> None:
+        """A non-streaming answer waits as long as its stream would have taken."""
+        if plan.pacing is not None:
+            await plan.pacing.wait_total(plan.completion_tokens)
 
     async def handle(self, request: Request) -> Response:
         raise NotImplementedError

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.types import Receive, Scope, Send
 
+from mockllm.observe import Observation
+
 if TYPE_CHECKING:
     from mockllm.transport import Frame, Transport
 
@@ -102,16 +104,33 @@ class StreamResponse:
             raw.append((k.lower().encode("latin-1"), v.encode("latin-1")))
         self.raw_headers = raw
         self.background = None
+        #: Set by the endpoint; completed and handed to the observers after the last frame.
+        self.observation: Observation | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code,
                     "headers": self.raw_headers})
         pacing = self.pacing
-        if pacing is None or pacing.idle:
-            await self._fast(send)
-        elif await self._paced(send, pacing) is False:
-            return  # a disconnect fault: leave the response incomplete, the server closes it
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        complete = True
+        try:
+            if pacing is None or pacing.idle:
+                await self._fast(send)
+            else:
+                complete = await self._paced(send, pacing)
+            if complete:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # else: a disconnect fault; the response stays incomplete and the server closes it
+        finally:
+            self._observe(pacing)
+
+    def _observe(self, pacing: Pacing | None) -> None:
+        obs = self.observation
+        if obs is None:
+            return
+        obs.end = time.monotonic()
+        if obs.first_token is None:
+            obs.first_token = obs.end if pacing is None or pacing.idle else None
+        self.transport.context.observe(obs)
 
     async def _fast(self, send: Send) -> None:
         encode = self.transport.encode
@@ -147,7 +166,10 @@ class StreamResponse:
                 pending.append(encode(frame))
                 continue
             await pacing.wait(tokens)
-            pacing.errors.append(time.monotonic() - pacing.due(tokens))
+            now = time.monotonic()
+            pacing.errors.append(now - pacing.due(tokens))
+            if tokens == 0 and self.observation is not None:
+                self.observation.first_token = now
             tokens += 1
             for body in pending:
                 if not await out(body):

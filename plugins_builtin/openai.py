@@ -143,9 +143,7 @@ class Chat(Endpoint):
             stream=req.stream,
             headers={k: v for k, v in request.headers.items()},
         )
-        plan = self.context.engine.plan(neutral)
-        if plan.error is not None:
-            raise plan.error
+        plan = self.plan(request, neutral, body)
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         usage = Usage(plan.prompt_tokens, plan.completion_tokens,
@@ -155,8 +153,7 @@ class Chat(Endpoint):
             return self.transport("sse").stream(
                 _chunks(cid, created, plan, usage if include else None), pacing=plan.pacing
             )
-        if plan.pacing is not None:
-            await plan.pacing.wait_total(plan.completion_tokens)
+        await self.wait_for(plan)
         out = ChatCompletion(
             id=cid, created=created, model=plan.model.id, usage=usage,
             choices=[

@@ -21,7 +21,8 @@ from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import Latency, Respond, Rule, TextMatch
 from mockllm.engine.tokens import Tokenizers, generate, pieces
 from mockllm.errors import ApiError
-from mockllm.streaming import Fault, Pacing
+from mockllm.engine.timing import build_pacing
+from mockllm.streaming import Fault
 
 if TYPE_CHECKING:
     from mockllm.config import Config
@@ -139,7 +140,7 @@ class Engine:
         seed = req.seed if req.seed is not None else zlib.crc32(req.prompt_text().encode())
         for index in range(max(req.n, 1)):
             plan.choices.append(self._choice(req, respond, tok, seed + index, index))
-        plan.pacing = Pacing(start, latency.ttft_ms / 1000, latency.itl_ms / 1000, plan.fault)
+        plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault)
         return plan
 
     def _choice(

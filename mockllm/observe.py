@@ -1,0 +1,38 @@
+"""One record per answered request, handed to every observer (journal, metrics).
+
+Filled as the request goes: the route sets the key, ``Endpoint.plan`` the model, rule and
+tokens, the response its status and times. Observers run after the last byte is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SCOPE_KEY = "mockllm.observation"
+
+
+@dataclass(slots=True)
+class Observation:
+    endpoint: str
+    start: float
+    model: str | None = None
+    rule: str | None = None
+    status: int = 200
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    stream: bool = False
+    first_token: float | None = None
+    end: float | None = None
+    body: bytes = b""
+
+    @property
+    def ttft(self) -> float | None:
+        return None if self.first_token is None else self.first_token - self.start
+
+    @property
+    def total(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+
+Observer = Callable[[Observation], None]

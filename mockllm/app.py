@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockllm.context import ServerContext
@@ -71,6 +71,19 @@ def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Ha
     return by_header
 
 
+async def _no_route(request: Request, exc: Exception) -> Response:
+    # OpenAI's own answer for an unknown URL; clients get JSON, never a bare text body.
+    status = getattr(exc, "status_code", 404)
+    message = (f"Invalid URL ({request.method} {request.url.path})" if status == 404
+               else f"Method {request.method} not allowed for {request.url.path}")
+    return JSONResponse(
+        {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                   "code": None}},
+        status_code=status,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def build_app(context: ServerContext) -> Starlette:
     routes = [
         Route(path, _handler(context, claims), methods=[method])
@@ -93,6 +106,7 @@ def build_app(context: ServerContext) -> Starlette:
             for stop in list(context.extras.get("on_shutdown", [])):
                 await stop()
 
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={404: _no_route, 405: _no_route})
     app.state.context = context
     return app

@@ -124,3 +124,14 @@ def test_lifespan_runs_startup_hooks_and_warms_tokenizers() -> None:
     with TestClient(build_app(ctx)):
         assert ctx.started_at > 0
         assert ctx.tokenizers._cache  # noqa: SLF001 - warmed before the first request
+
+
+def test_unknown_url_and_wrong_method_answer_json_envelopes() -> None:
+    with make() as client:
+        r = client.get("/v1/nothing-here")
+        assert r.status_code == 404
+        assert r.json()["error"]["message"] == "Invalid URL (GET /v1/nothing-here)"
+        r = client.get("/v1/chat/completions")
+        assert r.status_code == 405
+        assert r.json()["error"]["type"] == "invalid_request_error"
+        assert r.headers["allow"] == "POST"

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 from mockllm.app import build_app, route_table
 from mockllm.context import StartupOptions, create_context
 from mockllm.registry import PluginError
-from plugins_builtin.openai import Chat
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -45,7 +44,9 @@ def test_duplicate_method_and_path_from_two_keys_is_refused() -> None:
 def test_runtime_use_implementation_switches_the_next_request(two_chats: TestClient) -> None:
     assert two_chats.post("/v1/chat/completions", json=CHAT).json() == {"by": "acme"}
     ctx = two_chats.app.state.context  # type: ignore[attr-defined]
-    ctx.endpoints.use_implementation("openai.chat", Chat)
+    builtin_cls = next(c.impl for c in ctx.endpoints.list_implementations("openai.chat")
+                       if c.builtin)
+    ctx.endpoints.use_implementation("openai.chat", builtin_cls)  # by class
     assert two_chats.post("/v1/chat/completions", json=CHAT).json()["object"] == "chat.completion"
     ctx.endpoints.use_implementation("openai.chat", "tests.plugins.acme_chat")
     assert two_chats.post("/v1/chat/completions", json=CHAT).json() == {"by": "acme"}
@@ -90,9 +91,9 @@ def test_plugins_json_shape() -> None:
     assert {"name", "source", "distribution", "status"} <= set(data["plugins"][0])
     chat = next(e for e in data["endpoints"] if e["key"] == "openai.chat")
     assert {"key", "methods", "path", "selected", "reason", "implementations"} <= set(chat)
-    assert chat["implementations"][0] == {"plugin": "builtin.openai",
-                                          "class": "plugins_builtin.openai:Chat",
-                                          "builtin": True}
+    impl = chat["implementations"][0]
+    assert (impl["plugin"], impl["builtin"]) == ("builtin.openai", True)
+    assert impl["class"].startswith("plugins_builtin.openai") and impl["class"].endswith(":Chat")
     assert {t["key"] for t in data["transports"]} >= {"json", "sse", "sse-events", "ndjson"}
 
 

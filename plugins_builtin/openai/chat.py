@@ -1,0 +1,414 @@
+"""``openai.chat``: ``POST /v1/chat/completions``, plain and streamed.
+
+The request decodes into :class:`ChatRequest`, becomes a :class:`NeutralRequest`, and the
+engine's :class:`Plan` is rendered as a ``chat.completion`` or as ``chat.completion.chunk``
+events: a role chunk, one chunk per token piece, a finish chunk per choice, then the usage
+chunk (``choices: []``) when ``stream_options.include_usage`` asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockllm import Frame
+from mockllm.engine import Message, NeutralRequest, Plan, ToolDef
+from mockllm.engine.plan import Choice
+from mockllm.engine.request import ToolCallIn
+from mockllm.engine.schema import ModelConfig
+
+from . import errors, wire
+from .base import OpenAIEndpoint, headers_of, known_fields
+from .logprobs import ChoiceLogprobs, chat_logprobs, token_logprob
+from .wire import FINISH, SYSTEM_FINGERPRINT, StreamOptions, Usage, encoder
+
+# -- request --------------------------------------------------------------------------
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class ContentPart(msgspec.Struct):
+    """One part of a list ``content``; only text parts are text the rules can see."""
+
+    type: str
+    text: str | None = None
+    refusal: str | None = None
+    image_url: Any = None
+    input_audio: Any = None
+    file: Any = None
+
+
+class FunctionCall(msgspec.Struct):
+    name: str
+    arguments: str = ""
+
+
+class ToolCallParam(msgspec.Struct):
+    id: str
+    type: str = "function"
+    function: FunctionCall | None = None
+    custom: Any = None
+
+
+class ChatMessage(msgspec.Struct):
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCallParam] | None = None
+    tool_call_id: str | None = None
+    refusal: str | None = None
+    function_call: FunctionCall | None = None
+    audio: Any = None
+
+
+class FunctionDef(msgspec.Struct):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(msgspec.Struct):
+    type: str = "function"
+    function: FunctionDef | None = None
+    custom: Any = None
+
+
+class JsonSchemaFormat(msgspec.Struct):
+    name: str
+    schema: dict[str, Any] | None = None
+    description: str | None = None
+    strict: bool | None = None
+
+
+class ResponseFormat(msgspec.Struct):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+class ChatRequest(msgspec.Struct):
+    """Every field of OpenAI's CreateChatCompletionRequest, plus vLLM's load-test extensions
+    (``ignore_eos``, ``min_tokens``). Strict mode refuses keys not listed here."""
+
+    model: str
+    messages: list[ChatMessage]
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    n: int | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    response_format: ResponseFormat | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    reasoning_effort: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    modalities: list[str] | None = None
+    audio: Any = None
+    prediction: Any = None
+    service_tier: str | None = None
+    web_search_options: Any = None
+    functions: Any = None
+    function_call: Any = None
+    verbosity: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    prompt_cache_options: Any = None
+    safety_identifier: str | None = None
+    moderation: Any = None
+    ignore_eos: bool = False
+    min_tokens: int = 0
+
+
+_decoder = msgspec.json.Decoder(ChatRequest)
+_FIELDS = known_fields(ChatRequest)
+
+# -- response -------------------------------------------------------------------------
+
+
+class ToolCallFunction(msgspec.Struct):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(msgspec.Struct):
+    id: str
+    function: ToolCallFunction
+    type: str = "function"
+
+
+class AssistantMessage(msgspec.Struct):
+    role: str
+    content: str | None
+    refusal: None = None
+    annotations: list[Any] = []
+    tool_calls: list[ToolCallOut] | UnsetType = UNSET
+
+
+class ChatChoice(msgspec.Struct):
+    index: int
+    message: AssistantMessage
+    logprobs: ChoiceLogprobs | None
+    finish_reason: str
+
+
+class ChatCompletion(msgspec.Struct):
+    id: str
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    object: str = "chat.completion"
+    service_tier: str = "default"
+    system_fingerprint: str = SYSTEM_FINGERPRINT
+
+
+class FunctionDelta(msgspec.Struct):
+    name: str | UnsetType = UNSET
+    arguments: str = ""
+
+
+class ToolCallDelta(msgspec.Struct):
+    index: int
+    id: str | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    function: FunctionDelta = msgspec.field(default_factory=FunctionDelta)
+
+
+class Delta(msgspec.Struct):
+    role: str | UnsetType = UNSET
+    content: str | None | UnsetType = UNSET
+    refusal: None | UnsetType = UNSET
+    tool_calls: list[ToolCallDelta] | UnsetType = UNSET
+
+
+class ChunkChoice(msgspec.Struct):
+    index: int
+    delta: Delta
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: str | None = None
+
+
+class ChatChunk(msgspec.Struct):
+    """One ``chat.completion.chunk``; ``usage`` is left out unless the client asked for it,
+    and then it is ``null`` on every chunk but the last."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+    service_tier: str
+    system_fingerprint: str
+    choices: list[ChunkChoice]
+    usage: Usage | None | UnsetType = UNSET
+
+
+# -- request -> neutral ----------------------------------------------------------------
+
+
+def content_text(content: str | list[ContentPart] | None) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "".join(p.text or p.refusal or "" for p in content if p.text or p.refusal)
+
+
+def _message(m: ChatMessage) -> Message:
+    calls = [ToolCallIn(tc.id, tc.function.name, tc.function.arguments)
+             for tc in m.tool_calls or () if tc.function is not None]
+    if m.function_call is not None:
+        calls.append(ToolCallIn("", m.function_call.name, m.function_call.arguments))
+    role = "tool" if m.role == "function" else m.role
+    return Message(role, content_text(m.content), calls, m.tool_call_id)
+
+
+def _tools(tools: list[Tool] | None) -> list[ToolDef]:
+    return [ToolDef(t.function.name, t.function.description or "", t.function.parameters or {})
+            for t in tools or () if t.function is not None]
+
+
+def _check(req: ChatRequest, model: ModelConfig) -> None:
+    """What the API refuses although the types allow it."""
+    if not req.messages:
+        raise errors.invalid("messages", "Invalid 'messages': empty array. Expected an array "
+                             "with minimum length 1, but got an empty array instead.",
+                             "empty_array")
+    for i, m in enumerate(req.messages):
+        if m.role == "tool" and not m.tool_call_id:
+            raise errors.invalid(f"messages[{i}].tool_call_id", "Missing required parameter: "
+                                 f"'messages[{i}].tool_call_id'.", "missing_required_parameter")
+    check_count("n", req.n, 1, 128)
+    check_count("top_logprobs", req.top_logprobs, 0, 20)
+    for name in ("max_tokens", "max_completion_tokens"):
+        limit = getattr(req, name)
+        check_count(name, limit, 1, None)
+        if limit is not None and limit > model.max_output_tokens:
+            raise errors.invalid(name, f"{name} is too large: {limit}. This model supports at "
+                                 f"most {model.max_output_tokens} completion tokens, whereas "
+                                 f"you provided {limit}.")
+    if isinstance(req.stop, list) and len(req.stop) > 4:
+        raise errors.invalid("stop", "Invalid 'stop': array too long. Expected an array with "
+                             f"maximum length 4, but got an array with length {len(req.stop)} "
+                             "instead.", "array_above_max_length")
+    fmt = req.response_format
+    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is None:
+        raise errors.invalid("response_format.json_schema", "Missing required parameter: "
+                             "'response_format.json_schema'.", "missing_required_parameter")
+    if fmt is not None and fmt.type == "json_object" and not any(
+        "json" in content_text(m.content).lower() for m in req.messages
+    ):
+        raise errors.invalid("messages", "'messages' must contain the word 'json' in some "
+                             "form, to use 'response_format' of type 'json_object'.")
+
+
+def check_count(name: str, value: int | None, low: int, high: int | None) -> None:
+    if value is None:
+        return
+    if value < low:
+        raise errors.invalid(name, f"Invalid '{name}': integer below minimum value. Expected "
+                             f"a value >= {low}, but got {value} instead.",
+                             "integer_below_min_value")
+    if high is not None and value > high:
+        raise errors.invalid(name, f"Invalid '{name}': integer above maximum value. Expected "
+                             f"a value <= {high}, but got {value} instead.",
+                             "integer_above_max_value")
+
+
+def to_neutral(req: ChatRequest, headers: dict[str, str]) -> NeutralRequest:
+    fmt = req.response_format
+    fmt_type = fmt.type if fmt is not None and fmt.type != "text" else None
+    schema = fmt.json_schema.schema if fmt is not None and fmt.json_schema else None
+    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or ())
+    return NeutralRequest(
+        endpoint="openai.chat",
+        provider="openai",
+        model=req.model,
+        messages=[_message(m) for m in req.messages],
+        tools=_tools(req.tools),
+        max_tokens=req.max_completion_tokens or req.max_tokens,
+        min_tokens=req.min_tokens,
+        ignore_eos=req.ignore_eos,
+        stop=stop,
+        n=req.n or 1,
+        seed=req.seed,
+        stream=bool(req.stream),
+        response_format=fmt_type,
+        json_schema=schema,
+        logprobs=bool(req.logprobs),
+        top_logprobs=req.top_logprobs or 0,
+        thinking=req.reasoning_effort is not None and req.reasoning_effort != "none",
+        headers=headers,
+    )
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def _reasoning_tokens(plan: Plan) -> int:
+    return sum(len(c.reasoning_pieces) for c in plan.choices)
+
+
+def plan_usage(plan: Plan) -> Usage:
+    return wire.usage(plan.prompt_tokens, plan.completion_tokens, _reasoning_tokens(plan))
+
+
+def _tool_calls(c: Choice) -> list[ToolCallOut] | UnsetType:
+    if not c.tool_calls:
+        return UNSET
+    return [ToolCallOut(tc.id, ToolCallFunction(tc.name, tc.arguments)) for tc in c.tool_calls]
+
+
+def completion(cid: str, created: int, plan: Plan, top: int | None) -> ChatCompletion:
+    """The non-streamed answer; ``top`` is None without ``logprobs``, else ``top_logprobs``."""
+    choices = []
+    for c in plan.choices:
+        content = c.text if c.pieces or not c.tool_calls else None
+        logprobs = chat_logprobs(c.pieces, top) if top is not None else None
+        choices.append(ChatChoice(c.index, AssistantMessage("assistant", content,
+                                                            tool_calls=_tool_calls(c)),
+                                  logprobs, FINISH[c.finish_reason]))
+    return ChatCompletion(cid, created, plan.model.id, choices, plan_usage(plan))
+
+
+class ChunkWriter:
+    """Renders one stream's chunks; the fixed bytes around a token are encoded once."""
+
+    def __init__(self, cid: str, created: int, model: str, include_usage: bool) -> None:
+        self.cid, self.created, self.model = cid, created, model
+        self.usage: None | UnsetType = None if include_usage else UNSET
+        head = encoder.encode(self.chunk([]))
+        cut = head.index(b'"choices":[') + len(b'"choices":[')
+        self.head, self.tail = head[:cut], head[cut:]
+
+    def chunk(self, choices: list[ChunkChoice], usage: Usage | None | UnsetType = None
+              ) -> ChatChunk:
+        return ChatChunk(self.cid, "chat.completion.chunk", self.created, self.model, "default",
+                         SYSTEM_FINGERPRINT, choices, self.usage if usage is None else usage)
+
+    def encode(self, choice: ChunkChoice) -> bytes:
+        return encoder.encode(self.chunk([choice]))
+
+    def content(self, index: int, piece: str, logprobs: bytes = b"null") -> bytes:
+        """The same bytes as ``encode(ChunkChoice(index, Delta(content=piece)))``, spliced."""
+        return b"".join((self.head, b'{"index":', str(index).encode(),
+                         b',"delta":{"content":', encoder.encode(piece), b'},"logprobs":',
+                         logprobs, b',"finish_reason":null}', self.tail))
+
+
+def chunks(writer: ChunkWriter, plan: Plan, top: int | None, usage: Usage | None
+           ) -> Iterator[Frame]:
+    """The stream's frames, made lazily as the transport sends them."""
+    for c in plan.choices:
+        text_first = bool(c.pieces) or not c.tool_calls
+        role = Delta("assistant", "" if text_first else None, None)
+        yield Frame(None, writer.encode(ChunkChoice(c.index, role)))
+        for i, piece in enumerate(c.pieces):
+            lp = b"null" if top is None else encoder.encode(
+                ChoiceLogprobs([token_logprob(piece, i, top)]))
+            yield Frame(None, writer.content(c.index, piece, lp), token=True)
+        for n, tc in enumerate(c.tool_calls):
+            header = ToolCallDelta(n, tc.id, "function", FunctionDelta(tc.name, ""))
+            yield Frame(None, writer.encode(ChunkChoice(c.index, Delta(tool_calls=[header]))))
+            for piece in tc.pieces:
+                delta = Delta(tool_calls=[ToolCallDelta(n, function=FunctionDelta(arguments=piece))])
+                yield Frame(None, writer.encode(ChunkChoice(c.index, delta)), token=True)
+        done = ChunkChoice(c.index, Delta(), None, FINISH[c.finish_reason])
+        yield Frame(None, writer.encode(done), final=True)
+    if usage is not None:
+        yield Frame(None, encoder.encode(writer.chunk([], usage)), final=True)
+
+
+class Chat(OpenAIEndpoint):
+    """``POST /v1/chat/completions``."""
+
+    key = "openai.chat"
+
+    async def handle(self, request: Request) -> Response:
+        req, body = await self.parse(request, _decoder, _FIELDS)
+        model = self.model(req.model)
+        _check(req, model)
+        plan = self.plan(request, to_neutral(req, headers_of(request)), body)
+        cid, created = wire.new_id("chatcmpl-"), wire.now()
+        top = (req.top_logprobs or 0) if req.logprobs else None
+        if req.stream:
+            include = req.stream_options is not None and req.stream_options.include_usage
+            writer = ChunkWriter(cid, created, plan.model.id, include)
+            frames = chunks(writer, plan, top, plan_usage(plan) if include else None)
+            return self.transport("sse").stream(frames, pacing=plan.pacing)
+        await self.wait_for(plan)
+        return wire.json_response(completion(cid, created, plan, top))

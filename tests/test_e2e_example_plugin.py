@@ -80,8 +80,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def chat(url: str) -> str | None:
-    client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
-    out = client.chat.completions.create(**CHAT)  # type: ignore[call-overload]
+    with openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0) as client:
+        out = client.chat.completions.create(**CHAT)  # type: ignore[call-overload]
     return out.choices[0].message.content  # type: ignore[no-any-return]
 
 

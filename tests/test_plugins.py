@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+import plugins_builtin
 
 from mockllm.context import StartupOptions, create_context
 from mockllm.plugins import LoadOptions, build_plugin_manager
 from mockllm.registry import PluginError
 
-BUILTINS = ["builtin.admin", "builtin.health", "builtin.openai", "builtin.tokenizers",
-            "builtin.transports"]
+BUILTINS = sorted(
+    f"builtin.{p.stem}"
+    for p in Path(plugins_builtin.__file__).parent.iterdir()
+    if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").exists())
+)
 
 
 class FakeDist:

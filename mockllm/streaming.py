@@ -1,25 +1,40 @@
 """Sending frames: one ASGI send per frame, released on absolute deadlines.
 
 Token frame i is due at ``start + ttft + sum(itl[:i])``. Deadlines are absolute, so time spent
-encoding or in the event loop is absorbed instead of accumulating as drift.
+encoding or in the event loop is absorbed instead of accumulating as drift. For every token
+frame the actual send time minus the due time goes into a fixed-bucket :class:`Histogram`
+(``mockllm_pacing_error_seconds``), so memory stays bounded however long the server runs.
+
+Waiting uses one scheduler per event loop: ``sleep`` (each wait is an ``asyncio.sleep``, i.e.
+one ``loop.call_at`` per token) or ``heap`` (one timer armed for the earliest deadline of a
+shared heap, waking every stream that is due). docs/latency.md has the measurements behind the
+default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import os
+import random
 import time
-from collections.abc import Iterable
+import weakref
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from starlette.types import Receive, Scope, Send
 
 from mockllm.observe import Observation
 
 if TYPE_CHECKING:
+    from mockllm.engine.load import Ticket
     from mockllm.transport import Frame, Transport
 
 FaultKind = Literal["disconnect", "malformed", "stall", "truncate"]
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -39,13 +54,150 @@ class Fault:
 
 MALFORMED = b'{"malformed": tr'
 
+#: Bucket bounds (seconds) of the pacing error histogram: fine below 10 ms, where it matters.
+PACING_ERROR_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01,
+                        0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+#: Bucket bounds of latency histograms (TTFT, ITL, e2e); vLLM's, so dashboards line up.
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
+                   5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+
+
+class Histogram:
+    """Cumulative-free bucket counts with fixed bounds: O(1) memory, one bisect per sample.
+
+    ``append`` is an alias of ``observe``, so it stands where a list of errors used to.
+    """
+
+    __slots__ = ("bounds", "counts", "sum", "count", "max")
+
+    def __init__(self, bounds: Sequence[float] = PACING_ERROR_BUCKETS) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+        self.count = 0
+        self.max = float("-inf")
+
+    def observe(self, x: float, n: int = 1) -> None:
+        self.counts[bisect_left(self.bounds, x)] += n
+        self.sum += x * n
+        self.count += n
+        if x > self.max:
+            self.max = x
+
+    append = observe
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def mean(self) -> float:
+        return self.sum / self.count if self.count else 0.0
+
+    def quantile(self, q: float) -> float:
+        """Linear interpolation inside the bucket, as PromQL's ``histogram_quantile``."""
+        if not self.count:
+            return 0.0
+        rank, seen, lower = q * self.count, 0, 0.0
+        for bound, n in zip(self.bounds, self.counts, strict=False):
+            if n and seen + n >= rank:
+                return lower + (bound - lower) * (rank - seen) / n
+            seen += n
+            lower = bound
+        return self.bounds[-1]
+
+
+class Scheduler(Protocol):
+    def sleep_until(self, deadline: float) -> Awaitable[None]: ...
+
+
+class SleepScheduler:
+    """Each wait is its own ``asyncio.sleep`` (one timer handle in the loop's heap)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self.clock = clock
+
+    async def sleep_until(self, deadline: float) -> None:
+        clock = self.clock
+        # uvloop's timers have 1 ms resolution and use the loop's cached time, so they can
+        # fire a little early: sleep again for what is left.
+        while (delay := deadline - clock()) > 0:
+            await asyncio.sleep(delay)
+
+
+class HeapScheduler:
+    """One heap of (deadline, future) per loop and a single timer for its earliest deadline."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, clock: Clock = time.monotonic) -> None:
+        self.loop, self.clock = loop, clock
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed = float("inf")
+
+    async def sleep_until(self, deadline: float) -> None:
+        while deadline - self.clock() > 0:
+            fut: asyncio.Future[None] = self.loop.create_future()
+            heapq.heappush(self._heap, (deadline, next(self._seq), fut))
+            if deadline < self._armed:
+                self._arm(deadline)
+            await fut
+
+    def _arm(self, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed = deadline
+        self._timer = self.loop.call_later(max(deadline - self.clock(), 0.0), self._fire)
+
+    def _fire(self) -> None:
+        self._timer, self._armed = None, float("inf")
+        heap, now = self._heap, self.clock()
+        while heap and heap[0][0] <= now:
+            fut = heapq.heappop(heap)[2]
+            if not fut.done():
+                fut.set_result(None)
+        if heap:
+            self._arm(heap[0][0])
+
+
+_heaps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapScheduler] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class LoopHeapScheduler:
+    """The :class:`HeapScheduler` of whichever loop is running (tests run several loops)."""
+
+    def sleep_until(self, deadline: float) -> Awaitable[None]:
+        loop = asyncio.get_running_loop()
+        sched = _heaps.get(loop)
+        if sched is None:
+            sched = _heaps[loop] = HeapScheduler(loop)
+        return sched.sleep_until(deadline)
+
+
+def default_scheduler() -> Scheduler:
+    """``MOCKLLM_PACING_SCHEDULER=heap|sleep`` (read at start-up); ``sleep`` by default."""
+    if os.environ.get("MOCKLLM_PACING_SCHEDULER", "sleep") == "heap":
+        return LoopHeapScheduler()
+    return SleepScheduler()
+
+
+_SLEEP = SleepScheduler()
+
 
 class Pacing:
-    """When each token frame is due, relative to ``start`` (a ``time.monotonic()`` reading).
+    """When each token frame is due, relative to ``start`` (a ``clock()`` reading).
 
     ``itl`` is one inter-token latency for all tokens, or one per token (index 1 onwards uses
-    ``itl[i - 1]``). Subclass to plug a different scheduler in.
+    ``itl[i - 1]``). With ``itl_sample`` each gap is drawn when first needed (a latency model);
+    with ``load`` the request holds a load-model ticket: :meth:`acquire` waits for the slot
+    (and restarts the schedule then, so queueing shows in TTFT), :meth:`release` frees it.
+    ``errors`` receives send time minus due time of every token frame (a :class:`Histogram`,
+    or anything with ``append``); ``itl_sink`` the measured gap between token frames.
     """
+
+    __slots__ = ("start", "ttft", "itl", "fault", "errors", "itl_sink", "load", "clock",
+                 "scheduler", "_sample", "_gaps", "_ci", "_coff", "_acquired", "__weakref__")
 
     def __init__(
         self,
@@ -53,35 +205,104 @@ class Pacing:
         ttft: float = 0.0,
         itl: float | list[float] = 0.0,
         fault: Fault | None = None,
+        *,
+        itl_sample: Callable[[], float] | None = None,
+        load: Ticket | None = None,
+        clock: Clock = time.monotonic,
+        scheduler: Scheduler | None = None,
+        errors: Any = None,
+        itl_sink: Histogram | None = None,
     ) -> None:
         self.start = start
         self.ttft = ttft
         self.itl = itl
         self.fault = fault
-        #: send time minus due time of every token frame, filled by StreamResponse.
-        self.errors: list[float] = []
+        self.errors = Histogram() if errors is None else errors
+        self.itl_sink = itl_sink
+        self.load = load
+        self.clock = clock
+        self.scheduler = scheduler or (_SLEEP if clock is time.monotonic
+                                       else SleepScheduler(clock))
+        self._sample = itl_sample
+        self._gaps: list[float] | None = (
+            [] if itl_sample is not None else itl if isinstance(itl, list) else None
+        )
+        self._ci, self._coff = 0, ttft
+        self._acquired = False
 
     @property
     def idle(self) -> bool:
-        return self.ttft <= 0 and not self.itl and self.fault is None
+        return (self.ttft <= 0 and not self.itl and self._sample is None and self.fault is None
+                and self.load is None)
 
     def due(self, i: int) -> float:
-        if isinstance(self.itl, list):
-            return self.start + self.ttft + sum(self.itl[:i])
-        return self.start + self.ttft + self.itl * i
+        gaps = self._gaps
+        if gaps is None:
+            return self.start + self.ttft + self.itl * i  # type: ignore[operator]
+        if i < self._ci:
+            self._ci, self._coff = 0, self.ttft
+        sample = self._sample
+        while self._ci < i:
+            k = self._ci
+            if k >= len(gaps):
+                gaps.append(sample() if sample is not None else 0.0)
+            self._coff += gaps[k]
+            self._ci = k + 1
+        return self.start + self._coff
 
     def total(self, tokens: int) -> float:
         """Seconds from ``start`` until the last of ``tokens`` tokens is due."""
         return self.due(max(tokens - 1, 0)) - self.start
 
+    async def acquire(self) -> None:
+        """Wait for this request's load-model slot (at once without a load model)."""
+        ticket = self.load
+        if ticket is None or self._acquired:
+            return
+        self._acquired = True
+        if not ticket.granted:
+            await ticket.wait()
+            self.start = self.clock()  # the model starts on it now; the wait is part of TTFT
+        factor = ticket.load.factor() if ticket.load.varies else 1.0
+        if factor != 1.0:
+            self.ttft *= factor
+            if self._gaps is None and not isinstance(self.itl, list):
+                self.itl *= factor
+        self._ci, self._coff = 0, self.ttft
+
+    def release(self) -> None:
+        if self.load is not None:
+            self.load.release()
+
+    def __del__(self) -> None:
+        # A plan dropped before its answer ran (an error after planning) must not keep a slot.
+        ticket = self.load
+        if ticket is not None and not ticket.released:
+            ticket.release()
+
     async def wait(self, i: int) -> None:
-        delay = self.due(i) - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        due = self.due(i)
+        if due > self.clock():
+            await self.scheduler.sleep_until(due)
 
     async def wait_total(self, tokens: int) -> None:
         """Non-streaming answers wait as long as the stream would have taken."""
-        await self.wait(max(tokens - 1, 0))
+        if self.idle:
+            return
+        await self.acquire()
+        try:
+            await self.wait(max(tokens - 1, 0))
+        finally:
+            self.release()
+
+
+def jittered(model: Any, rng: random.Random, load: Ticket | None) -> Callable[[], float]:
+    """A gap sampler for :class:`Pacing`: ``model.sample(rng)`` times the load factor now."""
+    sample = model.sample
+    if load is None or not load.load.varies:
+        return lambda: sample(rng)  # type: ignore[no-any-return,unused-ignore]
+    factor = load.load.factor
+    return lambda: sample(rng) * factor()  # type: ignore[no-any-return,unused-ignore]
 
 
 class StreamResponse:
@@ -108,19 +329,32 @@ class StreamResponse:
         self.observation: Observation | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
         pacing = self.pacing
+        if pacing is None or pacing.idle:
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            try:
+                await self._fast(send)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            finally:
+                self._observe(pacing)
+            return
+        runtime = getattr(self.transport.context, "timing", None)
+        if runtime is not None:
+            runtime.active_streams += 1
         complete = True
         try:
-            if pacing is None or pacing.idle:
-                await self._fast(send)
-            else:
-                complete = await self._paced(send, pacing)
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            await pacing.acquire()
+            complete = await self._paced(send, pacing)
             if complete:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             # else: a disconnect fault; the response stays incomplete and the server closes it
         finally:
+            pacing.release()
+            if runtime is not None:
+                runtime.active_streams -= 1
             self._observe(pacing)
 
     def _observe(self, pacing: Pacing | None) -> None:
@@ -143,8 +377,12 @@ class StreamResponse:
     async def _paced(self, send: Send, pacing: Pacing) -> bool:
         encode = self.transport.encode
         fault = pacing.fault
+        errors = pacing.errors.append
+        itl_sink = pacing.itl_sink
+        clock = pacing.clock
         pending: list[bytes] = []
         sent = tokens = 0
+        last = 0.0
 
         async def out(body: bytes) -> bool:
             nonlocal sent
@@ -165,16 +403,23 @@ class StreamResponse:
             if not frame.token:
                 pending.append(encode(frame))
                 continue
-            await pacing.wait(tokens)
-            now = time.monotonic()
-            pacing.errors.append(now - pacing.due(tokens))
-            if tokens == 0 and self.observation is not None:
-                self.observation.first_token = now
+            due = pacing.due(tokens)
+            if due > clock():
+                await pacing.scheduler.sleep_until(due)
+            now = clock()
+            errors(now - due)
+            if tokens == 0:
+                if self.observation is not None:
+                    self.observation.first_token = now
+            elif itl_sink is not None:
+                itl_sink.observe(now - last)
+            last = now
             tokens += 1
-            for body in pending:
-                if not await out(body):
-                    return False
-            pending.clear()
+            if pending:
+                for body in pending:
+                    if not await out(body):
+                        return False
+                pending.clear()
             if not await out(encode(frame)):
                 return False
         for body in pending:

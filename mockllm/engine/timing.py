@@ -1,10 +1,320 @@
-"""Timing: the TTFT and ITL schedule of one answer."""
+"""Timing: the TTFT and ITL schedule of one answer, and the state that outlives a reload.
+
+Precedence, highest first: the ``x-mockllm-latency-ms`` request header (``ttft=100,itl=10``,
+when ``server.control_headers`` is on), the matched rule's ``latency``, the model's, the
+defaults'. Each of those blocks may name a ``profile`` from ``latency_profiles``; fields the
+block sets to non-default values override the profile's. The winning block is used whole.
+
+Every latency block of a config is compiled once (:class:`Timing`, built with the engine);
+:func:`build_pacing` does only a dict lookup, and draws samples when a model is random.
+"""
 
 from __future__ import annotations
 
+import itertools
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from mockllm.engine.latency import Constant, LatencyModel, LatencyModels, LatencyParamError
+from mockllm.engine.load import LoadModel
 from mockllm.engine.request import NeutralRequest
-from mockllm.engine.schema import Latency, ModelConfig
-from mockllm.streaming import Fault, Pacing
+from mockllm.engine.schema import Latency, LoadConfig, ModelConfig
+from mockllm.errors import ApiError
+from mockllm.streaming import (
+    LATENCY_BUCKETS,
+    Clock,
+    Fault,
+    Histogram,
+    Pacing,
+    Scheduler,
+    default_scheduler,
+    jittered,
+)
+
+if TYPE_CHECKING:
+    from mockllm.config import Config
+
+LATENCY_HEADER = "x-mockllm-latency-ms"
+PROFILE_HEADER = "x-mockllm-latency-profile"
+
+_DEFAULT = Latency()
+
+
+class TimingRuntime:
+    """Per-server timing state kept across config reloads: the latency-model registry, the
+    load models (a model keeps its queue while its ``load`` block is unchanged), histograms,
+    the readiness time and the active stream count."""
+
+    def __init__(
+        self,
+        models: LatencyModels | None = None,
+        clock: Clock = time.monotonic,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.models = models or LatencyModels()
+        self.clock = clock
+        self.scheduler = scheduler or default_scheduler()
+        self.loads: dict[str, LoadModel] = {}
+        #: Send time minus due time of every paced token frame, all models together.
+        self.pacing_errors = Histogram()
+        #: Measured gaps between paced token frames, per model id.
+        self.itl: dict[str, Histogram] = {}
+        #: Inference is refused with 503 until ``clock()`` reaches this (start-up delay).
+        self.ready_at = 0.0
+        self.active_streams = 0
+        self._counter = itertools.count()
+
+    @classmethod
+    def from_hook(cls, hook: Any) -> TimingRuntime:
+        return cls(LatencyModels.from_hook(hook))
+
+    def load_for(self, model_id: str, config: LoadConfig | None) -> LoadModel:
+        current = self.loads.get(model_id)
+        if current is None or current.config != config:
+            current = self.loads[model_id] = LoadModel(config)
+        return current
+
+    def itl_histogram(self, model_id: str) -> Histogram:
+        hist = self.itl.get(model_id)
+        if hist is None:
+            hist = self.itl[model_id] = Histogram(LATENCY_BUCKETS)
+        return hist
+
+    def next_seed(self) -> int:
+        return next(self._counter)
+
+    def compile(self, config: Config) -> Timing:
+        return Timing(config, self)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLatency:
+    """One latency block, ready to sample."""
+
+    ttft: LatencyModel
+    itl: LatencyModel
+    prefill: float  # seconds per prompt token
+    cached_prefix: str
+    cache_discount: float
+
+    @property
+    def zero(self) -> bool:
+        return (self.ttft.constant and self.ttft.mean <= 0 and self.itl.constant
+                and self.itl.mean <= 0 and self.prefill <= 0)
+
+
+class Timing:
+    """Every latency block of one config, compiled; raises ConfigError-style messages."""
+
+    def __init__(self, config: Config, runtime: TimingRuntime) -> None:
+        self.runtime = runtime
+        self.control_headers = config.server.control_headers
+        self.profiles: dict[str, CompiledLatency] = {}
+        self._by_id: dict[int, CompiledLatency] = {}
+        self._keep: list[Latency] = []  # the ids above stay valid while we hold the structs
+        problems: list[str] = []
+        raw_profiles = config.latency_profiles
+        for name, block in raw_profiles.items():
+            if block.profile is not None:
+                problems.append(f"latency_profiles.{name}.profile: a profile cannot refer "
+                                "to another profile")
+                continue
+            self._add(block, f"latency_profiles.{name}", raw_profiles, problems)
+            if id(block) in self._by_id:
+                self.profiles[name] = self._by_id[id(block)]
+        self.defaults = self._add(config.defaults.latency, "defaults.latency", raw_profiles,
+                                  problems)
+        self.by_model: dict[str, CompiledLatency] = {}
+        self.loads: dict[str, LoadModel] = {}
+        for i, model in enumerate(config.models):
+            if model.latency is not None:
+                compiled = self._add(model.latency, f"models[{i}].latency", raw_profiles,
+                                     problems)
+                if compiled is not None:
+                    self.by_model[model.id] = compiled
+            if model.load is not None:
+                problems.extend(_load_problems(model.load, f"models[{i}].load"))
+            self.loads[model.id] = runtime.load_for(model.id, model.load)
+        for i, rule in enumerate(config.rules):
+            if rule.latency is not None:
+                self._add(rule.latency, f"rules[{i}].latency", raw_profiles, problems)
+        if problems:
+            from mockllm.config import ConfigError
+
+            raise ConfigError([f"{config.source}: {p}" for p in problems])
+        self._defaults_struct = config.defaults.latency
+
+    def _add(self, block: Latency, where: str, profiles: dict[str, Latency],
+             problems: list[str]) -> CompiledLatency | None:
+        try:
+            compiled = self.compile_block(_resolve_profile(block, profiles))
+        except LatencyParamError as exc:
+            problems.append(f"{where}: {exc}")
+            return None
+        self._by_id[id(block)] = compiled
+        self._keep.append(block)
+        return compiled
+
+    def compile_block(self, block: Latency) -> CompiledLatency:
+        models = self.runtime.models
+        try:
+            ttft = models.build(block.ttft, block.ttft_ms)
+        except LatencyParamError as exc:
+            raise LatencyParamError(f"ttft: {exc}") from None
+        try:
+            itl = models.build(block.itl, block.itl_ms)
+        except LatencyParamError as exc:
+            raise LatencyParamError(f"itl: {exc}") from None
+        for name in ("ttft_ms", "itl_ms", "prefill_ms_per_token"):
+            if getattr(block, name) < 0:
+                raise LatencyParamError(f"{name}: must be 0 or more")
+        if not 0 <= block.cache_discount <= 1:
+            raise LatencyParamError("cache_discount: must be between 0 and 1")
+        return CompiledLatency(ttft, itl, block.prefill_ms_per_token / 1000, block.cached_prefix,
+                               block.cache_discount)
+
+    def resolve(self, req: NeutralRequest, model: ModelConfig,
+                latency: Latency) -> CompiledLatency:
+        """The block that applies: rule (``latency`` unless it is the defaults') > model >
+        defaults, before any header."""
+        if latency is self._defaults_struct or latency is _DEFAULT:
+            found = self.by_model.get(model.id)
+            if found is not None:
+                return found
+        compiled = self._by_id.get(id(latency))
+        if compiled is None:  # a block we have not seen (a runtime rule): compile it now
+            compiled = self.compile_block(latency)
+        return compiled
+
+    def pacing(
+        self,
+        start: float,
+        req: NeutralRequest,
+        model: ModelConfig,
+        latency: Latency,
+        prompt_tokens: int,
+        fault: Fault | None,
+    ) -> Pacing:
+        runtime = self.runtime
+        if start < runtime.ready_at:
+            raise ApiError(503, "The server is starting up; retry in a moment.",
+                           headers={"retry-after": str(max(int(runtime.ready_at - start), 1))})
+        block = self.resolve(req, model, latency)
+        if self.control_headers and req.headers:
+            block = self._from_headers(req.headers, block)
+        load = self.loads.get(model.id)
+        if block.zero and (load is None or not load.bounded):
+            return Pacing(start, 0.0, 0.0, fault, clock=runtime.clock,
+                          scheduler=runtime.scheduler, errors=runtime.pacing_errors)
+        if load is None:
+            load = runtime.load_for(model.id, None)
+        ticket = load.admit(prompt_tokens)  # raises 429/503/529 when the queue is full
+        rng = None
+        if not (block.ttft.constant and block.itl.constant):
+            seed = req.seed if req.seed is not None else runtime.next_seed()
+            rng = random.Random(seed)
+        ttft = block.ttft.sample(rng) if rng is not None else block.ttft.mean
+        if block.prefill > 0:
+            ttft += block.prefill * _billed_prompt(req, prompt_tokens, block)
+        itl: float = block.itl.mean
+        sample = None
+        if rng is not None and not block.itl.constant:
+            sample = jittered(block.itl, rng, ticket)
+        elif load.varies and itl > 0:
+            sample = jittered(block.itl, random.Random(0), ticket)
+        return Pacing(start, ttft, itl, fault, itl_sample=sample, load=ticket,
+                      clock=runtime.clock, scheduler=runtime.scheduler,
+                      errors=runtime.pacing_errors, itl_sink=runtime.itl_histogram(model.id))
+
+    def _from_headers(self, headers: dict[str, str], block: CompiledLatency) -> CompiledLatency:
+        name = headers.get(PROFILE_HEADER)
+        if name is not None:
+            found = self.profiles.get(name)
+            if found is None:
+                raise ApiError(400, f"{PROFILE_HEADER}: unknown latency profile {name!r}",
+                               param=PROFILE_HEADER)
+            block = found
+        value = headers.get(LATENCY_HEADER)
+        if value is not None:
+            block = _apply_header(value, block)
+        return block
+
+
+def _apply_header(value: str, block: CompiledLatency) -> CompiledLatency:
+    """``ttft=100,itl=10`` (milliseconds; ``prefill`` per prompt token too) over ``block``."""
+    ttft, itl, prefill = block.ttft, block.itl, block.prefill
+    for part in value.split(","):
+        key, sep, num = part.partition("=")
+        key = key.strip().lower()
+        try:
+            ms = float(num)
+            if not sep or ms < 0 or ms != ms or ms == float("inf"):
+                raise ValueError
+        except ValueError:
+            raise ApiError(400, f"{LATENCY_HEADER}: expected comma-separated key=milliseconds "
+                                f"(ttft=100,itl=10), got {value!r}", param=LATENCY_HEADER
+                           ) from None
+        if key == "ttft":
+            ttft = Constant(ms)
+        elif key == "itl":
+            itl = Constant(ms)
+        elif key == "prefill":
+            prefill = ms / 1000
+        else:
+            raise ApiError(400, f"{LATENCY_HEADER}: unknown key {key!r} (ttft, itl, prefill)",
+                           param=LATENCY_HEADER)
+    return CompiledLatency(ttft, itl, prefill, block.cached_prefix, block.cache_discount)
+
+
+def _billed_prompt(req: NeutralRequest, prompt_tokens: int, block: CompiledLatency) -> float:
+    """Prompt tokens as prefill pays for them: cached prefix tokens cost less.
+
+    The cached share is estimated by characters (no second tokenizer pass): the system
+    prompt, or every message but the last.
+    """
+    if block.cached_prefix == "none" or block.cache_discount <= 0 or not req.messages:
+        return float(prompt_tokens)
+    lengths = [len(m.text) for m in req.messages]
+    total = sum(lengths) + len(lengths) - 1
+    if total <= 0:
+        return float(prompt_tokens)
+    if block.cached_prefix == "system":
+        cached_chars = sum(n for m, n in zip(req.messages, lengths, strict=True)
+                           if m.role in ("system", "developer"))
+    else:
+        cached_chars = total - lengths[-1]
+    cached = prompt_tokens * min(cached_chars / total, 1.0)
+    return prompt_tokens - cached * block.cache_discount
+
+
+def _resolve_profile(block: Latency, profiles: dict[str, Latency]) -> Latency:
+    if block.profile is None:
+        return block
+    base = profiles.get(block.profile)
+    if base is None:
+        known = ", ".join(sorted(profiles)) or "none defined"
+        raise LatencyParamError(f"profile: unknown latency profile {block.profile!r} "
+                                f"(latency_profiles: {known})")
+    changes = {f: getattr(block, f) for f in block.__struct_fields__
+               if f != "profile" and getattr(block, f) != getattr(_DEFAULT, f)}
+    return msgspec.structs.replace(base, **changes)
+
+
+def _load_problems(load: LoadConfig, where: str) -> list[str]:
+    problems = []
+    if load.max_concurrent < 1:
+        problems.append(f"{where}.max_concurrent: must be 1 or more")
+    if load.queue_size < 0:
+        problems.append(f"{where}.queue_size: must be 0 or more")
+    if load.time_factor_under_load < 1:
+        problems.append(f"{where}.time_factor_under_load: must be 1 or more")
+    if load.kv_cache_tokens < 0:
+        problems.append(f"{where}.kv_cache_tokens: must be 0 or more")
+    return problems
 
 
 def build_pacing(
@@ -14,7 +324,13 @@ def build_pacing(
     latency: Latency,
     prompt_tokens: int,
     fault: Fault | None,
+    timing: Timing | None = None,
 ) -> Pacing:
-    """The schedule for one answer. ``latency`` is the rule's, else the model's, else the
-    defaults'."""
+    """The schedule for one answer: the single place the engine asks for one.
+
+    ``latency`` is the matched rule's, else the defaults'; ``timing`` the compiled config
+    (the engine's). Without ``timing`` only ``latency`` is used (constant TTFT and ITL).
+    """
+    if timing is not None:
+        return timing.pacing(start, req, model, latency, prompt_tokens, fault)
     return Pacing(start, latency.ttft_ms / 1000, latency.itl_ms / 1000, fault)

@@ -1,0 +1,198 @@
+"""``GET /metrics``: Prometheus text exposition of mockllm's own series and vLLM's names.
+
+The hot path only touches plain dicts and fixed-bucket histograms (an observer called once
+per finished request, and :class:`mockllm.streaming.Histogram` per paced token); the
+``prometheus_client`` metric families are built at scrape time by a custom collector in a
+per-context ``CollectorRegistry`` (never the global one: tests build many contexts).
+docs/metrics.md lists every series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockllm import Endpoint, Registry, hookimpl
+from mockllm.context import ServerContext
+from mockllm.observe import Observation
+from mockllm.streaming import LATENCY_BUCKETS, Histogram
+
+EXTRA_KEY = "mockllm.metrics"
+
+
+class Metrics:
+    """Counts per finished request (an observer) and a collector for the exposition."""
+
+    def __init__(self, context: ServerContext) -> None:
+        self.context = context
+        self.requests: dict[tuple[str, str, str], int] = {}
+        self.prompt_tokens: dict[tuple[str, str], int] = {}
+        self.completion_tokens: dict[tuple[str, str], int] = {}
+        self.ttft: dict[tuple[str, str], Histogram] = {}
+        self.e2e: dict[tuple[str, str], Histogram] = {}
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+
+    def observe(self, obs: Observation) -> None:
+        model = obs.model or ""
+        key3 = (obs.endpoint, model, str(obs.status))
+        self.requests[key3] = self.requests.get(key3, 0) + 1
+        if obs.model is None or obs.status >= 400:
+            return
+        key = (obs.endpoint, model)
+        self.prompt_tokens[key] = self.prompt_tokens.get(key, 0) + obs.prompt_tokens
+        self.completion_tokens[key] = self.completion_tokens.get(key, 0) + obs.completion_tokens
+        if obs.first_token is not None:
+            _hist(self.ttft, key).observe(obs.first_token - obs.start)
+        if obs.end is not None:
+            _hist(self.e2e, key).observe(obs.end - obs.start)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # -- the collector -------------------------------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        timing = self.context.timing
+        yield _counter("mockllm_requests", "Requests answered, by endpoint key, model and "
+                       "HTTP status.", ["endpoint", "model", "status"], self.requests)
+        yield _counter("mockllm_prompt_tokens", "Prompt tokens of successful requests.",
+                       ["endpoint", "model"], self.prompt_tokens)
+        yield _counter("mockllm_completion_tokens", "Completion tokens sent.",
+                       ["endpoint", "model"], self.completion_tokens)
+        yield _histogram("mockllm_time_to_first_token_seconds", "Time from request to first "
+                         "token (queueing included).", ["endpoint", "model"], self.ttft)
+        yield _histogram("mockllm_e2e_request_latency_seconds", "Time from request to last "
+                         "byte.", ["endpoint", "model"], self.e2e)
+        yield _histogram("mockllm_inter_token_latency_seconds", "Measured gap between token "
+                         "frames of paced streams.", ["model"],
+                         {(m,): h for m, h in timing.itl.items()})
+        yield _histogram("mockllm_pacing_error_seconds", "Send time minus scheduled time of "
+                         "every paced token frame.", [], {(): timing.pacing_errors})
+        active = GaugeMetricFamily("mockllm_active_streams", "Paced streams being sent.")
+        active.add_metric([], timing.active_streams)
+        yield active
+        running = GaugeMetricFamily("mockllm_running_requests", "Requests holding a slot of "
+                                    "the model's load model.", labels=["model"])
+        waiting = GaugeMetricFamily("mockllm_queue_depth", "Requests queued for a slot.",
+                                    labels=["model"])
+        v_running = GaugeMetricFamily("vllm:num_requests_running", "Number of requests in "
+                                      "model execution batches.", labels=["model_name"])
+        v_waiting = GaugeMetricFamily("vllm:num_requests_waiting", "Number of requests "
+                                      "waiting to be processed.", labels=["model_name"])
+        v_kv = GaugeMetricFamily("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 "
+                                 "percent usage.", labels=["model_name"])
+        for model, load in sorted(timing.loads.items()):
+            running.add_metric([model], load.running)
+            waiting.add_metric([model], load.waiting)
+            v_running.add_metric([model], load.running)
+            v_waiting.add_metric([model], load.waiting)
+            v_kv.add_metric([model], load.kv_cache_usage())
+        yield from (running, waiting, v_running, v_waiting, v_kv)
+        yield _counter("vllm:prompt_tokens", "Number of prefill tokens processed.",
+                       ["model_name"], _by_model(self.prompt_tokens))
+        yield _counter("vllm:generation_tokens", "Number of generation tokens processed.",
+                       ["model_name"], _by_model(self.completion_tokens))
+        ok: dict[tuple[str, ...], int] = {}
+        for (_, model, status), n in self.requests.items():
+            if model and status.startswith("2"):
+                ok[(model,)] = ok.get((model,), 0) + n
+        yield _counter("vllm:request_success", "Count of successfully processed requests.",
+                       ["model_name"], ok)
+        yield _histogram("vllm:time_to_first_token_seconds", "Histogram of time to first "
+                         "token in seconds.", ["model_name"], _merge(self.ttft))
+        yield _histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request "
+                         "latency in seconds.", ["model_name"], _merge(self.e2e))
+        yield _histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token "
+                         "latency in seconds.", ["model_name"],
+                         {(m,): h for m, h in timing.itl.items()})
+
+
+def _hist(table: dict[tuple[str, str], Histogram], key: tuple[str, str]) -> Histogram:
+    hist = table.get(key)
+    if hist is None:
+        hist = table[key] = Histogram(LATENCY_BUCKETS)
+    return hist
+
+
+def _by_model(table: dict[tuple[str, str], int]) -> dict[tuple[str, ...], int]:
+    out: dict[tuple[str, ...], int] = {}
+    for (_, model), n in table.items():
+        out[(model,)] = out.get((model,), 0) + n
+    return out
+
+
+def _merge(table: dict[tuple[str, str], Histogram]) -> dict[tuple[str, ...], Histogram]:
+    out: dict[tuple[str, ...], Histogram] = {}
+    for (_, model), hist in table.items():
+        merged = out.get((model,))
+        if merged is None:
+            merged = out[(model,)] = Histogram(hist.bounds)
+        merged.counts = [a + b for a, b in zip(merged.counts, hist.counts, strict=True)]
+        merged.sum += hist.sum
+        merged.count += hist.count
+    return out
+
+
+def _counter(name: str, doc: str, labels: list[str],
+             values: Mapping[Any, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric(list(key), value)
+    return family
+
+
+def _histogram(name: str, doc: str, labels: list[str],
+               hists: Mapping[Any, Histogram]) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=labels)
+    for key, hist in sorted(hists.items()):
+        family.add_metric(list(key), _buckets(hist), hist.sum)
+    return family
+
+
+def _buckets(hist: Histogram) -> list[tuple[str, float]]:
+    out, total = [], 0
+    for bound, n in zip((*hist.bounds, float("inf")), hist.counts, strict=True):
+        total += n
+        out.append(("+Inf" if bound == float("inf") else repr(float(bound)), float(total)))
+    return out
+
+
+def metrics_for(context: ServerContext) -> Metrics:
+    """The context's Metrics, created (and its observer registered) on first use."""
+    metrics: Metrics | None = context.extras.get(EXTRA_KEY)
+    if metrics is None:
+        metrics = context.extras[EXTRA_KEY] = Metrics(context)
+        context.observers.append(metrics.observe)
+    return metrics
+
+
+class MetricsEndpoint(Endpoint):
+    """``GET /metrics`` in the Prometheus text format (version 0.0.4)."""
+
+    async def handle(self, request: Request) -> Response:
+        body = metrics_for(self.context).exposition()
+        return Response(body, media_type=CONTENT_TYPE_LATEST.split(";")[0],
+                        headers={"content-type": CONTENT_TYPE_LATEST})
+
+
+@hookimpl(trylast=True)
+def mockllm_startup(context: ServerContext) -> None:
+    metrics_for(context)
+
+
+@hookimpl(trylast=True)
+def mockllm_register_endpoints(registry: Registry) -> None:
+    registry.register("mockllm.metrics", path="/metrics", methods=["GET"])(MetricsEndpoint)
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -17,12 +18,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mockllm.context import ServerContext
 from mockllm.observe import SCOPE_KEY, Observation
 from mockllm.registry import PluginError
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+log = logging.getLogger("mockllm.app")
 
 
 def route_table(context: ServerContext) -> list[tuple[str, str, list[tuple[str, str | None]]]]:
@@ -84,11 +88,44 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     )
 
 
-def build_app(context: ServerContext) -> Starlette:
-    routes = [
-        Route(path, _handler(context, claims), methods=[method])
-        for method, path, claims in route_table(context)
-    ]
+class MockApp:
+    """The ASGI app: a dict dispatch for exact paths in front of the Starlette app.
+
+    Starlette's router matches routes by regex in a loop and wraps each call in two
+    middleware layers; for the fixed paths of the API (``/v1/chat/completions``) a dict lookup
+    on (method, path) is cheaper and behaves the same. Templated paths, HEAD, unknown URLs,
+    lifespan and any plugin middleware go through Starlette.
+    """
+
+    def __init__(self, starlette: Starlette, exact: dict[tuple[str, str], Handler]) -> None:
+        self.starlette = starlette
+        self.state = starlette.state
+        self.exact = exact
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = self.exact.get((scope["method"], scope["path"]))
+            if handler is not None:
+                try:
+                    response = await handler(Request(scope, receive))
+                except Exception:
+                    # Endpoint subclasses answer their own errors; this is a foreign
+                    # implementation that raised. Still JSON, never a traceback.
+                    log.exception("endpoint for %s %s failed", scope["method"], scope["path"])
+                    response = JSONResponse(_INTERNAL, status_code=500)
+                await response(scope, receive, send)
+                return
+        await self.starlette(scope, receive, send)
+
+
+_INTERNAL = {"error": {"message": "The server had an error processing your request.",
+                       "type": "server_error", "param": None, "code": None}}
+
+
+def build_app(context: ServerContext) -> MockApp:
+    table = route_table(context)
+    routes = [Route(path, _handler(context, claims), methods=[method])
+              for method, path, claims in table]
     middleware: list[Middleware] = []
     for extra in context.hook.mockllm_asgi_middleware(context=context):
         middleware.extend(extra or [])
@@ -109,4 +146,10 @@ def build_app(context: ServerContext) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={404: _no_route, 405: _no_route})
     app.state.context = context
-    return app
+    # With plugin middleware everything must pass through it, so no shortcut then.
+    exact = {} if middleware else {
+        (method, path): route.endpoint
+        for (method, path, _), route in zip(table, routes, strict=True)
+        if "{" not in path
+    }
+    return MockApp(app, exact)

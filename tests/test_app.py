@@ -136,3 +136,13 @@ def test_unknown_url_and_wrong_method_answer_json_envelopes() -> None:
         assert r.status_code == 405
         assert r.json()["error"]["type"] == "invalid_request_error"
         assert r.headers["allow"] == "POST"
+
+
+def test_a_foreign_implementation_that_raises_gets_a_json_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with make(modules=["tests.plugins.raising"]) as client:
+        r = client.post("/v1/chat/completions", json=CHAT)
+    assert r.status_code == 500
+    assert r.json()["error"]["type"] == "server_error"
+    assert "plugin bug" in caplog.text

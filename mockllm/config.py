@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from mockllm.engine.schema import Defaults, ModelConfig, Rule
+from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
 
@@ -46,6 +46,14 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     control_headers: bool = True
     #: Token required for the admin API from a non-loopback client (empty: loopback only).
     admin_token: str = ""
+    #: Seconds after start-up during which /health says "starting" and inference gets 503.
+    startup_delay_s: float = 0.0
+    #: Requests kept by the journal (``GET /_mockllm/requests``), oldest dropped first.
+    journal_size: int = 1000
+    #: Watch the ``--config`` file and hot-reload it when it changes.
+    watch: bool = True
+    #: Seconds between two looks at the config file.
+    watch_interval: float = 0.25
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True):
@@ -54,6 +62,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True):
     rules: list[Rule] = []
     plugins: PluginsConfig = msgspec.field(default_factory=PluginsConfig)
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    #: Named latency blocks that ``latency: {profile: NAME}`` refers to.
+    latency_profiles: dict[str, Latency] = {}
     #: Where it came from (set by the loader, not by users).
     source: str = "<embedded default>"
 
@@ -77,13 +87,7 @@ def load_file(path: str | Path) -> Config:
 
 def parse(text: str, filename: str) -> Config:
     """Parse and validate a config; raises :class:`ConfigError` with every problem found."""
-    yaml = YAML(typ="rt")
-    try:
-        doc = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else 0
-        raise ConfigError([f"{filename}:{line}: {exc.problem}"]) from None
+    doc = _load_yaml(text, filename)
     if doc is None:
         doc = CommentedMap()
     if not isinstance(doc, dict):
@@ -104,13 +108,78 @@ def check(config: Config) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
     for i, model in enumerate(config.models):
-        for name in (model.id, *model.aliases):
+        for j, name in enumerate((model.id, *model.aliases)):
+            where = f"models[{i}].id" if j == 0 else f"models[{i}].aliases[{j - 1}]"
             if name in seen:
-                problems.append((f"models[{i}].id", f"{name!r} is already used by {seen[name]}"))
+                problems.append((where, f"{name!r} is already used by {seen[name]}"))
             seen[name] = f"models[{i}]"
-    for i, rule in enumerate(config.rules):
-        problems.extend((f"rules[{i}].{p}", m) for p, m in rule.problems())
+        for field in ("context_window", "max_output_tokens", "dimensions"):
+            if getattr(model, field) < 1:
+                problems.append((f"models[{i}].{field}", "must be 1 or more"))
+    problems.extend((f"defaults.{p}", m) for p, m in config.defaults.problems())
+    problems.extend(check_rules(config.rules))
+    if config.server.journal_size < 1:
+        problems.append(("server.journal_size", "must be 1 or more"))
+    if config.server.watch_interval <= 0:
+        problems.append(("server.watch_interval", "must be above 0"))
     return problems
+
+
+def check_rules(rules: list[Rule], prefix: str = "rules") -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    names: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        problems.extend((f"{prefix}[{i}].{p}", m) for p, m in rule.problems())
+        if rule.name is not None:
+            if rule.name in names:
+                problems.append((f"{prefix}[{i}].name", f"{rule.name!r} is already the name "
+                                                        f"of {prefix}[{names[rule.name]}]"))
+            names[rule.name] = i
+    return problems
+
+
+def parse_rules(text: str, filename: str = "<request body>") -> list[Rule]:
+    """Rules from YAML or JSON text: one rule, a list of rules, or ``{rules: [...]}``.
+
+    Errors are :class:`ConfigError` with line and key path, like a config file's.
+    """
+    doc = _load_yaml(text, filename)
+    if isinstance(doc, dict) and set(doc) == {"rules"}:
+        plain = _plain(doc)
+    else:
+        plain = {"rules": _plain(doc) if isinstance(doc, list) else [_plain(doc)]}
+
+    def line(path: str) -> int:
+        if isinstance(doc, dict) and set(doc) == {"rules"}:
+            return _line(doc, path)
+        rest = path.removeprefix("rules")
+        if isinstance(doc, list):
+            return _line(doc, rest)
+        return _line(doc, rest.removeprefix("[0]").lstrip("."))
+
+    try:
+        holder = msgspec.convert(plain, _Rules, strict=True)
+    except msgspec.ValidationError as exc:
+        path, what = _split(str(exc))
+        raise ConfigError([f"{filename}:{line(path)}: {path or '(top level)'}: {what}"]) from None
+    problems = [f"{filename}:{line(p)}: {p}: {m}" for p, m in check_rules(holder.rules)]
+    if problems:
+        raise ConfigError(problems)
+    return holder.rules
+
+
+class _Rules(msgspec.Struct, forbid_unknown_fields=True):
+    rules: list[Rule] = []
+
+
+def _load_yaml(text: str, filename: str) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise ConfigError([f"{filename}:{line}: {exc.problem}"]) from None
 
 
 def _plain(node: Any) -> Any:
@@ -125,7 +194,8 @@ _PATH = re.compile(r" - at `\$(.*)`$")
 _PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
-def _locate(message: str, doc: Any, filename: str) -> str:
+def _split(message: str) -> tuple[str, str]:
+    """A msgspec message to (key path, what is wrong)."""
     m = _PATH.search(message)
     path = m.group(1).lstrip(".") if m else ""
     what = message[: m.start()] if m else message
@@ -133,6 +203,16 @@ def _locate(message: str, doc: Any, filename: str) -> str:
         field = what.split("`")[1]
         path = f"{path}.{field}" if path else field
         what = "unknown key"
+    elif what.startswith("Object missing required field"):
+        field = what.split("`")[1]
+        what = f"missing required key {field!r}"
+    elif what.startswith("Expected `"):
+        what = what.replace("`object`", "a mapping").replace("`array`", "a list")
+    return path, what
+
+
+def _locate(message: str, doc: Any, filename: str) -> str:
+    path, what = _split(message)
     return f"{filename}:{_line(doc, path)}: {path or '(top level)'}: {what}"
 
 

@@ -70,6 +70,8 @@ class Endpoint:
         Builtins call this rather than ``context.engine.plan`` so per-request control headers,
         the journal and metrics see every request the same way.
         """
+        if body and not neutral.body:
+            neutral.body = body  # for match.json when the endpoint sets no ``raw``
         plan = self.context.engine.plan(neutral)
         obs = request.scope.get(SCOPE_KEY)
         if obs is not None:

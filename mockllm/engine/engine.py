@@ -1,202 +1,259 @@
 """The engine: a neutral request in, a plan out.
 
-Everything that can be prepared is prepared in ``__init__`` (rules compiled, models indexed),
-so :meth:`Engine.plan` does only cheap per-request work.
+Everything that can be prepared is prepared in ``__init__`` (rules compiled, templates
+parsed, models indexed), so :meth:`Engine.plan` does only cheap per-request work: a linear
+scan of compiled checks, then rendering the chosen answer.
+
+Per-process state (how often each rule answered: sequences, ``times`` and ``{counter}``) is
+kept in :class:`RuleState` objects keyed by the rule's content. A hot reload hands them on
+to the new engine, so a rule that did not change keeps its count; a changed rule starts
+over. Runtime rules (``POST /_mockllm/rules``) are handed on too.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from mockllm.engine.models import ModelRegistry
-from mockllm.engine.plan import Choice, Plan, ToolCall
+from mockllm.engine import control, vectors
+from mockllm.engine.answers import Answer, make_error
+from mockllm.engine.matching import Check, RequestView, compile_match
+from mockllm.engine.models import ModelRegistry, context_error, max_tokens_error
+from mockllm.engine.plan import Plan
 from mockllm.engine.request import NeutralRequest
-from mockllm.engine.schema import Latency, Respond, Rule, TextMatch
-from mockllm.engine.tokens import Tokenizers, generate, pieces
+from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
+from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
+from mockllm.engine.tokens import Tokenizer, Tokenizers
 from mockllm.errors import ApiError
-from mockllm.engine.timing import build_pacing
-from mockllm.streaming import Fault
 
 if TYPE_CHECKING:
     from mockllm.config import Config
 
-_json = msgspec.json.Encoder()
+_key_encoder = msgspec.json.Encoder(order="sorted")
+
+#: Providers whose real API refuses an over-long prompt or ``max_tokens`` (Ollama truncates).
+_LIMITED = frozenset({"openai", "anthropic", "nim"})
 
 
-@dataclass(frozen=True, slots=True)
-class _TextTest:
-    equals: str | None
-    contains: str | None
-    regex: re.Pattern[str] | None
-    glob: str | None
-    fold: bool
+@dataclass(slots=True)
+class RuleState:
+    """How many times a rule answered (this process, since start or since it changed)."""
 
-    @classmethod
-    def compile(cls, tm: TextMatch) -> _TextTest:
-        fold = not tm.case
-        flags = re.IGNORECASE if fold else 0
-        return cls(
-            tm.equals.lower() if fold and tm.equals else tm.equals,
-            tm.contains.lower() if fold and tm.contains else tm.contains,
-            re.compile(tm.regex, flags) if tm.regex is not None else None,
-            tm.glob.lower() if fold and tm.glob else tm.glob,
-            fold,
-        )
-
-    def __call__(self, text: str) -> bool:
-        folded = text.lower() if self.fold else text
-        if self.equals is not None and folded != self.equals:
-            return False
-        if self.contains is not None and self.contains not in folded:
-            return False
-        if self.glob is not None and not fnmatch.fnmatchcase(folded, self.glob):
-            return False
-        return not (self.regex is not None and self.regex.search(text) is None)
+    uses: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _CompiledRule:
-    rule: Rule
-    name: str
+class CompiledRule:
+    __slots__ = ("answer", "checks", "key", "latency", "name", "rule", "state", "times")
 
-    def matches(self, req: NeutralRequest, tests: dict[str, _TextTest]) -> bool:
-        m = self.rule.match
-        if m.model is not None and not fnmatch.fnmatchcase(req.model, m.model):
+    def __init__(self, rule: Rule, name: str, key: bytes, state: RuleState) -> None:
+        self.rule = rule
+        self.name = name
+        self.key = key
+        self.checks: tuple[Check, ...] = compile_match(rule.match)
+        self.answer = Answer(rule.respond)
+        self.latency = rule.latency
+        self.times = rule.times
+        self.state = state
+
+    def matches(self, view: RequestView) -> bool:
+        if self.times is not None and self.state.uses >= self.times:
             return False
-        if m.endpoint is not None and not fnmatch.fnmatchcase(req.endpoint, m.endpoint):
-            return False
-        if m.provider is not None and m.provider != req.provider:
-            return False
-        for k, v in m.header.items():
-            if req.headers.get(k.lower()) != v:
-                return False
-        if "last_user" in tests and not tests["last_user"](req.last_user):
-            return False
-        if "system" in tests and not tests["system"](req.system):
-            return False
-        if "any_message" in tests:
-            t = tests["any_message"]
-            if not any(t(msg.text) for msg in req.messages):
+        for check in self.checks:
+            if not check(view):
                 return False
         return True
 
 
 class Engine:
-    def __init__(self, config: Config, tokenizers: Tokenizers) -> None:
+    def __init__(
+        self,
+        config: Config,
+        tokenizers: Tokenizers,
+        timing: TimingRuntime | None = None,
+        previous: Engine | None = None,
+    ) -> None:
         self.config = config
         self.tokenizers = tokenizers
+        #: The compiled latency blocks (timing.py); None: constant ttft_ms / itl_ms only.
+        self.timing: Timing | None = timing.compile(config) if timing is not None else None
         self.models = ModelRegistry(config.models)
-        self._rules: list[tuple[_CompiledRule, dict[str, _TextTest]]] = []
-        for i, rule in enumerate(config.rules):
-            tests = {
-                f: _TextTest.compile(tm)
-                for f in ("last_user", "system", "any_message")
-                if (tm := getattr(rule.match, f)) is not None
-            }
-            self._rules.append((_CompiledRule(rule, rule.name or f"rules[{i}]"), tests))
+        self.control_headers = config.server.control_headers
+        old = previous._states if previous is not None else {}
+        self._states: dict[bytes, RuleState] = {}
+        self.rules = self._compile(config.rules, "rules", old)
+        self.runtime_rules: list[Rule] = list(previous.runtime_rules) if previous else []
+        self.runtime = self._compile(self.runtime_rules, "runtime", old)
+        self._defaults = Answer(config.defaults.respond)
+        key = b"defaults:" + _key_encoder.encode(config.defaults.respond)
+        self._defaults_state = self._states[key] = old.get(key) or RuleState()
+        self._index()
 
-    def match(self, req: NeutralRequest) -> tuple[str | None, Respond, Latency]:
-        for compiled, tests in self._rules:
-            if compiled.matches(req, tests):
-                return compiled.name, compiled.rule.respond, (
-                    compiled.rule.latency or self.config.defaults.latency
-                )
-        return None, self.config.defaults.respond, self.config.defaults.latency
+    # -- rules --------------------------------------------------------------------------
+
+    def _compile(
+        self, rules: list[Rule], prefix: str, old: dict[bytes, RuleState]
+    ) -> tuple[CompiledRule, ...]:
+        out = []
+        for i, rule in enumerate(rules):
+            key = prefix.encode() + b":" + _key_encoder.encode(rule)
+            while key in self._states:  # identical rules keep separate counts
+                key += b"+"
+            state = self._states[key] = old.get(key) or RuleState()
+            out.append(CompiledRule(rule, rule.name or f"{prefix}[{i}]", key, state))
+        return tuple(out)
+
+    def _index(self) -> None:
+        self._all = self.runtime + self.rules
+        self._by_name: dict[str, CompiledRule] = {}
+        for r in reversed(self._all):  # a runtime rule shadows a file rule of the same name
+            self._by_name[r.name] = r
+
+    def add_rules(self, rules: list[Rule]) -> None:
+        """Put runtime rules ahead of every other rule (the newest first)."""
+        self.runtime_rules = [*rules, *self.runtime_rules]
+        old = self._states
+        self._states = {k: v for k, v in old.items() if not k.startswith(b"runtime:")}
+        self.runtime = self._compile(self.runtime_rules, "runtime", old)
+        self._index()
+
+    def clear_rules(self) -> None:
+        self.runtime_rules = []
+        self._states = {k: v for k, v in self._states.items() if not k.startswith(b"runtime:")}
+        self.runtime = ()
+        self._index()
+
+    def reset_counters(self) -> None:
+        for state in self._states.values():
+            state.uses = 0
+
+    def select(self, view: RequestView, forced: str | None) -> CompiledRule | None:
+        if forced is not None:
+            rule = self._by_name.get(forced)
+            if rule is None:
+                raise ApiError(400, f"{control.RULE}: no rule named {forced!r}")
+            for check in rule.checks:  # for the named groups templates may use
+                check(view)
+            return rule
+        for rule in self._all:
+            if rule.matches(view):
+                return rule
+        return None
+
+    # -- plans --------------------------------------------------------------------------
 
     def plan(self, req: NeutralRequest) -> Plan:
         start = time.monotonic()
+        ctl = control.read(req.headers) if self.control_headers else control.NONE
         model = self.models.require(req.model)
         tok = self.tokenizers.get(model.tokenizer)
-        prompt_tokens = len(tok.encode(req.prompt_text()))
-        if prompt_tokens > model.context_window:
-            raise ApiError(
-                400,
-                f"This model's maximum context length is {model.context_window} tokens. "
-                f"However, your messages resulted in {prompt_tokens} tokens. Please reduce "
-                "the length of the messages.",
-                param="messages",
-                code="context_length_exceeded",
-            )
-        rule, respond, latency = self.match(req)
-        plan = Plan(model=model, rule=rule, prompt_tokens=prompt_tokens)
-        if respond.error is not None:
-            e = respond.error
-            headers = {"retry-after": _num(e.retry_after)} if e.retry_after is not None else {}
-            plan.error = ApiError(
-                e.status, e.message or f"mock error {e.status}", code=e.code, type_=e.type,
-                headers=headers,
-            )
+        embedding = bool(req.inputs) and not req.messages
+        if embedding:
+            counts = [len(tok.encode(t)) for t in req.inputs]
+            prompt_tokens = sum(counts) + (len(tok.encode(req.query)) if req.query else 0)
+            too_long = max(counts, default=0)
+            prompt = ""
+        else:
+            prompt = req.prompt_text()
+            prompt_tokens = too_long = len(tok.encode(prompt))
+        plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
+        if req.provider in _LIMITED:
+            if too_long > model.context_window:
+                plan.error = context_error(req.provider, model, too_long)
+                return plan
+            if (req.max_tokens is not None and req.max_tokens > model.max_output_tokens
+                    and not embedding):
+                plan.error = max_tokens_error(req.provider, model, req.max_tokens)
+                return plan
+        view = RequestView(req, model.id)
+        rule = self.select(view, ctl.rule)
+        state = rule.state if rule is not None else self._defaults_state
+        uses = state.uses
+        state.uses += 1
+        answer = (rule.answer if rule is not None else self._defaults).pick(uses)
+        if answer.empty:
+            answer = self._defaults.pick(uses)
+        plan.rule = rule.name if rule is not None else None
+        if ctl.status is not None:
+            plan.error = make_error(ErrorSpec(status=ctl.status), req.provider)
             return plan
-        if respond.fault is not None:
-            f = respond.fault
-            plan.fault = Fault(f.kind, f.after, f.seconds)
-        seed = req.seed if req.seed is not None else zlib.crc32(req.prompt_text().encode())
-        for index in range(max(req.n, 1)):
-            plan.choices.append(self._choice(req, respond, tok, seed + index, index))
-        plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault)
+        if answer.error is not None:
+            plan.error = make_error(answer.error, req.provider)
+            return plan
+        plan.fault = ctl.fault or answer.fault
+        if embedding:
+            self._vectors(plan, req, model, answer)
+        else:
+            seed = req.seed if req.seed is not None else zlib.crc32(prompt.encode())
+            budget = req.max_tokens if req.max_tokens is not None else model.max_output_tokens
+            values = _Values(req, view, model, plan.rule, uses + 1)
+            for index in range(max(req.n, 1)):
+                plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
+                                                  values))
+        latency = self._latency(rule, model)
+        plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault,
+                                   self.timing)
         return plan
 
-    def _choice(
-        self, req: NeutralRequest, respond: Respond, tok: object, seed: int, index: int
-    ) -> Choice:
-        choice = Choice(index=index)
-        if respond.tool_calls:
-            for i, spec in enumerate(respond.tool_calls):
-                args = spec.arguments if isinstance(spec.arguments, str) else (
-                    _json.encode(spec.arguments or {}).decode()
-                )
-                choice.tool_calls.append(
-                    ToolCall(f"call_{seed & 0xFFFFFF:06x}{i}", spec.name, args, pieces(tok, args))  # type: ignore[arg-type]
-                )
-            choice.finish_reason = "tool_calls"
-            return choice
-        if respond.reasoning and req.thinking:
-            choice.reasoning_pieces = pieces(tok, respond.reasoning)  # type: ignore[arg-type]
-        if respond.text is not None:
-            choice.pieces = pieces(tok, respond.text)  # type: ignore[arg-type]
+    def _latency(self, rule: CompiledRule | None, model: ModelConfig) -> Latency:
+        # The defaults' block stands for "no rule latency": timing.py then uses the model's.
+        if rule is not None and rule.latency is not None:
+            return rule.latency
+        if self.timing is None and model.latency is not None:
+            return model.latency
+        return self.config.defaults.latency
+
+    def _vectors(self, plan: Plan, req: NeutralRequest, model: ModelConfig,
+                 answer: Answer) -> None:
+        if req.query:
+            plan.scores = vectors.scores(req.query, req.inputs, model.id)
+            return
+        dims = req.dimensions or model.dimensions
+        if answer.embedding is not None:
+            fixed = list(vectors.fixed(answer.embedding, dims))
+            plan.embeddings = [fixed for _ in req.inputs]
         else:
-            n = respond.generate.tokens if respond.generate else 32
-            if respond.generate and respond.generate.seed is not None:
-                seed = respond.generate.seed + index
-            if req.ignore_eos and req.max_tokens is not None:
-                n = req.max_tokens
-            n = max(n, req.min_tokens)
-            choice.pieces = generate(tok, n, seed)  # type: ignore[arg-type]
-        _apply_stop(choice, req.stop)
-        if req.max_tokens is not None and len(choice.pieces) > req.max_tokens:
-            del choice.pieces[req.max_tokens:]
-            choice.finish_reason = "length"
-            choice.stop_sequence = None
-        return choice
+            plan.embeddings = [list(vectors.embed(t, dims, model.id)) for t in req.inputs]
+
+    def count(self, model: str, text: str) -> int:
+        """Tokens of ``text`` with ``model``'s tokenizer (404 for an unknown model)."""
+        return self.tokenizers.count(self.models.require(model).tokenizer, text)
+
+    def tokenizer(self, model: ModelConfig) -> Tokenizer:
+        return self.tokenizers.get(model.tokenizer)
 
 
-def _apply_stop(choice: Choice, stops: list[str]) -> None:
-    if not stops:
-        return
-    text = choice.text
-    cut = min(((text.find(s), s) for s in stops if s and s in text), default=None)
-    if cut is None:
-        return
-    at, stop = cut
-    kept, total = [], 0
-    for piece in choice.pieces:
-        if total + len(piece) > at:
-            if at > total:
-                kept.append(piece[: at - total])
-            break
-        kept.append(piece)
-        total += len(piece)
-    choice.pieces = kept
-    choice.finish_reason = "stop_sequence"
-    choice.stop_sequence = stop
+class _Values:
+    """Template values, built on first use and once per choice index."""
 
+    __slots__ = ("_base", "_counter", "_model", "_req", "_rule", "_view")
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    def __init__(self, req: NeutralRequest, view: RequestView, model: ModelConfig,
+                 rule: str | None, counter: int) -> None:
+        self._req, self._view, self._model, self._rule = req, view, model, rule
+        self._counter = counter
+        self._base: dict[str, str] | None = None
+
+    def __call__(self, index: int) -> Mapping[str, str]:
+        if self._base is None:
+            req, view = self._req, self._view
+            self._base = {
+                "model": self._model.id,
+                "requested_model": req.model,
+                "endpoint": req.endpoint,
+                "provider": req.provider,
+                "rule": self._rule or "defaults",
+                "counter": str(self._counter),
+                "last_user": view.last_user,
+                "last_message": req.messages[-1].text if req.messages else "",
+                "system": view.system,
+                "message_count": str(len(req.messages)),
+                **view.captures,
+            }
+        if index == 0:
+            return {**self._base, "choice": "0"}
+        return {**self._base, "choice": str(index)}

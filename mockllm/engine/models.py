@@ -1,4 +1,8 @@
-"""The model registry: ids and aliases to a canonical model."""
+"""The model registry: ids and aliases to a canonical model, and its limits.
+
+A request for an alias is answered as the canonical model (its id is what responses name),
+the way the real APIs resolve ``gpt-4o`` to a dated snapshot.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +33,32 @@ class ModelRegistry:
                 code="model_not_found",
             )
         return model
+
+
+def context_error(provider: str, model: ModelConfig, prompt_tokens: int) -> ApiError:
+    """The provider's 400 for a prompt over the context window."""
+    if provider == "anthropic":
+        return ApiError(400, f"prompt is too long: {prompt_tokens} tokens > "
+                             f"{model.context_window} maximum")
+    return ApiError(
+        400,
+        f"This model's maximum context length is {model.context_window} tokens. However, "
+        f"your messages resulted in {prompt_tokens} tokens. Please reduce the length of the "
+        "messages.",
+        param="messages",
+        code="context_length_exceeded",
+    )
+
+
+def max_tokens_error(provider: str, model: ModelConfig, asked: int) -> ApiError:
+    """The provider's 400 for ``max_tokens`` above the model's output limit."""
+    if provider == "anthropic":
+        return ApiError(400, f"max_tokens: {asked} > {model.max_output_tokens}, which is the "
+                             f"maximum allowed number of output tokens for {model.id}")
+    return ApiError(
+        400,
+        f"max_tokens is too large: {asked}. This model supports at most "
+        f"{model.max_output_tokens} completion tokens, whereas you provided {asked}.",
+        param="max_tokens",
+        code="invalid_value",
+    )

@@ -55,7 +55,10 @@ class Plan:
     rule: str | None
     prompt_tokens: int
     choices: list[Choice] = field(default_factory=list)
+    #: One vector per ``NeutralRequest.inputs`` item (embeddings requests).
     embeddings: list[list[float]] = field(default_factory=list)
+    #: One relevance logit per ``inputs`` item when the request has a ``query`` (rankings).
+    scores: list[float] = field(default_factory=list)
     error: ApiError | None = None
     fault: Fault | None = None
     pacing: Pacing | None = None

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
+_json = msgspec.json.Encoder(order="sorted")
+
 
 @dataclass(slots=True)
 class ToolCallIn:
@@ -63,6 +67,11 @@ class NeutralRequest:
     query: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     raw: Any = None
+    #: Requested vector length of embeddings (None: the model's ``dimensions``).
+    dimensions: int | None = None
+    #: The raw body bytes (``Endpoint.plan`` fills it); ``match.json`` decodes it when
+    #: ``raw`` is not set, once and only if a rule looks.
+    body: bytes = b""
 
     @property
     def system(self) -> str:
@@ -76,8 +85,18 @@ class NeutralRequest:
         return ""
 
     def prompt_text(self) -> str:
-        """The text the model would see, for prompt token counting."""
+        """The text the model would see, for prompt token counting: messages, tool calls
+        in the conversation, offered tool definitions, and embedding/ranking inputs."""
         parts = [m.text for m in self.messages]
         for m in self.messages:
             parts.extend(tc.name + tc.arguments for tc in m.tool_calls)
+        for t in self.tools:
+            parts.append(t.name)
+            if t.description:
+                parts.append(t.description)
+            if t.parameters:
+                parts.append(_json.encode(t.parameters).decode())
+        if self.query:
+            parts.append(self.query)
+        parts.extend(self.inputs)
         return "\n".join(parts)

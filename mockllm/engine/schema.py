@@ -1,7 +1,8 @@
 """The config structs of the engine: models, rules, responses, defaults.
 
-msgspec validates the shape; :meth:`Rule.problems` adds what a type cannot say (a regex that
-does not compile). docs/config.md documents every field here.
+msgspec validates the shape; :meth:`Rule.problems` and :meth:`Respond.problems` add what a
+type cannot say (a regex that does not compile, a template naming an unknown value, two
+answers in one ``respond``). docs/config.md documents every field here.
 """
 
 from __future__ import annotations
@@ -11,10 +12,38 @@ from typing import Any, Literal
 
 import msgspec
 
+from mockllm.engine.template import BUILTIN_NAMES, Template, TemplateError
+
 
 class Latency(msgspec.Struct, forbid_unknown_fields=True):
+    """Timing of an answer; docs/latency.md documents every field."""
+
     ttft_ms: float = 0.0
     itl_ms: float = 0.0
+    #: TTFT / ITL distributions ``{model: NAME, ...params}``; None: constant ttft_ms / itl_ms.
+    ttft: dict[str, Any] | None = None
+    itl: dict[str, Any] | None = None
+    #: Prefill cost added to TTFT per prompt token.
+    prefill_ms_per_token: float = 0.0
+    #: Which prompt prefix counts as cached: nothing, the system prompt, or all but the last turn.
+    cached_prefix: Literal["none", "system", "history"] = "none"
+    #: Fraction of the prefill cost a cached token saves.
+    cache_discount: float = 0.9
+    #: A name in the top-level ``latency_profiles``; fields set here override the profile's.
+    profile: str | None = None
+
+
+class LoadConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """The load model of one model (docs/latency.md)."""
+
+    max_concurrent: int
+    #: Requests that may wait for a slot; past it they are refused with ``reject_status``.
+    queue_size: int = 1024
+    reject_status: Literal[429, 503, 529] = 429
+    #: TTFT and ITL are multiplied by this when max_concurrent sequences run (1 when one does).
+    time_factor_under_load: float = 1.0
+    #: KV cache size in tokens for ``vllm:kv_cache_usage_perc`` (0: running / max_concurrent).
+    kv_cache_tokens: int = 0
 
 
 class ModelConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,24 +59,48 @@ class ModelConfig(msgspec.Struct, forbid_unknown_fields=True):
     #: Vector length of embeddings when the request does not set ``dimensions``.
     dimensions: int = 1536
     latency: Latency | None = None
+    load: LoadConfig | None = None
 
 
 class TextMatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Tests on one text; every test given must pass. A bare string means ``contains``."""
+
     equals: str | None = None
     contains: str | None = None
     regex: str | None = None
     glob: str | None = None
+    #: Case-sensitive comparison (default: case-insensitive).
     case: bool = False
+
+
+class Count(msgspec.Struct, forbid_unknown_fields=True):
+    """An integer range; a bare integer means exactly that number."""
+
+    min: int | None = None
+    max: int | None = None
 
 
 class Match(msgspec.Struct, forbid_unknown_fields=True):
     model: str | None = None
     endpoint: str | None = None
     provider: str | None = None
-    last_user: TextMatch | None = None
-    system: TextMatch | None = None
-    any_message: TextMatch | None = None
+    last_user: str | TextMatch | None = None
+    system: str | TextMatch | None = None
+    any_message: str | TextMatch | None = None
+    #: Number of messages in the request (system included).
+    message_count: int | Count | None = None
+    #: Number of user messages so far (1 on the first turn).
+    turn: int | Count | None = None
+    #: True: the last message is a tool result; False: it is not.
+    tool_result: bool | None = None
+    #: Tool names that must all be offered by the request.
+    tools: list[str] | None = None
+    #: True: the request offers at least one tool; False: it offers none.
+    has_tools: bool | None = None
+    #: Header name -> glob of its value (names are case-insensitive).
     header: dict[str, str] = {}
+    #: JSON path into the raw request body -> the value it must equal.
+    json: dict[str, Any] = {}
 
 
 class Generate(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,7 +109,10 @@ class Generate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ToolCallSpec(msgspec.Struct, forbid_unknown_fields=True):
+    #: The function name (a template).
     name: str
+    #: A mapping (string values are templates), JSON text (literal), or omitted: generated
+    #: from the offered tool's JSON schema.
     arguments: dict[str, Any] | str | None = None
 
 
@@ -65,7 +121,10 @@ class ErrorSpec(msgspec.Struct, forbid_unknown_fields=True):
     message: str | None = None
     type: str | None = None
     code: str | None = None
+    #: Seconds; sent as ``retry-after`` (whole seconds) and ``retry-after-ms``.
     retry_after: float | None = None
+    #: Extra response headers.
+    headers: dict[str, str] = {}
 
 
 class FaultSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,12 +135,64 @@ class FaultSpec(msgspec.Struct, forbid_unknown_fields=True):
 
 class Respond(msgspec.Struct, forbid_unknown_fields=True):
     text: str | None = None
+    template: str | None = None
     generate: Generate | None = None
     tool_calls: list[ToolCallSpec] | None = None
-    reasoning: str | None = None
+    reasoning: str | Generate | None = None
     embedding: list[float] | None = None
     error: ErrorSpec | None = None
     fault: FaultSpec | None = None
+    sequence: list[Respond] | None = None
+    #: After the last answer of ``sequence``: False repeats it, True starts over.
+    cycle: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self == _EMPTY
+
+    def problems(self, names: frozenset[str], nested: bool = False) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        content = [k for k in ("text", "template", "generate") if getattr(self, k) is not None]
+        if len(content) > 1:
+            found.append((content[1], f"use only one of text, template, generate "
+                                      f"(found {' and '.join(content)})"))
+        if self.sequence is not None:
+            if nested:
+                found.append(("sequence", "a sequence cannot hold another sequence"))
+            others = [f for f in self.__struct_fields__
+                      if f not in ("sequence", "cycle") and getattr(self, f) is not None]
+            if others:
+                found.append((others[0], "a respond with a sequence holds nothing else; put "
+                                         f"{others[0]} in the sequence's items"))
+            if not self.sequence:
+                found.append(("sequence", "a sequence needs at least one answer"))
+            for i, item in enumerate(self.sequence):
+                found.extend((f"sequence[{i}].{p}", m) for p, m in item.problems(names, True))
+        if self.template is not None:
+            found.extend(_template_problem("template", self.template, names))
+        for i, call in enumerate(self.tool_calls or []):
+            found.extend(_template_problem(f"tool_calls[{i}].name", call.name, names))
+            if isinstance(call.arguments, dict):
+                found.extend(_argument_problems(f"tool_calls[{i}].arguments", call.arguments,
+                                                names))
+            elif isinstance(call.arguments, str):
+                try:
+                    msgspec.json.decode(call.arguments)
+                except msgspec.DecodeError as exc:
+                    found.append((f"tool_calls[{i}].arguments", f"not valid JSON text: {exc}"))
+        if self.error is not None and not 400 <= self.error.status <= 599:
+            found.append(("error.status", f"{self.error.status} is not an error status "
+                                          "(400-599)"))
+        if self.generate is not None and self.generate.tokens < 0:
+            found.append(("generate.tokens", "must be 0 or more"))
+        if self.fault is not None and (self.fault.after < 0 or self.fault.seconds < 0):
+            found.append(("fault", "after and seconds must be 0 or more"))
+        if self.embedding is not None and not self.embedding:
+            found.append(("embedding", "an embedding needs at least one number"))
+        return found
+
+
+_EMPTY = Respond()
 
 
 class Rule(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,19 +200,93 @@ class Rule(msgspec.Struct, forbid_unknown_fields=True):
     match: Match = msgspec.field(default_factory=Match)
     respond: Respond = msgspec.field(default_factory=Respond)
     latency: Latency | None = None
+    #: After this many answers the rule stops matching (None: no limit).
+    times: int | None = None
+
+    def group_names(self) -> frozenset[str]:
+        """Named regex groups of every text matcher: the rule's extra template names."""
+        names: set[str] = set()
+        for field in ("last_user", "system", "any_message"):
+            tm = getattr(self.match, field)
+            if isinstance(tm, TextMatch) and tm.regex is not None:
+                try:
+                    names.update(re.compile(tm.regex).groupindex)
+                except re.error:
+                    pass
+        return frozenset(names)
 
     def problems(self) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         for field in ("last_user", "system", "any_message"):
-            tm: TextMatch | None = getattr(self.match, field)
-            if tm is not None and tm.regex is not None:
+            tm = getattr(self.match, field)
+            if isinstance(tm, TextMatch) and tm.regex is not None:
                 try:
                     re.compile(tm.regex)
                 except re.error as exc:
                     found.append((f"match.{field}.regex", f"invalid regex: {exc}"))
+        for field in ("message_count", "turn"):
+            c = getattr(self.match, field)
+            if isinstance(c, Count) and c.min is not None and c.max is not None and c.min > c.max:
+                found.append((f"match.{field}", f"min {c.min} is above max {c.max}"))
+        for path in self.match.json:
+            try:
+                parse_json_path(path)
+            except ValueError as exc:
+                found.append((f"match.json.{path}", str(exc)))
+        if self.times is not None and self.times < 1:
+            found.append(("times", "must be 1 or more"))
+        names = BUILTIN_NAMES | self.group_names()
+        found.extend((f"respond.{p}", m) for p, m in self.respond.problems(names))
         return found
 
 
 class Defaults(msgspec.Struct, forbid_unknown_fields=True):
     respond: Respond = msgspec.field(default_factory=lambda: Respond(generate=Generate()))
     latency: Latency = msgspec.field(default_factory=Latency)
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = [(f"respond.{p}", m) for p, m in self.respond.problems(BUILTIN_NAMES)]
+        if self.respond.empty:
+            found.append(("respond", "the default answer cannot be empty"))
+        return found
+
+
+_PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_json_path(path: str) -> tuple[str | int, ...]:
+    """``a.b[0].c`` (an optional leading ``$.``) to keys and indexes."""
+    text = path.removeprefix("$").removeprefix(".") if path.startswith("$") else path
+    out: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        m = _PATH_PART.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"bad JSON path {path!r} at column {pos + 1} "
+                             "(write keys with dots and indexes in brackets: a.b[0].c)")
+        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if not out:
+        raise ValueError("an empty JSON path")
+    return tuple(out)
+
+
+def _template_problem(path: str, text: str, names: frozenset[str]) -> list[tuple[str, str]]:
+    try:
+        problem = Template(text).check(names)
+    except TemplateError as exc:
+        return [(path, str(exc))]
+    return [] if problem is None else [(path, problem)]
+
+
+def _argument_problems(path: str, value: Any, names: frozenset[str]) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return _template_problem(path, value, names)
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.extend(_argument_problems(f"{path}.{k}", v, names))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_argument_problems(f"{path}[{i}]", v, names))
+    return found

@@ -57,6 +57,16 @@ class Tokenizers:
         return len(self.get(name).encode(text)) if text else 0
 
 
+@lru_cache(maxsize=4096)
+def _cached_pieces(tok_id: int, tok: Tokenizer, text: str) -> tuple[str, ...]:
+    return tuple(pieces(tok, text))
+
+
+def cached_pieces(tok: Tokenizer, text: str) -> list[str]:
+    """:func:`pieces`, cached: a configured answer is tokenised once, not per request."""
+    return list(_cached_pieces(id(tok), tok, text))
+
+
 def pieces(tok: Tokenizer, text: str) -> list[str]:
     """``text`` cut on token boundaries; a character split over tokens stays whole."""
     if not text:

@@ -1,0 +1,304 @@
+"""Answers: a ``respond`` block compiled once, rendered into a :class:`Choice` per request.
+
+Rendering honours the request's ``max_tokens`` (reasoning, then text, then tool-call
+arguments share it; past it the answer is cut with ``finish_reason: length``), ``stop``,
+``ignore_eos`` (exactly ``max_tokens``), ``min_tokens`` (generated text), ``n`` (one choice
+per index, each with its own seed) and ``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from mockllm.engine import jsonschema
+from mockllm.engine.plan import Choice, ToolCall
+from mockllm.engine.request import NeutralRequest
+from mockllm.engine.schema import ErrorSpec, Generate, Respond, ToolCallSpec
+from mockllm.engine.template import Template
+from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
+from mockllm.errors import ApiError
+from mockllm.streaming import Fault
+
+_json = msgspec.json.Encoder()
+
+#: What ``response_format: json_object`` gets when the rule gives no literal text.
+_JSON_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}, "confidence": {"type": "number",
+                                                                "minimum": 0, "maximum": 1}},
+    "required": ["answer", "confidence"],
+}
+
+_DEFAULT_MESSAGES = {
+    400: "Invalid request.",
+    401: "Incorrect API key provided.",
+    403: "You are not allowed to perform this action.",
+    404: "The requested resource was not found.",
+    408: "The request timed out.",
+    409: "The request conflicts with another request.",
+    413: "Request body too large.",
+    422: "The request could not be processed.",
+    429: "Rate limit reached for requests. Please try again later.",
+    500: "The server had an error while processing your request. Sorry about that!",
+    502: "Bad gateway.",
+    503: "The engine is currently overloaded, please try again later.",
+    504: "The server timed out.",
+    529: "Overloaded",
+}
+
+Values = Callable[[int], Mapping[str, str]]
+
+
+def make_error(spec: ErrorSpec, provider: str) -> ApiError:
+    """A fresh ApiError for ``spec`` (exceptions are not reused across requests)."""
+    headers = dict(spec.headers)
+    if spec.status == 429:
+        headers.update(rate_limit_headers(spec.retry_after if spec.retry_after is not None
+                                          else 1.0, provider))
+    elif spec.retry_after is not None:
+        headers.update(retry_headers(spec.retry_after))
+    return ApiError(
+        spec.status,
+        spec.message or _DEFAULT_MESSAGES.get(spec.status, f"mock error {spec.status}"),
+        code=spec.code or ("rate_limit_exceeded" if spec.status == 429 else None),
+        type_=spec.type,
+        headers=headers,
+    )
+
+
+def retry_headers(seconds: float) -> dict[str, str]:
+    # ``retry-after`` is whole seconds by the HTTP spec; the SDKs prefer ``retry-after-ms``.
+    return {"retry-after": str(max(math.ceil(seconds), 0)),
+            "retry-after-ms": str(round(seconds * 1000))}
+
+
+def rate_limit_headers(seconds: float, provider: str) -> dict[str, str]:
+    reset = f"{seconds:g}s"
+    headers = retry_headers(seconds)
+    headers.update({
+        "x-ratelimit-limit-requests": "500",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": reset,
+        "x-ratelimit-limit-tokens": "30000",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": reset,
+    })
+    if provider == "anthropic":
+        headers.update({
+            "anthropic-ratelimit-requests-limit": "500",
+            "anthropic-ratelimit-requests-remaining": "0",
+            "anthropic-ratelimit-tokens-limit": "30000",
+            "anthropic-ratelimit-tokens-remaining": "0",
+        })
+    return headers
+
+
+class CompiledToolCall:
+    __slots__ = ("arguments", "literal", "name")
+
+    def __init__(self, spec: ToolCallSpec) -> None:
+        self.name = Template(spec.name)
+        self.literal: str | None = None
+        self.arguments: Any = None
+        if isinstance(spec.arguments, str):
+            self.literal = spec.arguments
+        elif spec.arguments is not None:
+            self.arguments = _compile_args(spec.arguments)
+            if not _has_template(self.arguments):
+                self.literal = _json.encode(_render_args(self.arguments, {})).decode()
+
+    def render(self, req: NeutralRequest, values: Mapping[str, str], seed: int) -> tuple[str, str]:
+        name = self.name.render(values)
+        if self.literal is not None:
+            return name, self.literal
+        if self.arguments is not None:
+            return name, _json.encode(_render_args(self.arguments, values)).decode()
+        tool = next((t for t in req.tools if t.name == name), None)
+        if tool is None or not tool.parameters:
+            return name, "{}"
+        try:
+            args = jsonschema.instance(tool.parameters, seed)
+        except jsonschema.SchemaError as exc:
+            raise ApiError(400, f"Invalid schema for function '{name}': {exc}",
+                           param="tools") from None
+        return name, _json.encode(args).decode()
+
+
+class Answer:
+    """One compiled ``respond`` (a sequence holds one Answer per item)."""
+
+    def __init__(self, spec: Respond) -> None:
+        self.spec = spec
+        self.empty = spec.empty
+        self.text = spec.text
+        self.template = Template(spec.template) if spec.template is not None else None
+        self.generate = spec.generate
+        self.tool_calls = [CompiledToolCall(t) for t in spec.tool_calls or []]
+        self.reasoning = spec.reasoning
+        self.embedding = spec.embedding
+        self.error = spec.error
+        f = spec.fault
+        self.fault = Fault(f.kind, f.after, f.seconds) if f is not None else None
+        self.sequence = tuple(Answer(s) for s in spec.sequence) if spec.sequence else ()
+        self.cycle = spec.cycle
+        self.needs_values = self.template is not None or any(
+            not (t.name.constant and t.literal is not None) for t in self.tool_calls)
+
+    def pick(self, uses: int) -> Answer:
+        """The answer for the ``uses``-th match (0-based) of a sequence, or itself."""
+        seq = self.sequence
+        if not seq:
+            return self
+        return seq[uses % len(seq)] if self.cycle else seq[min(uses, len(seq) - 1)]
+
+    def choice(
+        self, req: NeutralRequest, tok: Tokenizer, index: int, seed: int, budget: int,
+        values: Values,
+    ) -> Choice:
+        choice = Choice(index=index)
+        reasoning = self._reasoning(req, tok, seed)
+        if len(reasoning) > budget:
+            choice.reasoning_pieces = reasoning[:budget]
+            choice.finish_reason = "length"
+            return choice
+        choice.reasoning_pieces = reasoning
+        remaining = budget - len(reasoning)
+        text = self._text(req, tok, seed, remaining, values, index)
+        text = _apply_stop(choice, text, req.stop)
+        if len(text) > remaining or (
+            req.ignore_eos and not self.tool_calls and len(text) == remaining
+            and choice.finish_reason == "stop"
+        ):
+            # With ignore_eos the model runs into max_tokens, which is a "length" finish.
+            del text[remaining:]
+            choice.finish_reason = "length"
+            choice.stop_sequence = None
+        choice.pieces = text
+        remaining -= len(text)
+        if not self.tool_calls or choice.finish_reason != "stop":
+            return choice
+        vals = values(index) if self.needs_values else {}
+        for i, call in enumerate(self.tool_calls):
+            name, args = call.render(req, vals, seed + i)
+            pieces = cached_pieces(tok, args)
+            cut = len(pieces) > remaining
+            if cut:
+                del pieces[remaining:]
+            choice.tool_calls.append(ToolCall("call_" + uuid.uuid4().hex[:24], name,
+                                              "".join(pieces), pieces))
+            remaining -= len(pieces)
+            if cut:
+                choice.finish_reason = "length"
+                return choice
+        choice.finish_reason = "tool_calls"
+        return choice
+
+    def _reasoning(self, req: NeutralRequest, tok: Tokenizer, seed: int) -> list[str]:
+        r = self.reasoning
+        if r is None or not req.thinking:
+            return []
+        out = cached_pieces(tok, r) if isinstance(r, str) else generate(
+            tok, r.tokens, r.seed if r.seed is not None else seed ^ 0x5EED)
+        if req.thinking_budget is not None and len(out) > req.thinking_budget:
+            del out[req.thinking_budget:]
+        return out
+
+    def _text(
+        self, req: NeutralRequest, tok: Tokenizer, seed: int, remaining: int, values: Values,
+        index: int,
+    ) -> list[str]:
+        exact = req.ignore_eos and req.max_tokens is not None
+        if self.text is not None:
+            out = cached_pieces(tok, self.text)
+        elif self.template is not None:
+            out = cached_pieces(tok, self.template.render(values(index)))
+        elif self.tool_calls:
+            return []
+        elif req.response_format in ("json_schema", "json_object"):
+            out = cached_pieces(tok, _structured(req, seed))
+        else:
+            gen = self.generate or Generate()
+            n = remaining if exact else max(gen.tokens, req.min_tokens)
+            # One past the budget is enough for the caller to see the cut ("length").
+            return generate(tok, min(n, remaining + 1),
+                            gen.seed + index if gen.seed is not None else seed)
+        if exact and len(out) < remaining:
+            # ignore_eos: the model would have gone on past its answer; so do we.
+            extra = generate(tok, remaining - len(out), seed)
+            if extra and out:
+                extra[0] = " " + extra[0]
+            out.extend(extra)
+        return out
+
+
+def _structured(req: NeutralRequest, seed: int) -> str:
+    schema: Any = _JSON_OBJECT_SCHEMA
+    if req.response_format == "json_schema" and req.json_schema:
+        js = req.json_schema
+        # Accept OpenAI's wrapper ({name, schema, strict}) or the bare schema.
+        inner = js.get("schema")
+        schema = inner if isinstance(inner, dict) and "type" not in js else js
+    try:
+        return _json.encode(jsonschema.instance(schema, seed)).decode()
+    except jsonschema.SchemaError as exc:
+        raise ApiError(400, f"Invalid schema for response_format: {exc}",
+                       param="response_format") from None
+
+
+def _apply_stop(choice: Choice, pieces: list[str], stops: list[str]) -> list[str]:
+    """Cut ``pieces`` before the first stop string (``finish_reason: stop_sequence``)."""
+    if not stops or not pieces:
+        return pieces
+    text = "".join(pieces)
+    cut = min(((text.find(s), s) for s in stops if s and s in text), default=None)
+    if cut is None:
+        return pieces
+    at, stop = cut
+    kept: list[str] = []
+    total = 0
+    for piece in pieces:
+        if total + len(piece) > at:
+            if at > total:
+                kept.append(piece[: at - total])
+            break
+        kept.append(piece)
+        total += len(piece)
+    choice.finish_reason = "stop_sequence"
+    choice.stop_sequence = stop
+    return kept
+
+
+def _compile_args(value: Any) -> Any:
+    if isinstance(value, str):
+        t = Template(value)
+        return "".join(p for p in t.parts if isinstance(p, str)) if t.constant else t
+    if isinstance(value, dict):
+        return {k: _compile_args(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compile_args(v) for v in value]
+    return value
+
+
+def _has_template(value: Any) -> bool:
+    if isinstance(value, Template):
+        return True
+    if isinstance(value, dict):
+        return any(_has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_template(v) for v in value)
+    return False
+
+
+def _render_args(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, Template):
+        return value.render(values)
+    if isinstance(value, dict):
+        return {k: _render_args(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_args(v, values) for v in value]
+    return value

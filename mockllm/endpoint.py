@@ -6,6 +6,7 @@ The contract for any endpoint implementation is only: ``cls(context)`` builds it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -13,12 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from mockllm.engine.plan import Plan
 from mockllm.engine.request import NeutralRequest
 from mockllm.errors import ApiError
 from mockllm.observe import SCOPE_KEY
-from mockllm.streaming import StreamResponse
+from mockllm.streaming import Fault, StreamResponse
 
 if TYPE_CHECKING:
     from mockllm.context import ServerContext
@@ -29,6 +31,40 @@ log = logging.getLogger("mockllm.endpoint")
 T = TypeVar("T")
 
 _error_encoder = msgspec.json.Encoder()
+
+#: Where :meth:`Endpoint.plan` leaves a fault for a non-streamed answer.
+FAULT_KEY = "mockllm.fault"
+
+
+class FaultyResponse(Response):
+    """A whole-body answer failing the way ``fault`` says (streams fail in StreamResponse).
+
+    ``disconnect`` sends the headers and half the body, then drops the connection;
+    ``malformed`` and ``truncate`` send half the body as if it were all of it (invalid JSON);
+    ``stall`` waits ``seconds`` before answering normally.
+    """
+
+    def __init__(self, response: Response, fault: Fault) -> None:
+        super().__init__(status_code=response.status_code)
+        self.response = response
+        self.fault = fault
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fault, inner = self.fault, self.response
+        if fault.kind == "stall":
+            await asyncio.sleep(fault.seconds)
+            await inner(scope, receive, send)
+            return
+        body = bytes(inner.body)
+        half = body[: len(body) // 2]
+        headers = [(k, v) for k, v in inner.raw_headers if k != b"content-length"]
+        length = len(body) if fault.kind == "disconnect" else len(half)
+        headers.append((b"content-length", str(length).encode()))
+        await send({"type": "http.response.start", "status": inner.status_code,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": half,
+                    "more_body": fault.kind == "disconnect"})
+        # disconnect: returning with the body incomplete makes the server close the socket
 
 
 class Endpoint:
@@ -55,6 +91,9 @@ class Endpoint:
             response = self.error_response(
                 ApiError(500, "The server had an error processing your request.")
             )
+        fault = request.scope.get(FAULT_KEY)
+        if fault is not None and not isinstance(response, StreamResponse):
+            response = FaultyResponse(response, fault)
         if obs is not None:
             obs.status = response.status_code
             if isinstance(response, StreamResponse):
@@ -80,6 +119,8 @@ class Endpoint:
             obs.body = body
         if plan.error is not None:
             raise plan.error
+        if plan.fault is not None and not neutral.stream:
+            request.scope[FAULT_KEY] = plan.fault  # a whole-body answer fails in __call__
         return plan
 
     async def wait_for(self, plan: Plan) -> None:

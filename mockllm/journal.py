@@ -40,11 +40,14 @@ class Journal:
         return body[:BODY_LIMIT].decode("utf-8", errors="replace")
 
     def query(
-        self, rule: str | None = None, model: str | None = None, limit: int | None = None
+        self, rule: str | None = None, model: str | None = None, limit: int | None = None,
+        endpoint: str | None = None,
     ) -> list[Entry]:
+        """Entries oldest first; ``limit`` keeps the newest ``limit`` (0 or None: all)."""
         out = [
             e for e in self._entries
             if (rule is None or e.rule == rule) and (model is None or e.model == model)
+            and (endpoint is None or e.endpoint == endpoint)
         ]
         return out[-limit:] if limit else out
 

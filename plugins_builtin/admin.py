@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mockllm import ApiError, Endpoint, PluginError, Registry, RouteSpec, hookimpl
-from mockllm.config import ConfigError, load_file
+from mockllm.config import ConfigError, parse_rules
+from mockllm.context import ServerContext
 from mockllm.describe import plugins_json
+from mockllm.reload import reload_now, start
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 
@@ -52,6 +54,9 @@ class Admin(Endpoint):
             ("POST", "reload"): self.reload,
             ("GET", "requests"): self.get_requests,
             ("DELETE", "requests"): self.clear_requests,
+            ("GET", "rules"): self.get_rules,
+            ("POST", "rules"): self.add_rules,
+            ("DELETE", "rules"): self.clear_rules,
         }
 
     async def get_plugins(self, request: Request) -> Response:
@@ -76,20 +81,18 @@ class Admin(Endpoint):
             "source": ctx.config.source,
             "error": ctx.config_error,
             "tokenizer_fallbacks": ctx.tokenizers.fallbacks,
+            "runtime_rules": len(ctx.engine.runtime_rules),
             "config": msgspec.to_builtins(ctx.config),
         })
 
     async def reload(self, request: Request) -> Response:
-        path = self.context.config_path
-        if path is None:
+        if self.context.config_path is None:
             raise ApiError(400, "the server runs on the embedded default config; start it "
                                 "with --config FILE to reload")
-        try:
-            self.context.apply_config(load_file(path))
-        except ConfigError as exc:
-            self.context.config_error = str(exc)
-            return JSONResponse({"reloaded": False, "error": str(exc)}, status_code=400)
-        return JSONResponse({"reloaded": True, "source": path})
+        ok, error = reload_now(self.context)
+        if not ok:
+            return JSONResponse({"reloaded": False, "error": error}, status_code=400)
+        return JSONResponse({"reloaded": True, "source": self.context.config_path})
 
     async def get_requests(self, request: Request) -> Response:
         q = request.query_params
@@ -97,19 +100,49 @@ class Admin(Endpoint):
         if limit is not None and not limit.isdigit():
             raise ApiError(400, "limit must be a non-negative integer", param="limit")
         journal = self.context.journal
-        entries = journal.query(q.get("rule"), q.get("model"), int(limit) if limit else None)
+        entries = journal.query(q.get("rule"), q.get("model"), int(limit) if limit else None,
+                                endpoint=q.get("endpoint"))
         return JSONResponse({"requests": journal.as_json(entries), "count": len(entries)})
 
     async def clear_requests(self, request: Request) -> Response:
         self.context.journal.clear()
         return JSONResponse({"cleared": True})
 
+    async def get_rules(self, request: Request) -> Response:
+        engine = self.context.engine
+        return JSONResponse({
+            "runtime": [{"name": r.name, "uses": r.state.uses,
+                         "rule": msgspec.to_builtins(r.rule)} for r in engine.runtime],
+            "file": [{"name": r.name, "uses": r.state.uses} for r in engine.rules],
+        })
+
+    async def add_rules(self, request: Request) -> Response:
+        body = await self.read_body(request)
+        try:
+            rules = parse_rules(body.decode("utf-8", errors="replace"))
+        except ConfigError as exc:
+            raise ApiError(400, str(exc), param="rules") from None
+        engine = self.context.engine
+        engine.add_rules(rules)
+        return JSONResponse({"added": [r.name for r in engine.runtime[: len(rules)]],
+                             "runtime_rules": len(engine.runtime_rules)})
+
+    async def clear_rules(self, request: Request) -> Response:
+        self.context.engine.clear_rules()
+        return JSONResponse({"cleared": True})
+
+
+@hookimpl(trylast=True)
+def mockllm_startup(context: ServerContext) -> None:
+    """Start the config file watcher (hot reload) when the server runs on ``--config``."""
+    start(context)
+
 
 @hookimpl(trylast=True)
 def mockllm_register_endpoints(registry: Registry) -> None:
     paths = [("plugins", "GET"), ("plugins/use", "POST"), ("config", "GET"),
              ("reload", "POST"), ("requests", "GET"), ("requests", "DELETE"),
-             ("rules", "POST"), ("rules", "DELETE")]
+             ("rules", "GET"), ("rules", "POST"), ("rules", "DELETE")]
     by_path: dict[str, list[str]] = {}
     for p, m in paths:
         by_path.setdefault(p, []).append(m)

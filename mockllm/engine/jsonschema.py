@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from typing import Any
 
 _WORDS = ("alpha", "bravo", "river", "stone", "cloud", "maple", "orbit", "pixel", "amber",
@@ -33,9 +34,7 @@ _FORMATS = {
     "uri": lambda r: f"https://example.com/{r.choice(_WORDS)}",
     "iri": lambda r: f"https://example.com/{r.choice(_WORDS)}",
     "uri-reference": lambda r: f"/{r.choice(_WORDS)}",
-    "uuid": lambda r: "%08x-%04x-4%03x-8%03x-%012x" % (
-        r.getrandbits(32), r.getrandbits(16), r.getrandbits(12), r.getrandbits(12),
-        r.getrandbits(48)),
+    "uuid": lambda r: str(uuid.UUID(int=r.getrandbits(128), version=4)),
     "ipv4": lambda r: f"192.0.2.{r.randint(1, 254)}",
     "ipv6": lambda r: f"2001:db8::{r.randint(1, 0xFFFF):x}",
 }
@@ -198,23 +197,26 @@ def _is_null(schema: Any) -> bool:
 
 
 def _bounds(schema: dict[str, Any], integer: bool) -> tuple[float, float]:
-    lo = schema.get("minimum")
-    hi = schema.get("maximum")
-    xlo = schema.get("exclusiveMinimum")
-    xhi = schema.get("exclusiveMaximum")
-    nudge = 1 if integer else 0.01
-    if isinstance(xlo, (int, float)) and not isinstance(xlo, bool):
-        lo = max(lo, xlo + nudge) if lo is not None else xlo + nudge
-    if isinstance(xhi, (int, float)) and not isinstance(xhi, bool):
-        hi = min(hi, xhi - nudge) if hi is not None else xhi - nudge
-    if lo is None and hi is None:
-        lo, hi = 0, 100
-    elif lo is None:
-        lo = hi - 100
-    elif hi is None:
+    nudge = 1.0 if integer else 0.01
+    lows = [v for v in (_number(schema, "minimum"),) if v is not None]
+    highs = [v for v in (_number(schema, "maximum"),) if v is not None]
+    if (xlo := _number(schema, "exclusiveMinimum")) is not None:
+        lows.append(xlo + nudge)
+    if (xhi := _number(schema, "exclusiveMaximum")) is not None:
+        highs.append(xhi - nudge)
+    lo = max(lows) if lows else None
+    hi = min(highs) if highs else None
+    if lo is None:
+        lo = 0.0 if hi is None or hi >= 100 else hi - 100
+    if hi is None:
         hi = lo + 100
     if integer:
-        lo, hi = math.ceil(lo), math.floor(hi)
+        lo, hi = float(math.ceil(lo)), float(math.floor(hi))
     if lo > hi:
-        raise SchemaError(f"minimum {lo} is above maximum {hi}")
+        raise SchemaError(f"minimum {lo:g} is above maximum {hi:g}")
     return lo, hi
+
+
+def _number(schema: dict[str, Any], key: str) -> float | None:
+    v = schema.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None

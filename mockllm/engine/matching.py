@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import Count, Match, TextMatch, parse_json_path
-
 
 _MISSING: Any = object()
 

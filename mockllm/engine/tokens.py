@@ -21,6 +21,8 @@ class Tokenizer(Protocol):
 
     def decode(self, tokens: list[int]) -> str: ...
 
+    def __hash__(self) -> int: ...  # cached per tokenizer object
+
 
 class Tokenizers:
     """Resolves a vocabulary name to a tokenizer once; later look-ups are a dict read.

@@ -1,0 +1,124 @@
+"""Hot reload: watch the ``--config`` file and swap in each good version.
+
+The watcher polls the file's mtime and size every ``server.watch_interval`` seconds and
+reads it only when they change; a content hash keeps a touch (or a rewrite with the same
+bytes) from reloading. The new file is parsed in a worker thread, then swapped in on the
+event loop by :meth:`ServerContext.apply_config`, which replaces config and engine together,
+so every request sees one consistent pair and none fails during a reload. A bad file keeps
+the last good config: its ``file:line`` error is logged once and shown by
+``GET /_mockllm/config`` until a good version arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from mockllm.config import Config, ConfigError, parse
+
+if TYPE_CHECKING:
+    from mockllm.context import ServerContext
+
+log = logging.getLogger("mockllm.reload")
+
+
+def load(path: str) -> tuple[Config | None, str | None, bytes]:
+    """Parse ``path``: (config, None, digest) or (None, error, digest)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return None, f"{path}: cannot read: {exc.strerror}", b""
+    digest = hashlib.sha256(data).digest()
+    try:
+        return parse(data.decode("utf-8"), path), None, digest
+    except UnicodeDecodeError as exc:
+        return None, f"{path}:1: not UTF-8 text: {exc}", digest
+    except ConfigError as exc:
+        return None, str(exc), digest
+
+
+def apply(context: ServerContext, config: Config | None, error: str | None) -> bool:
+    """Swap ``config`` in, or record ``error`` and keep the running config."""
+    if config is not None:
+        try:
+            context.apply_config(config)
+        except ConfigError as exc:  # problems only an engine build finds (latency blocks)
+            error = str(exc)
+        else:
+            log.info("reloaded %s", config.source)
+            return True
+    context.config_error = error
+    log.error("config reload failed, keeping the last good config:\n%s", error)
+    return False
+
+
+def reload_now(context: ServerContext) -> tuple[bool, str | None]:
+    """Reload the ``--config`` file once (``POST /_mockllm/reload``)."""
+    assert context.config_path is not None
+    config, error, _ = load(context.config_path)
+    ok = apply(context, config, error)
+    return ok, context.config_error if not ok else None
+
+
+class Watcher:
+    """Polls one file; :meth:`run` is the task body, :meth:`poll` one look."""
+
+    def __init__(self, context: ServerContext, path: str) -> None:
+        self.context = context
+        self.path = path
+        self._stat = self._look()
+        try:
+            with open(path, "rb") as f:
+                self._digest = hashlib.sha256(f.read()).digest()
+        except OSError:
+            self._digest = b""
+
+    def _look(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    async def poll(self) -> bool | None:
+        """Reload if the file changed: True (applied), False (bad file), None (no change)."""
+        stat = self._look()
+        if stat is None or stat == self._stat:
+            return None
+        self._stat = stat
+        config, error, digest = await asyncio.to_thread(load, self.path)
+        if digest == self._digest:
+            return None
+        self._digest = digest
+        return apply(self.context, config, error)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.context.config.server.watch_interval)
+            try:
+                await self.poll()
+            except Exception:  # the watcher must outlive any surprise
+                log.exception("config watcher: unexpected error")
+
+
+def start(context: ServerContext) -> asyncio.Task[None] | None:
+    """Start watching ``context.config_path`` (from the running event loop)."""
+    path = context.config_path
+    if path is None or not context.config.server.watch:
+        return None
+    task = asyncio.get_running_loop().create_task(Watcher(context, path).run(),
+                                                  name="mockllm-config-watcher")
+
+    async def stop() -> None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    context.extras.setdefault("on_shutdown", []).append(stop)
+    return task

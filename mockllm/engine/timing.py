@@ -117,7 +117,7 @@ class Timing:
         self._by_id: dict[int, CompiledLatency] = {}
         self._keep: list[Latency] = []  # the ids above stay valid while we hold the structs
         problems: list[str] = []
-        raw_profiles = config.latency_profiles
+        raw_profiles = self._profiles = config.latency_profiles
         for name, block in raw_profiles.items():
             if block.profile is not None:
                 problems.append(f"latency_profiles.{name}.profile: a profile cannot refer "
@@ -186,8 +186,10 @@ class Timing:
             if found is not None:
                 return found
         compiled = self._by_id.get(id(latency))
-        if compiled is None:  # a block we have not seen (a runtime rule): compile it now
-            compiled = self.compile_block(latency)
+        if compiled is None:  # a runtime rule's block: compile it once, on first use
+            compiled = self.compile_block(_resolve_profile(latency, self._profiles))
+            self._by_id[id(latency)] = compiled
+            self._keep.append(latency)
         return compiled
 
     def pacing(

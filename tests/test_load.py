@@ -1,0 +1,182 @@
+"""The load model: slots, the bounded queue, refusals, the time factor, and queueing counted
+in TTFT (fake clock), plus a live refusal in OpenAI's envelope through the SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from mockllm.engine.load import LoadModel
+from mockllm.engine.schema import LoadConfig
+from mockllm.errors import ApiError
+from mockllm.streaming import Pacing
+from mockllm.testing import run_server, test_context
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeClock:
+    """Simulated time: sleepers wait in a heap; time jumps to the earliest deadline only when
+    every task is blocked (a tiny discrete-event loop)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep_until(self, deadline: float) -> asyncio.Future[None]:
+        fut = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (deadline, next(self._seq), fut))
+        return fut
+
+    async def run(self, *coros: Any) -> None:
+        tasks = [asyncio.ensure_future(c) for c in coros]
+        while not all(t.done() for t in tasks):
+            for _ in range(10):
+                await asyncio.sleep(0)
+            if self._heap:
+                deadline, _, fut = heapq.heappop(self._heap)
+                self.now = max(self.now, deadline)
+                fut.set_result(None)
+        await asyncio.gather(*tasks)
+
+
+def test_slots_then_queue_then_refusal() -> None:
+    load = LoadModel(LoadConfig(max_concurrent=2, queue_size=1, reject_status=503))
+    a, b = load.admit(), load.admit()
+    assert a.granted and b.granted and load.running == 2
+    c = load.admit()
+    assert not c.granted and load.waiting == 1
+    with pytest.raises(ApiError) as err:
+        load.admit()
+    assert err.value.status == 503 and err.value.headers == {"retry-after": "1"}
+    a.release()
+    assert c.granted and load.running == 2 and load.waiting == 0
+    a.release()  # a second release does nothing
+    assert load.running == 2
+
+
+def test_fifo_and_a_queued_request_that_leaves() -> None:
+    load = LoadModel(LoadConfig(max_concurrent=1, queue_size=5))
+    first = load.admit()
+    q = [load.admit() for _ in range(3)]
+    q[0].release()  # gave up while queued (client went away)
+    assert load.waiting == 2
+    first.release()
+    assert [t.granted for t in q] == [False, True, False]
+    q[1].release()
+    assert q[2].granted and load.running == 1 and load.waiting == 0
+
+
+def test_unbounded_load_only_counts() -> None:
+    load = LoadModel(None)
+    tickets = [load.admit(10) for _ in range(100)]
+    assert all(t.granted for t in tickets) and load.running == 100
+    assert load.factor() == 1.0 and load.kv_cache_usage() == 0.0
+
+
+def test_time_factor_and_kv_cache_usage() -> None:
+    load = LoadModel(LoadConfig(max_concurrent=5, time_factor_under_load=3.0,
+                                kv_cache_tokens=1000))
+    assert load.factor() == 1.0
+    tickets = [load.admit(100) for _ in range(3)]
+    assert load.factor() == pytest.approx(1.0 + 2.0 * 2 / 4)
+    assert load.kv_cache_usage() == pytest.approx(0.3)
+    tickets += [load.admit(100) for _ in range(2)]
+    assert load.factor() == pytest.approx(3.0)
+    plain = LoadModel(LoadConfig(max_concurrent=4))
+    plain.admit()
+    assert plain.kv_cache_usage() == pytest.approx(0.25)
+
+
+@pytest.mark.anyio
+async def test_queueing_counts_in_ttft_and_the_schedule_starts_at_the_slot() -> None:
+    """max_concurrent 2, 5 requests at t=0, TTFT 100 ms, ITL 10 ms, 11 tokens (200 ms each):
+    requests 3-4 start at 200 ms, request 5 at 400 ms; their first tokens follow 100 ms later."""
+    clock = FakeClock()
+    load = LoadModel(LoadConfig(max_concurrent=2, queue_size=10))
+    first_tokens: dict[int, float] = {}
+
+    async def one(i: int) -> None:
+        pacing = Pacing(0.0, 0.1, 0.01, load=load.admit(), clock=clock, scheduler=clock)
+        await pacing.acquire()
+        try:
+            for tok in range(11):
+                await pacing.wait(tok)
+                if tok == 0:
+                    first_tokens[i] = clock.now
+        finally:
+            pacing.release()
+
+    await clock.run(*(one(i) for i in range(5)))
+    ttfts = sorted(first_tokens.values())
+    assert ttfts == pytest.approx([0.1, 0.1, 0.3, 0.3, 0.5])
+    assert load.running == 0 and load.waiting == 0
+
+
+@pytest.mark.anyio
+async def test_non_streaming_wait_acquires_and_releases() -> None:
+    clock = FakeClock()
+    load = LoadModel(LoadConfig(max_concurrent=1))
+    p = Pacing(0.0, 0.1, 0.01, load=load.admit(), clock=clock, scheduler=clock)
+    await clock.run(p.wait_total(11))
+    assert clock.now == pytest.approx(0.2) and load.running == 0
+
+
+def test_a_dropped_plan_gives_its_slot_back() -> None:
+    load = LoadModel(LoadConfig(max_concurrent=1))
+    p: Any = Pacing(0.0, 0.1, load=load.admit())
+    assert load.running == 1
+    del p
+    assert load.running == 0
+
+
+def test_load_config_is_checked(tmp_path: Path) -> None:
+    from mockllm.config import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("models: [{id: m, load: {max_concurrent: 0, time_factor_under_load: 0.5}}]\n")
+    with pytest.raises(ConfigError) as err:
+        test_context(config_path=str(path))
+    assert "models[0].load.max_concurrent: must be 1 or more" in str(err.value)
+    assert "models[0].load.time_factor_under_load: must be 1 or more" in str(err.value)
+
+
+def test_full_queue_is_a_429_in_openais_envelope(tmp_path: Path) -> None:
+    path = tmp_path / "load.yaml"
+    path.write_text(
+        "models: [{id: busy, load: {max_concurrent: 1, queue_size: 0}}]\n"
+        "defaults: {latency: {ttft_ms: 400, itl_ms: 1}, respond: {generate: {tokens: 3}}}\n"
+    )
+    with run_server(test_context(config_path=str(path))) as live:
+        client = openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0)
+        holder = threading.Thread(target=lambda: client.chat.completions.create(
+            model="busy", messages=[{"role": "user", "content": "hi"}]))
+        holder.start()
+        load = live.context.timing.loads["busy"]
+        deadline = time.monotonic() + 5
+        while load.running == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with pytest.raises(openai.RateLimitError) as err:
+            client.chat.completions.create(model="busy",
+                                           messages=[{"role": "user", "content": "hi"}])
+        holder.join(5)
+        assert err.value.status_code == 429
+        assert err.value.response.headers["retry-after"] == "1"
+        body = err.value.body
+        assert isinstance(body, dict) and "overloaded" in body["message"]
+        assert load.running == 0  # the holder gave its slot back

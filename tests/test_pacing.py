@@ -1,0 +1,230 @@
+"""Pacing on a fake clock: absolute deadlines (no drift), jitter, the error histogram,
+the schedulers, and TCP_NODELAY on a live server's socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from mockllm.app import build_app
+from mockllm.engine.latency import LogNormal
+from mockllm.streaming import (
+    PACING_ERROR_BUCKETS,
+    Fault,
+    HeapScheduler,
+    Histogram,
+    Pacing,
+    SleepScheduler,
+    StreamResponse,
+    jittered,
+)
+from mockllm.testing import test_context
+from mockllm.transport import Frame, Transport
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeClock:
+    """A clock only sleeping (or simulated work) moves; sleeps return at once."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.sleeps.append(deadline)
+        self.now = max(self.now, deadline)
+
+
+class Ctx:
+    def __init__(self) -> None:
+        self.observed: list[Any] = []
+
+    def observe(self, obs: Any) -> None:
+        self.observed.append(obs)
+
+
+class Raw(Transport):
+    terminator = b"END"
+
+    def encode(self, frame: Frame) -> bytes:
+        return frame.data
+
+
+def frames(tokens: int) -> list[Frame]:
+    out = [Frame(None, b"role")]
+    out += [Frame(None, b"t%d" % i, token=True) for i in range(tokens)]
+    out.append(Frame(None, b"usage", final=True))
+    return out
+
+
+async def run(pacing: Pacing, clock: FakeClock, tokens: int, work: float = 0.0
+              ) -> list[tuple[bytes, float]]:
+    """Send a stream; each send costs ``work`` seconds of fake time. (body, time) pairs."""
+    sent: list[tuple[bytes, float]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message["body"]:
+            sent.append((message["body"], clock.now))
+            clock.now += work
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    await StreamResponse(Raw(Ctx()), frames(tokens), pacing)({}, receive, send)
+    return sent
+
+
+def token_times(sent: list[tuple[bytes, float]]) -> list[float]:
+    return [t for body, t in sent if body.startswith(b"t")]
+
+
+@pytest.mark.anyio
+async def test_tokens_go_out_on_absolute_deadlines_without_drift() -> None:
+    clock = FakeClock()
+    start = clock.now
+    pacing = Pacing(start, 0.1, 0.01, clock=clock, scheduler=clock)
+    # every send costs 3 ms: sleep-after-send would drift 3 ms per token, absolute deadlines
+    # absorb it
+    sent = await run(pacing, clock, 50, work=0.003)
+    times = token_times(sent)
+    # the role frame goes out just before token 0, so token 0 leaves one send later
+    assert times[0] == pytest.approx(start + 0.1 + 0.003)
+    assert times[1:] == pytest.approx([start + 0.1 + 0.01 * i for i in range(1, 50)])
+    assert [b for b, _ in sent][:2] == [b"role", b"t0"]  # non-token frames ride with a token
+    assert sent[-1][0] == b"END"
+    assert pacing.errors.count == 50 and pacing.errors.max == pytest.approx(0.0)
+
+
+@pytest.mark.anyio
+async def test_late_tokens_catch_up_instead_of_shifting_the_schedule() -> None:
+    clock = FakeClock()
+    start = clock.now
+    pacing = Pacing(start, 0.0, 0.01, clock=clock, scheduler=clock)
+    # 25 ms per send: slower than the ITL, so every token is late, but the lateness is
+    # measured against the original schedule and recorded.
+    sent = await run(pacing, clock, 5, work=0.025)
+    times = token_times(sent)
+    # role frame, then one token per 25 ms: each token leaves as soon as the last one is out
+    assert times == pytest.approx([start + 0.025 * (i + 1) for i in range(5)])
+    # measured when the token is released: 0, then 50-10, 75-20, 100-30, 125-40 ms late
+    assert pacing.errors.count == 5
+    assert pacing.errors.sum == pytest.approx(0.04 + 0.055 + 0.07 + 0.085)
+    assert pacing.errors.max == pytest.approx(0.085)
+
+
+def test_due_with_per_token_list_and_random_access() -> None:
+    p = Pacing(10.0, 1.0, [0.1, 0.2, 0.3])
+    assert [p.due(i) for i in range(4)] == pytest.approx([11.0, 11.1, 11.3, 11.6])
+    assert p.due(1) == pytest.approx(11.1)  # going back recomputes
+    assert p.total(4) == pytest.approx(1.6)
+    assert not p.idle and Pacing(0.0).idle
+
+
+def test_sampled_gaps_are_drawn_once_and_repeatable() -> None:
+    def sched(seed: int) -> list[float]:
+        p = Pacing(0.0, 0.2, 0.0, itl_sample=jittered(LogNormal(10, 0.5), random.Random(seed),
+                                                       None))
+        out = [p.due(i) for i in range(20)]
+        assert [p.due(i) for i in range(20)] == out  # re-reading does not redraw
+        return out
+
+    assert sched(5) == sched(5) != sched(6)
+    gaps = [b - a for a, b in zip(sched(5), sched(5)[1:], strict=False)]
+    assert 0.005 < sum(gaps) / len(gaps) < 0.02
+
+
+@pytest.mark.anyio
+async def test_wait_total_waits_for_the_last_token() -> None:
+    clock = FakeClock()
+    p = Pacing(clock.now, 0.1, 0.01, clock=clock, scheduler=clock)
+    await p.wait_total(50)
+    assert clock.sleeps == [pytest.approx(1000.0 + 0.1 + 0.49)]
+
+
+@pytest.mark.anyio
+async def test_faults_still_work_on_the_paced_path() -> None:
+    clock = FakeClock()
+    p = Pacing(clock.now, 0.0, 0.01, Fault("truncate"), clock=clock, scheduler=clock)
+    sent = await run(p, clock, 3)
+    assert [b for b, _ in sent] == [b"role", b"t0", b"t1", b"t2"]
+
+
+def test_histogram_buckets_and_quantiles() -> None:
+    h = Histogram()
+    for x in [0.0005] * 90 + [0.004] * 9 + [2.0]:
+        h.append(x)
+    assert h.count == 100 and len(h) == 100
+    assert h.counts[PACING_ERROR_BUCKETS.index(0.0005)] == 90  # le is inclusive
+    assert h.counts[-1] == 1  # +Inf
+    assert 0.003 < h.quantile(0.99) <= 0.005
+    assert h.mean == pytest.approx((0.045 + 0.036 + 2.0) / 100)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["sleep", "heap"])
+async def test_real_schedulers_wake_every_stream_in_deadline_order(kind: str) -> None:
+    loop = asyncio.get_running_loop()
+    sched = HeapScheduler(loop) if kind == "heap" else SleepScheduler()
+    now = time.monotonic()
+    woke: list[int] = []
+
+    async def one(i: int, deadline: float) -> None:
+        await sched.sleep_until(deadline)
+        assert time.monotonic() >= deadline  # never early
+        woke.append(i)
+
+    deadlines = [now + 0.002 * ((i * 7) % 10) for i in range(30)]
+    await asyncio.gather(*(one(i, d) for i, d in enumerate(deadlines)))
+    assert sorted(woke) == list(range(30))
+    assert [deadlines[i] for i in woke] == sorted(deadlines[i] for i in woke)
+
+
+@contextlib.contextmanager
+def serve(loop: str) -> Iterator[tuple[uvicorn.Server, str]]:
+    config = uvicorn.Config(build_app(test_context()), host="127.0.0.1", port=0, loop=loop,
+                            log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_accepted_sockets_have_tcp_nodelay(loop: str) -> None:
+    """Both loops set TCP_NODELAY on accepted TCP sockets; checked on a live stream."""
+    with serve(loop) as (server, url), httpx.Client() as client:
+        body = {"model": "gpt-4o-mini", "stream": True, "max_tokens": 3,
+                "messages": [{"role": "user", "content": "hi"}]}
+        with client.stream("POST", url + "/v1/chat/completions", json=body,
+                           headers={"x-mockllm-latency-ms": "ttft=200,itl=50"}) as response:
+            flags = []
+            for proto in list(server.server_state.connections):
+                sock = proto.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+                flags.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            chunks = list(response.iter_lines())
+    assert flags and all(flags), flags
+    assert chunks[-2] == "data: [DONE]"

@@ -124,40 +124,40 @@ _FIELDS = known_fields(ResponsesRequest)
 # -- response -------------------------------------------------------------------------
 
 
-class OutputText(msgspec.Struct):
-    text: str
+class OutputText(msgspec.Struct, kw_only=True):
     type: str = "output_text"
     annotations: list[Any] = []
     logprobs: list[Any] = []
+    text: str
 
 
-class MessageItem(msgspec.Struct):
+class MessageItem(msgspec.Struct, kw_only=True):
     id: str
+    type: str = "message"
     status: str
     content: list[OutputText]
-    type: str = "message"
     role: str = "assistant"
 
 
-class FunctionCallItem(msgspec.Struct):
+class FunctionCallItem(msgspec.Struct, kw_only=True):
     id: str
+    type: str = "function_call"
     status: str
     arguments: str
     call_id: str
     name: str
-    type: str = "function_call"
 
 
-class ReasoningText(msgspec.Struct):
-    text: str
+class ReasoningText(msgspec.Struct, kw_only=True):
     type: str = "reasoning_text"
+    text: str
 
 
-class ReasoningItem(msgspec.Struct):
+class ReasoningItem(msgspec.Struct, kw_only=True):
     id: str
+    type: str = "reasoning"
     summary: list[Any]
     content: list[ReasoningText] | UnsetType = UNSET
-    type: str = "reasoning"
 
 
 class InputTokensDetails(msgspec.Struct):
@@ -199,37 +199,38 @@ class TextEcho(msgspec.Struct):
     verbosity: str = "medium"
 
 
-class ResponseObject(msgspec.Struct):
-    """The Response object; every field the API always sends is here, null or not."""
+class ResponseObject(msgspec.Struct, kw_only=True):
+    """The Response object, in the API's field order; every field it always sends is here,
+    null or not."""
 
     id: str
+    object: str = "response"
     created_at: int
     status: str
-    model: str
-    output: list[Any]
-    instructions: str | list[InputItem] | None
-    max_output_tokens: int | None
-    previous_response_id: str | None
-    reasoning: ReasoningEcho
-    store: bool
-    text: TextEcho
-    tool_choice: Any
-    tools: list[dict[str, Any]]
-    usage: ResponseUsage | None
-    object: str = "response"
     background: bool = False
     completed_at: int | None = None
     error: None = None
     incomplete_details: IncompleteDetails | None = None
+    instructions: str | list[InputItem] | None
+    max_output_tokens: int | None
     max_tool_calls: int | None = None
+    model: str
+    output: list[Any]
     parallel_tool_calls: bool = True
+    previous_response_id: str | None
     prompt_cache_key: str | None = None
+    reasoning: ReasoningEcho
     safety_identifier: str | None = None
     service_tier: str = "default"
+    store: bool
     temperature: float = 1.0
+    text: TextEcho
+    tool_choice: Any
+    tools: list[dict[str, Any]]
     top_logprobs: int = 0
     top_p: float = 1.0
     truncation: str = "disabled"
+    usage: ResponseUsage | None
     user: str | None = None
     metadata: dict[str, str] = {}
 
@@ -472,15 +473,16 @@ class _Builder:
                              plan.prompt_tokens + plan.completion_tokens)
 
     def reasoning_item(self, text: str | None) -> ReasoningItem:
-        content = UNSET if text is None else [ReasoningText(text)]
-        return ReasoningItem(self.reasoning_id, [], content)
+        content = UNSET if text is None else [ReasoningText(text=text)]
+        return ReasoningItem(id=self.reasoning_id, summary=[], content=content)
 
     def message_item(self, status: str, parts: list[OutputText]) -> MessageItem:
-        return MessageItem(self.message_id, status, parts)
+        return MessageItem(id=self.message_id, status=status, content=parts)
 
     def call_item(self, i: int, status: str, arguments: str) -> FunctionCallItem:
         tc = self.choice.tool_calls[i]
-        return FunctionCallItem(self.call_ids[i], status, arguments, tc.id, tc.name)
+        return FunctionCallItem(id=self.call_ids[i], status=status, arguments=arguments,
+                                call_id=tc.id, name=tc.name)
 
     def output(self) -> list[Any]:
         c = self.choice
@@ -488,7 +490,7 @@ class _Builder:
         if c.reasoning_pieces:
             items.append(self.reasoning_item(c.reasoning))
         if c.pieces or not c.tool_calls:
-            items.append(self.message_item(self.item_status, [OutputText(c.text)]))
+            items.append(self.message_item(self.item_status, [OutputText(text=c.text)]))
         items.extend(self.call_item(i, "completed", tc.arguments)
                      for i, tc in enumerate(c.tool_calls))
         return items
@@ -532,16 +534,16 @@ class _Builder:
             yield frame(ItemEvent("response.output_item.added", s(), index,
                                   self.message_item("in_progress", [])))
             yield frame(PartEvent("response.content_part.added", s(), mid, index, 0,
-                                  OutputText("")))
+                                  OutputText(text="")))
             for piece in c.pieces:
                 yield frame(TextDeltaEvent("response.output_text.delta", s(), mid, index, 0,
                                            piece), token=True)
             text = c.text
             yield frame(TextDoneEvent("response.output_text.done", s(), mid, index, 0, text))
             yield frame(PartEvent("response.content_part.done", s(), mid, index, 0,
-                                  OutputText(text)))
+                                  OutputText(text=text)))
             yield frame(ItemEvent("response.output_item.done", s(), index,
-                                  self.message_item(self.item_status, [OutputText(text)])))
+                                  self.message_item(self.item_status, [OutputText(text=text)])))
             index += 1
         for i, tc in enumerate(c.tool_calls):
             fid = self.call_ids[i]

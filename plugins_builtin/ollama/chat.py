@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import msgspec
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -129,15 +129,13 @@ class _Generation(OllamaEndpoint):
         thinking = c.reasoning if c.reasoning_pieces else UNSET
         if self.chat:
             message = MessageOut("assistant", c.text, thinking, _tool_calls(c) or UNSET)
-            return ChatChunk(name, timestamp(), message, reason, True)
-        return GenerateChunk(name, timestamp(), c.text, thinking, True, reason)
+            return ChatChunk(model=name, created_at=timestamp(), message=message,
+                             done_reason=reason, done=True)
+        return _chunk(False, name, c.text, thinking, reason)
 
     def _piece(self, name: str, text: str = "", thinking: str | None = None) -> bytes:
         think = UNSET if thinking is None else thinking
-        if self.chat:
-            return encoder.encode(ChatChunk(name, timestamp(), MessageOut("assistant", text,
-                                                                           think)))
-        return encoder.encode(GenerateChunk(name, timestamp(), text, think))
+        return encoder.encode(_chunk(self.chat, name, text, think))
 
     def _frames(self, plan: Plan, name: str, timer: _Timer) -> Iterator[Frame]:
         """Lazily, so each ``created_at`` and the final durations are taken when sent."""
@@ -154,8 +152,9 @@ class _Generation(OllamaEndpoint):
                 yield _error_frame(plan.fault)
                 return
             if kind == "tools":
-                body = encoder.encode(ChatChunk(name, timestamp(),
-                                                MessageOut("assistant", "", UNSET, calls)))
+                body = encoder.encode(ChatChunk(
+                    model=name, created_at=timestamp(),
+                    message=MessageOut("assistant", "", UNSET, calls), done=False))
             elif kind == "thinking":
                 body = self._piece(name, "", value)
             else:
@@ -170,11 +169,7 @@ class _Generation(OllamaEndpoint):
         if not parts:
             timer.first = timer.end
         reason = _DONE_REASONS[c.finish_reason]
-        done: ChatChunk | GenerateChunk
-        if self.chat:
-            done = ChatChunk(name, timestamp(), MessageOut("assistant", ""), reason, True)
-        else:
-            done = GenerateChunk(name, timestamp(), "", UNSET, True, reason)
+        done = _chunk(self.chat, name, reason=reason)
         yield Frame(None, final_line(done, timer.metrics(plan)), final=True)
 
 
@@ -253,9 +248,19 @@ class Generate(_Generation):
 
 def _loaded(name: str, chat: bool) -> Response:
     """An empty prompt only loads the model: Ollama answers ``done_reason: "load"``."""
-    done: ChatChunk | GenerateChunk
+    return Response(encoder.encode(_chunk(chat, name, reason="load")),
+                    media_type="application/json")
+
+
+def _chunk(
+    chat: bool, name: str, text: str = "", thinking: str | UnsetType = UNSET,
+    reason: str | UnsetType = UNSET,
+) -> ChatChunk | GenerateChunk:
+    """One streamed object (``done`` once a reason is given) of chat or generate."""
+    done = reason is not UNSET
     if chat:
-        done = ChatChunk(name, timestamp(), MessageOut("assistant", ""), "load", True)
-    else:
-        done = GenerateChunk(name, timestamp(), "", UNSET, True, "load")
-    return Response(encoder.encode(done), media_type="application/json")
+        return ChatChunk(model=name, created_at=timestamp(),
+                         message=MessageOut("assistant", text, thinking),
+                         done_reason=reason, done=done)
+    return GenerateChunk(model=name, created_at=timestamp(), response=text,
+                         thinking=thinking, done=done, done_reason=reason)

@@ -132,20 +132,20 @@ class Metrics(msgspec.Struct):
     eval_duration: int
 
 
-class ChatChunk(msgspec.Struct, omit_defaults=True):
+class ChatChunk(msgspec.Struct, omit_defaults=True, kw_only=True):
     model: str
     created_at: str
     message: MessageOut
     done_reason: str | UnsetType = UNSET
-    done: bool = False
+    done: bool
 
 
-class GenerateChunk(msgspec.Struct, omit_defaults=True):
+class GenerateChunk(msgspec.Struct, omit_defaults=True, kw_only=True):
     model: str
     created_at: str
     response: str
     thinking: str | UnsetType = UNSET
-    done: bool = False
+    done: bool
     done_reason: str | UnsetType = UNSET
 
 

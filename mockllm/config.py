@@ -15,6 +15,7 @@ import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
 
@@ -189,6 +190,13 @@ def _plain(node: Any) -> Any:
         return [_plain(v) for v in node]
     if isinstance(node, float) and type(node) is not float:
         return float(node)  # ruamel's ScalarFloat (1.0, 1e3), which msgspec's strict mode refuses
+    # ruamel's ScalarInt / ScalarBoolean / ScalarString subclasses: plain values encode anywhere
+    if isinstance(node, ScalarBoolean):
+        return bool(node)
+    if isinstance(node, int) and type(node) not in (int, bool):
+        return int(node)
+    if isinstance(node, str) and type(node) is not str:
+        return str(node)
     return node
 
 

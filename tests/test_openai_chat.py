@@ -16,7 +16,8 @@ from plugins_builtin.openai.chat import ChunkChoice, ChunkWriter, Delta
 
 CONFIG = """
 models:
-  - {id: gpt-4o-mini-2024-07-18, provider: openai, aliases: [gpt-4o-mini], tokenizer: cl100k_base, max_output_tokens: 16384}
+  - {id: gpt-4o-mini-2024-07-18, provider: openai, aliases: [gpt-4o-mini],
+     tokenizer: cl100k_base, max_output_tokens: 16384}
 rules:
   - name: after-tool
     match: {tool_result: true}
@@ -26,7 +27,10 @@ rules:
     respond: {tool_calls: [{name: get_weather, arguments: {city: Paris}}]}
   - name: two-tools
     match: {last_user: {contains: travel}}
-    respond: {tool_calls: [{name: get_weather, arguments: {city: Paris}}, {name: get_time, arguments: {tz: CET}}]}
+    respond:
+      tool_calls:
+        - {name: get_weather, arguments: {city: Paris}}
+        - {name: get_time, arguments: {tz: CET}}
   - name: sky
     match: {last_user: {contains: sky}}
     respond: {text: "The sky is blue."}

@@ -15,7 +15,8 @@ from plugins_builtin.openai import wire
 
 CONFIG = """
 models:
-  - {id: gpt-4o-mini-2024-07-18, provider: openai, aliases: [gpt-4o-mini], tokenizer: cl100k_base, max_output_tokens: 16384}
+  - {id: gpt-4o-mini-2024-07-18, provider: openai, aliases: [gpt-4o-mini],
+     tokenizer: cl100k_base, max_output_tokens: 16384}
 rules:
   - name: after-tool
     match: {tool_result: true}

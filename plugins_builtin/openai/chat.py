@@ -385,7 +385,8 @@ def chunks(writer: ChunkWriter, plan: Plan, top: int | None, usage: Usage | None
             header = ToolCallDelta(n, tc.id, "function", FunctionDelta(tc.name, ""))
             yield Frame(None, writer.encode(ChunkChoice(c.index, Delta(tool_calls=[header]))))
             for piece in tc.pieces:
-                delta = Delta(tool_calls=[ToolCallDelta(n, function=FunctionDelta(arguments=piece))])
+                args = ToolCallDelta(n, function=FunctionDelta(arguments=piece))
+                delta = Delta(tool_calls=[args])
                 yield Frame(None, writer.encode(ChunkChoice(c.index, delta)), token=True)
         done = ChunkChoice(c.index, Delta(), None, FINISH[c.finish_reason])
         yield Frame(None, writer.encode(done), final=True)

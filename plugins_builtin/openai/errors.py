@@ -8,6 +8,7 @@ picks its exception class from the status alone, but people read ``message``/``p
 from __future__ import annotations
 
 import re
+
 import msgspec
 
 from mockllm.errors import ApiError

@@ -338,3 +338,40 @@ def test_api_key_is_checked(server: LiveServer) -> None:
     r = httpx.post(server.url + "/v1/messages", json={})
     assert r.status_code == 401
     assert r.json()["error"]["message"] == "x-api-key header is required"
+
+
+# -- async --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_async_client(server: LiveServer) -> None:
+    async with anthropic.AsyncAnthropic(base_url=server.url, api_key=KEY, max_retries=0) as c:
+        out = await c.messages.create(model=MODEL, max_tokens=8, messages=ask("async hello"))
+        assert out.usage.output_tokens == 8 and out.stop_reason == "max_tokens"
+        count = await c.messages.count_tokens(model=MODEL, messages=ask("async hello"))
+        assert count.input_tokens == out.usage.input_tokens
+        async with c.messages.stream(model=MODEL, max_tokens=8,
+                                     messages=ask("async hello")) as s:
+            text = "".join([piece async for piece in s.text_stream])
+            final = await s.get_final_message()
+        assert out.content[0].type == "text" and text == out.content[0].text
+        assert final.usage.output_tokens == 8
+        raw = await c.messages.create(model=MODEL, max_tokens=2, messages=ask("hi"),
+                                      stream=True)
+        assert [e.type async for e in raw][-1] == "message_stop"
+        weather = await c.messages.create(model=MODEL, max_tokens=100, tools=[WEATHER_TOOL],
+                                          messages=ask("weather?"))
+        assert weather.stop_reason == "tool_use"
+        assert [m.id async for m in c.models.list()][:1] == ["claude-opus-5-5"]
+        with pytest.raises(anthropic.RateLimitError):
+            await c.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"),
+                                    extra_headers={"x-mock-scenario": "limited"})
+        with pytest.raises(anthropic.InternalServerError) as overloaded:
+            await c.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"),
+                                    extra_headers={"x-mock-scenario": "overloaded"})
+        assert overloaded.value.status_code == 529

@@ -94,6 +94,17 @@ def test_create_text_counts_every_token(client: anthropic.Anthropic) -> None:
     assert count.input_tokens == out.usage.input_tokens > 0
 
 
+def test_load_tester_extensions(client: anthropic.Anthropic) -> None:
+    natural = client.messages.create(model=MODEL, max_tokens=50, messages=ask("extend"))
+    assert natural.usage.output_tokens == 32 and natural.stop_reason == "end_turn"
+    full = client.messages.create(model=MODEL, max_tokens=50, messages=ask("extend"),
+                                  extra_body={"ignore_eos": True})
+    assert full.usage.output_tokens == 50 and full.stop_reason == "max_tokens"
+    longer = client.messages.create(model=MODEL, max_tokens=50, messages=ask("extend"),
+                                    extra_body={"min_tokens": 40})
+    assert longer.usage.output_tokens == 40
+
+
 def test_end_turn_and_system_as_string_or_blocks(client: anthropic.Anthropic) -> None:
     plain = client.messages.create(
         model=MODEL, max_tokens=100, system="You are a pirate.", messages=ask("hi")

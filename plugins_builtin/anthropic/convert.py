@@ -83,6 +83,8 @@ def to_neutral(
         messages=_messages(req),
         tools=[ToolDef(t.name, t.description, t.input_schema) for t in req.tools or ()],
         max_tokens=max_tokens,
+        min_tokens=req.min_tokens,
+        ignore_eos=req.ignore_eos,
         stop=[s for s in req.stop_sequences or () if s],
         stream=req.stream,
         thinking=thinking,

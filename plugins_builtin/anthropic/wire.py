@@ -67,6 +67,10 @@ class MessagesRequest(msgspec.Struct):
     top_p: float | None = None
     top_k: int | None = None
     metadata: dict[str, Any] | None = None
+    # vLLM's load-testing extensions (aiperf sends them with --extra-inputs); the real API
+    # has no such fields.
+    ignore_eos: bool = False
+    min_tokens: int = 0
 
 
 messages_decoder = msgspec.json.Decoder(MessagesRequest)

@@ -79,6 +79,7 @@ def test_create_answers_what_the_rule_says(client: openai.OpenAI) -> None:
     out = client.chat.completions.create(model=MODEL, messages=ask("why is the sky blue?"))
     assert out.object == "chat.completion"
     assert out.id.startswith("chatcmpl-")
+    assert out._request_id is not None and out._request_id.startswith("req_")
     assert out.model == "gpt-4o-mini-2024-07-18"
     choice = out.choices[0]
     assert choice.message.content == "The sky is blue."

@@ -213,6 +213,7 @@ def test_rule_rate_limit_is_rate_limit_error(client: openai.OpenAI, server: Live
         client.chat.completions.create(model=MODEL,
                                        messages=[{"role": "user", "content": "ratelimit me"}])
     assert info.value.code == "rate_limit_exceeded"
+    assert info.value.request_id is not None and info.value.request_id.startswith("req_")
     headers = info.value.response.headers
     assert headers["retry-after"] == "0"
     assert headers["x-ratelimit-remaining-requests"] == "0"

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from mockllm import ApiError, Endpoint
 from mockllm.engine.schema import ModelConfig
 
-from . import errors
+from . import errors, wire
 from .auth import check_api_key
 from .wire import encoder
 
@@ -32,6 +32,13 @@ class OpenAIEndpoint(Endpoint):
     provider: ClassVar[str] = "openai"
     #: The endpoint key (``openai.chat``), carried into the neutral request for matching.
     key: ClassVar[str] = ""
+
+    async def __call__(self, request: Request) -> Response:
+        """Every answer, errors included, carries ``x-request-id`` (the SDK's ``_request_id``)."""
+        response = await super().__call__(request)
+        # Both Starlette's Response and StreamResponse send ``raw_headers`` as they are.
+        response.raw_headers.append((b"x-request-id", wire.new_id("req_").encode()))
+        return response
 
     def authorize(self, request: Request) -> None:
         check_api_key(request, self.context.config.server.api_keys)

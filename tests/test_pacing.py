@@ -61,10 +61,10 @@ class Ctx:
 
 
 class Raw(Transport):
-    terminator = b"END"
+    terminator = b"END|"
 
     def encode(self, frame: Frame) -> bytes:
-        return frame.data
+        return frame.data + b"|"
 
 
 def frames(tokens: int) -> list[Frame]:
@@ -81,7 +81,8 @@ async def run(pacing: Pacing, clock: FakeClock, tokens: int, work: float = 0.0
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.body" and message["body"]:
-            sent.append((message["body"], clock.now))
+            # one send may carry several frames; each is on the wire at the same time
+            sent.extend((f, clock.now) for f in message["body"].split(b"|") if f)
             clock.now += work
 
     async def receive() -> dict[str, Any]:
@@ -104,11 +105,9 @@ async def test_tokens_go_out_on_absolute_deadlines_without_drift() -> None:
     # absorb it
     sent = await run(pacing, clock, 50, work=0.003)
     times = token_times(sent)
-    # the role frame goes out just before token 0, so token 0 leaves one send later
-    assert times[0] == pytest.approx(start + 0.1 + 0.003)
-    assert times[1:] == pytest.approx([start + 0.1 + 0.01 * i for i in range(1, 50)])
+    assert times == pytest.approx([start + 0.1 + 0.01 * i for i in range(50)])
     assert [b for b, _ in sent][:2] == [b"role", b"t0"]  # non-token frames ride with a token
-    assert sent[-1][0] == b"END"
+    assert sent[-2:] == [(b"usage", times[-1]), (b"END", times[-1])]
     assert pacing.errors.count == 50 and pacing.errors.max == pytest.approx(0.0)
 
 
@@ -121,12 +120,13 @@ async def test_late_tokens_catch_up_instead_of_shifting_the_schedule() -> None:
     # measured against the original schedule and recorded.
     sent = await run(pacing, clock, 5, work=0.025)
     times = token_times(sent)
-    # role frame, then one token per 25 ms: each token leaves as soon as the last one is out
-    assert times == pytest.approx([start + 0.025 * (i + 1) for i in range(5)])
-    # measured when the token is released: 0, then 50-10, 75-20, 100-30, 125-40 ms late
+    # token 0 leaves at once; each send takes 25 ms, so by then tokens 1 and 2 are overdue
+    # and leave together in one write, and so on: a late stream catches up
+    assert times == pytest.approx([start, start + 0.025, start + 0.025, start + 0.05,
+                                   start + 0.05])
     assert pacing.errors.count == 5
-    assert pacing.errors.sum == pytest.approx(0.04 + 0.055 + 0.07 + 0.085)
-    assert pacing.errors.max == pytest.approx(0.085)
+    assert pacing.errors.sum == pytest.approx(0.015 + 0.005 + 0.02 + 0.01)
+    assert pacing.errors.max == pytest.approx(0.02)
 
 
 def test_due_with_per_token_list_and_random_access() -> None:
@@ -164,6 +164,10 @@ async def test_faults_still_work_on_the_paced_path() -> None:
     p = Pacing(clock.now, 0.0, 0.01, Fault("truncate"), clock=clock, scheduler=clock)
     sent = await run(p, clock, 3)
     assert [b for b, _ in sent] == [b"role", b"t0", b"t1", b"t2"]
+    p = Pacing(clock.now, 0.0, 0.01, Fault("malformed", after=2), clock=clock, scheduler=clock)
+    sent = await run(p, clock, 2)
+    assert [b for b, _ in sent] == [b"role", b"t0", b'{"malformed": tr', b"t1", b"usage",
+                                    b"END"]
 
 
 def test_histogram_buckets_and_quantiles() -> None:

@@ -1,0 +1,268 @@
+"""Pacing accuracy under load: N concurrent paced streams against one mockllm worker.
+
+    /work/venv/bin/python -m benchmarks.pacing_bench [--streams 1000] [--ttft 100] [--itl 10]
+        [--tokens 50] [--scheduler sleep|heap] [--rounds 1]
+
+Starts ``mockllm serve`` (one worker, uvicorn's default loop: uvloop when installed) as a
+subprocess, opens every stream at once from a raw asyncio client (protocol callbacks, no
+HTTP library, so the client stays cheap), and reports the pacing error two ways:
+
+* server: the ``mockllm_pacing_error_seconds`` histogram from ``GET /metrics`` (send time
+  minus due time of every token frame, as the server sees it), scraped before and after;
+* client: for token i of a stream, arrival time minus (request sent + TTFT + i * ITL): what a
+  load tester would see, including connection set-up, request parsing and the network stack.
+  The client's share of the error is printed too (its own read-loop lag), because on a small
+  machine the client and the server share the CPU.
+
+Not part of the test suite; results go in docs/latency.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+TOKEN = b'"delta":{"content":'
+
+
+@dataclass
+class Stream:
+    sent: float = 0.0
+    arrivals: list[float] = field(default_factory=list)
+    done: bool = False
+
+
+class Client(asyncio.Protocol):
+    """One HTTP/1.1 request; stamps the arrival time of every token frame."""
+
+    def __init__(self, request: bytes, stream: Stream, finished: asyncio.Future[None]) -> None:
+        self.request, self.stream, self.finished = request, stream, finished
+        self.tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.stream.sent = time.monotonic()
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        buf = self.tail + data
+        n = buf.count(TOKEN)
+        if n:
+            self.stream.arrivals.extend([now] * n)
+        self.tail = buf[-(len(TOKEN) - 1) :]
+        if b"data: [DONE]" in buf or b"\r\n0\r\n\r\n" in buf:
+            self.stream.done = True
+            if not self.finished.done():
+                self.finished.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+
+def request_bytes(port: int, tokens: int) -> bytes:
+    body = json.dumps(
+        {
+            "model": "bench",
+            "stream": True,
+            "max_tokens": tokens,
+            "ignore_eos": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+    )
+    return (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: close\r\n\r\n{body}"
+    ).encode()
+
+
+async def run_round(port: int, streams: int, tokens: int) -> tuple[list[Stream], float]:
+    loop = asyncio.get_running_loop()
+    req = request_bytes(port, tokens)
+    records = [Stream() for _ in range(streams)]
+    futures: list[asyncio.Future[None]] = []
+    lag: list[float] = []
+    stop = False
+
+    async def probe() -> None:  # how late the client's own loop runs a 1 ms timer
+        while not stop:
+            t = time.monotonic()
+            await asyncio.sleep(0.001)
+            lag.append(time.monotonic() - t - 0.001)
+
+    probe_task = asyncio.ensure_future(probe())
+    for rec in records:
+        fut = loop.create_future()
+        futures.append(fut)
+        await loop.create_connection(lambda r=rec, f=fut: Client(req, r, f), "127.0.0.1", port)
+    await asyncio.wait_for(asyncio.gather(*futures), timeout=120)
+    stop = True
+    await probe_task
+    return records, (statistics.quantiles(lag, n=100)[98] if len(lag) > 2 else 0.0)
+
+
+def pacing_histogram(port: int) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "mockllm_pacing_error_seconds":
+            continue
+        for s in family.samples:
+            key = s.labels.get("le", s.name.rsplit("_", 1)[-1])
+            out[key] = s.value
+    return out
+
+
+def histogram_stats(
+    before: dict[str, float], after: dict[str, float]
+) -> tuple[float, float, float]:
+    delta = {k: after[k] - before.get(k, 0.0) for k in after}
+    count, total = delta.get("count", 0.0), delta.get("sum", 0.0)
+    bounds = sorted((float(k), v) for k, v in delta.items() if k not in ("count", "sum"))
+    rank, lower, lower_n, p99 = 0.99 * count, 0.0, 0.0, float("nan")
+    for le, n in bounds:
+        if n >= rank:
+            p99 = (
+                lower
+                if le == float("inf")
+                else lower
+                + (le - lower) * ((rank - lower_n) / (n - lower_n) if n > lower_n else 1.0)
+            )
+            break
+        lower, lower_n = le, n
+    return count, (total / count if count else float("nan")), p99
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
+    config = (
+        "models: [{id: bench, tokenizer: cl100k_base}]\n"
+        f"defaults: {{latency: {{ttft_ms: {args.ttft}, itl_ms: {args.itl}}}, "
+        f"respond: {{generate: {{tokens: {args.tokens}}}}}}}\n"
+    )
+    path = Path(tempfile.mkdtemp()) / "pacing.yaml"
+    path.write_text(config)
+    env = dict(
+        os.environ, MOCKLLM_PACING_SCHEDULER=args.scheduler, MOCKLLM_DISABLE_PLUGIN_AUTOLOAD="1"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockllm",
+            "serve",
+            "--config",
+            str(path),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("mockllm did not start")
+
+
+def report(records: list[Stream], args: argparse.Namespace) -> dict[str, float]:
+    ttft, itl = args.ttft / 1000, args.itl / 1000
+    errors, ttft_errors, relative = [], [], []
+    incomplete = 0
+    for rec in records:
+        if len(rec.arrivals) != args.tokens:
+            incomplete += 1
+        for i, t in enumerate(rec.arrivals):
+            err = t - (rec.sent + ttft + i * itl)
+            errors.append(err)
+            if i == 0:
+                ttft_errors.append(err)
+            else:  # against the stream's own first token: the ITL schedule alone
+                relative.append(t - (rec.arrivals[0] + i * itl))
+    q = _quantiles(errors)
+    r = _quantiles(relative)
+    return {
+        "tokens": len(errors),
+        "incomplete_streams": incomplete,
+        "mean_ms": statistics.fmean(errors) * 1000,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "max_ms": max(errors) * 1000,
+        "ttft_mean_ms": statistics.fmean(ttft_errors) * 1000,
+        "ttft_p99_ms": _quantiles(ttft_errors)[98] * 1000,
+        "after_first_mean_ms": statistics.fmean(relative) * 1000 if relative else 0.0,
+        "after_first_p99_ms": r[98] * 1000,
+    }
+
+
+def _quantiles(xs: list[float]) -> list[float]:
+    return statistics.quantiles(xs, n=100) if len(xs) > 2 else [float("nan")] * 99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--ttft", type=float, default=100.0)
+    parser.add_argument("--itl", type=float, default=10.0)
+    parser.add_argument("--tokens", type=int, default=50)
+    parser.add_argument("--scheduler", choices=["sleep", "heap"], default="sleep")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="one JSON line per round")
+    args = parser.parse_args()
+    port = free_port()
+    proc = start_server(args, port)
+    try:
+        asyncio.run(run_round(port, 10, args.tokens))  # warm up
+        for _ in range(args.rounds):
+            before = pacing_histogram(port)
+            records, client_lag = asyncio.run(run_round(port, args.streams, args.tokens))
+            time.sleep(0.2)  # let the server finish observing
+            count, mean, p99 = histogram_stats(before, pacing_histogram(port))
+            client = report(records, args)
+            row = {
+                "scheduler": args.scheduler,
+                "streams": args.streams,
+                "server_tokens": count,
+                "server_mean_ms": mean * 1000,
+                "server_p99_ms": p99 * 1000,
+                "client_loop_lag_p99_ms": client_lag * 1000,
+                **{f"client_{k}": v for k, v in client.items()},
+            }
+            if args.json:
+                print(json.dumps(row))
+            else:
+                for k, v in row.items():
+                    print(f"{k:>28}: {v:.3f}" if isinstance(v, float) else f"{k:>28}: {v}")
+                print()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,9 @@
 """MockLLM 0.0.8 (PyPI ``mockllm==0.0.8``, an unrelated older project) as a reference point.
 
 It is a FastAPI app, ``mockllm.server:app``, configured by a YAML file named in
-``$MOCKLLM_RESPONSES_FILE``. Its own ``mockllm start`` forces ``--reload`` and the access log,
-so we run the same app under plain uvicorn (no reload, no access log), which is the most
-favourable way to run it and therefore makes the ">= 15x" target conservative.
+``$MOCKLLM_RESPONSES_FILE``. By default we run it the way its README does, ``mockllm start``,
+which always enables uvicorn's ``--reload`` and access log. ``--legacy-mode uvicorn`` runs
+the same app under plain uvicorn without either: its best case, for a conservative ratio.
 
 It counts tokens with tiktoken on every non-streaming answer. With no network, tiktoken would
 retry the download of the BPE file on each request, so we seed tiktoken's cache with the
@@ -92,7 +92,9 @@ def seed_tiktoken_cache(cache_dir: Path, venv: Path) -> bool:
     return True
 
 
-def legacy_spec(venv: Path, work_dir: Path) -> ServerSpec:
+def legacy_spec(venv: Path, work_dir: Path, mode: str = "start") -> ServerSpec:
+    """``mode="start"``: its documented ``mockllm start`` (access log and --reload, which it
+    cannot turn off). ``mode="uvicorn"``: plain uvicorn without either, its best case."""
     py = ensure_venv(venv)
     work_dir.mkdir(parents=True, exist_ok=True)
     responses = work_dir / "responses.yml"
@@ -100,21 +102,16 @@ def legacy_spec(venv: Path, work_dir: Path) -> ServerSpec:
     cache = venv / "tiktoken-cache"
     if not seed_tiktoken_cache(cache, venv):
         print("warning: cl100k file not found; MockLLM 0.0.8 may try to download it", flush=True)
+    if mode == "start":
+        # Its console script: `python -m mockllm` ignores arguments and binds 0.0.0.0:8000.
+        argv = [str(venv / "bin" / "mockllm"), "start", "--responses", str(responses)]
+        argv += ["--host", "{host}", "--port", "{port}"]
+    else:
+        argv = [str(py), "-m", "uvicorn", "mockllm.server:app", "--host", "{host}"]
+        argv += ["--port", "{port}", "--no-access-log", "--log-level", "warning"]
     return ServerSpec(
         name="mockllm-0.0.8",
-        argv=[
-            str(py),
-            "-m",
-            "uvicorn",
-            "mockllm.server:app",
-            "--host",
-            "{host}",
-            "--port",
-            "{port}",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        argv=argv,
         env={"MOCKLLM_RESPONSES_FILE": str(responses), "TIKTOKEN_CACHE_DIR": str(cache)},
         cwd=str(work_dir),
         model=LEGACY_MODEL,

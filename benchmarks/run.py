@@ -8,10 +8,13 @@ core 1, interleaves baseline / mockllm / MockLLM 0.0.8 rounds, and writes
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import shlex
+import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="command before 'serve' (default: the venv's mockllm script)",
     )
+    g.add_argument(
+        "--mockllm-rev",
+        default=None,
+        help="benchmark this git revision's mockllm/ and plugins_builtin/ (git archive into "
+        "the results dir, put first on PYTHONPATH) instead of the working tree",
+    )
     g.add_argument("--config", default=None, help="--config for throughput/startup runs")
     g.add_argument("--workers", type=int, default=None, help="pass --workers N (default: omit)")
     g = p.add_argument_group("start-up")
@@ -89,7 +98,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="server config giving TTFT/ITL (then no header is sent)",
     )
     g.add_argument("--metrics-path", default="/metrics")
+    g = p.add_argument_group("MockLLM 0.0.8")
     g.add_argument("--legacy-venv", type=Path, default=legacy.DEFAULT_VENV)
+    g.add_argument(
+        "--legacy-mode",
+        choices=("start", "uvicorn"),
+        default="start",
+        help="'start': its documented CLI (reload + access log); 'uvicorn': bare, best case",
+    )
     args = p.parse_args(argv)
     args.targets = [
         t for t in args.targets.split(",") if t and not (args.skip_legacy and t == "legacy")
@@ -106,12 +122,32 @@ def mockllm_spec(args: argparse.Namespace, config: str | None) -> ServerSpec:
     else:
         script = Path(sys.executable).parent / "mockllm"
         cmd = [str(script)] if script.exists() else [sys.executable, "-m", "mockllm"]
+    env: dict[str, str] = {}
+    if args.mockllm_src:
+        # The console script would also import from PYTHONPATH first; -m makes it explicit.
+        cmd = cmd if args.mockllm_cmd else [sys.executable, "-m", "mockllm"]
+        env["PYTHONPATH"] = str(args.mockllm_src)
     argv = cmd + ["serve", "--host", "{host}", "--port", "{port}"]
     if config:
         argv += ["--config", str(Path(config).resolve())]
     if args.workers is not None:
         argv += ["--workers", str(args.workers)]
-    return ServerSpec("mockllm", argv, model=args.model)
+    # Run from the snapshot: with -m, the cwd comes before PYTHONPATH on sys.path.
+    cwd = str(args.mockllm_src) if args.mockllm_src else None
+    return ServerSpec("mockllm", argv, env=env, cwd=cwd, model=args.model)
+
+
+def export_revision(rev: str, dest: Path) -> Path:
+    """``git archive REV mockllm plugins_builtin`` into dest (read-only use of the repo)."""
+    tar = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", rev, "mockllm", "plugins_builtin"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(dest, filter="data")
+    return dest
 
 
 def baseline_spec(
@@ -121,6 +157,13 @@ def baseline_spec(
     if ttft_ms is not None or itl_ms is not None:
         argv += ["--ttft-ms", f"{ttft_ms or 0:g}", "--itl-ms", f"{itl_ms or 0:g}"]
     return ServerSpec("baseline", argv, cwd=str(REPO), model=args.model)
+
+
+def git_head() -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return proc.stdout.strip() or "unknown"
 
 
 def log(msg: str) -> None:
@@ -145,7 +188,8 @@ def serve_and_load(
             out[mode] = r = scenarios.throughput(server, mode, duration=args.duration, **kw)
             log(
                 f"round {round_no} {spec.name:13} {mode:6} {r['rps']:9.1f}/s "
-                f"p99 {r['latency_ms']['p99']:.2f} ms err {r['errors']} non2xx {r['non2xx']}"
+                f"p99 {r['latency_ms']['p99']:.2f} ms err {r['errors']} non2xx {r['non2xx']} "
+                f"server cpu {r['server_cpu_fraction']:.2f}"
             )
     return out
 
@@ -346,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     nofile = raise_nofile()
     loop_name = install_uvloop()
     wrk = None if args.loadgen else find_wrk(args.install_wrk)
+    load_start = Path("/proc/loadavg").read_text().split()[:3]
+    args.mockllm_src = None
+    if args.mockllm_rev:
+        args.mockllm_src = export_revision(args.mockllm_rev, args.out / f"src-{stamp}")
+        log(f"mockllm from git revision {args.mockllm_rev} in {args.mockllm_src}")
     ctx: dict[str, Any] = {"pin": pin, "wrk": wrk, "log_dir": args.out / f"logs-{stamp}"}
     notes: list[str] = []
     if not wrk and not args.loadgen:
@@ -364,8 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         servers["mockllm"] = "mockllm serve"
     if "legacy" in args.targets:
         log("preparing MockLLM 0.0.8 venv")
-        specs["legacy"] = legacy.legacy_spec(args.legacy_venv, args.out / "legacy-work")
-        servers["legacy"] = "MockLLM 0.0.8"
+        specs["legacy"] = legacy.legacy_spec(
+            args.legacy_venv, args.out / "legacy-work", args.legacy_mode
+        )
+        servers["legacy"] = f"MockLLM 0.0.8 ({args.legacy_mode})"
 
     raw: dict[str, Any] = {}
     if "throughput" in args.phases:
@@ -402,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": args.rounds,
             "pinned": pin,
             "python": sys.version.split()[0],
+            "mockllm_rev": args.mockllm_rev or "working tree",
+            "git_head": git_head(),
+            "loadavg_start": load_start,
+            "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
         },
         "servers": servers,
         "summary": summary,

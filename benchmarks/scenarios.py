@@ -62,6 +62,7 @@ def throughput(
 ) -> dict[str, Any]:
     """Closed-loop load on one server: wrk on the client core, else the bundled loadgen."""
     model = server.spec.model
+    wall0, cpu0 = time.perf_counter(), server.cpu_s()
     if wrk:
         url = f"http://{server.host}:{server.port}{CHAT_PATH}"
         result = run_wrk(
@@ -70,6 +71,11 @@ def throughput(
     else:
         body = chat_body(model, mode == "stream", max_tokens)
         result = run_loadgen(server.host, server.port, body, connections, duration)
+    # Below ~0.9 the server was not the bottleneck (client limit, or a noisy neighbour on
+    # its core); such a run says little about the server.
+    result["server_cpu_fraction"] = round(
+        (server.cpu_s() - cpu0) / (time.perf_counter() - wall0), 3
+    )
     result["rss_kb_after"] = server.rss_kb()
     return result
 

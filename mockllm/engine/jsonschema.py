@@ -180,6 +180,12 @@ class _Gen:
             for v in out:
                 if v not in unique:
                     unique.append(v)
+            tries = 0
+            while len(unique) < lo and tries < 20 * (lo + 1):  # draw again until enough
+                v = self.value(items, depth + 1)
+                if v not in unique:
+                    unique.append(v)
+                tries += 1
             if len(unique) < lo:
                 raise SchemaError("cannot make enough unique items")
             out = unique

@@ -23,7 +23,7 @@ from mockllm.observe import SCOPE_KEY
 
 from . import errors, wire
 from .base import OpenAIEndpoint, headers_of, known_fields
-from .chat import check_count
+from .errors import check_count
 from .logprobs import CompletionLogprobs, completion_logprobs
 from .wire import FINISH, SYSTEM_FINGERPRINT, StreamOptions, Usage, encoder
 

@@ -21,7 +21,7 @@ from mockllm.engine import NeutralRequest
 
 from . import errors, wire
 from .base import OpenAIEndpoint, headers_of, known_fields
-from .chat import check_count
+from .errors import check_count
 
 #: The API's limit on inputs per request.
 MAX_INPUTS = 2048

@@ -100,3 +100,15 @@ def error_headers(err: ApiError) -> dict[str, str]:
     }
     headers.update(err.headers)
     return headers
+
+
+def check_count(name: str, value: int | None, low: int, high: int | None) -> None:
+    """A 400 worded as the API words it when ``value`` (if set) is outside ``[low, high]``."""
+    if value is None:
+        return
+    if value < low:
+        raise invalid(name, f"Invalid '{name}': integer below minimum value. Expected a "
+                      f"value >= {low}, but got {value} instead.", "integer_below_min_value")
+    if high is not None and value > high:
+        raise invalid(name, f"Invalid '{name}': integer above maximum value. Expected a "
+                      f"value <= {high}, but got {value} instead.", "integer_above_max_value")

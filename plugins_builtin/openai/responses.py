@@ -13,13 +13,11 @@ conversation so far, so ``previous_response_id`` can continue it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,296 +28,40 @@ from mockllm.engine.request import ToolCallIn
 
 from . import errors, wire
 from .base import OpenAIEndpoint, headers_of, known_fields
-from .chat import check_count
+from .errors import check_count
+from .responses_schema import (
+    ArgumentsDeltaEvent,
+    ArgumentsDoneEvent,
+    Deleted,
+    FormatEcho,
+    FunctionCallItem,
+    IncompleteDetails,
+    InputItem,
+    InputPart,
+    InputTokensDetails,
+    ItemEvent,
+    LifecycleEvent,
+    MessageItem,
+    OutputText,
+    OutputTokensDetails,
+    PartEvent,
+    ReasoningDeltaEvent,
+    ReasoningDoneEvent,
+    ReasoningEcho,
+    ReasoningItem,
+    ReasoningText,
+    ResponseObject,
+    ResponsesRequest,
+    ResponseUsage,
+    TextDeltaEvent,
+    TextDoneEvent,
+    TextEcho,
+)
+from .responses_store import ResponseStore, Stored, not_found
 from .wire import encoder
-
-#: How many responses the store keeps; the oldest is dropped first.
-STORE_SIZE = 1000
-
-# -- request --------------------------------------------------------------------------
-
-
-class InputPart(msgspec.Struct, omit_defaults=True):
-    type: str
-    text: str | None = None
-
-
-class InputItem(msgspec.Struct, omit_defaults=True):
-    """A message, a function call, a function call's output, or a reasoning item.
-
-    Unknown fields are ignored, so every item type the API accepts decodes; only text and
-    tool calls matter to the rules.
-    """
-
-    type: str | None = None
-    role: str | None = None
-    content: str | list[InputPart] | None = None
-    id: str | None = None
-    call_id: str | None = None
-    name: str | None = None
-    arguments: str | None = None
-    output: str | list[InputPart] | None = None
-
-
-class TextFormat(msgspec.Struct):
-    type: Literal["text", "json_object", "json_schema"] = "text"
-    name: str | None = None
-    schema: dict[str, Any] | None = None
-    description: str | None = None
-    strict: bool | None = None
-
-
-class TextConfig(msgspec.Struct):
-    format: TextFormat | None = None
-    verbosity: str | None = None
-
-
-class ReasoningConfig(msgspec.Struct):
-    effort: str | None = None
-    summary: str | None = None
-    generate_summary: str | None = None
-
-
-class ResponsesRequest(msgspec.Struct):
-    """OpenAI's CreateResponse body, plus vLLM's ``ignore_eos``/``min_tokens``."""
-
-    model: str
-    input: str | list[InputItem] | None = None
-    instructions: str | list[InputItem] | None = None
-    previous_response_id: str | None = None
-    store: bool | None = None
-    stream: bool | None = None
-    stream_options: Any = None
-    max_output_tokens: int | None = None
-    max_tool_calls: int | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
-    parallel_tool_calls: bool | None = None
-    text: TextConfig | None = None
-    reasoning: ReasoningConfig | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_logprobs: int | None = None
-    metadata: dict[str, str] | None = None
-    truncation: str | None = None
-    user: str | None = None
-    include: list[str] | None = None
-    background: bool | None = None
-    prompt: Any = None
-    prompt_cache_key: str | None = None
-    prompt_cache_retention: str | None = None
-    prompt_cache_options: Any = None
-    safety_identifier: str | None = None
-    service_tier: str | None = None
-    conversation: Any = None
-    context_management: Any = None
-    moderation: Any = None
-    ignore_eos: bool = False
-    min_tokens: int = 0
-
 
 _decoder = msgspec.json.Decoder(ResponsesRequest)
 _FIELDS = known_fields(ResponsesRequest)
-
-# -- response -------------------------------------------------------------------------
-
-
-class OutputText(msgspec.Struct, kw_only=True):
-    type: str = "output_text"
-    annotations: list[Any] = []
-    logprobs: list[Any] = []
-    text: str
-
-
-class MessageItem(msgspec.Struct, kw_only=True):
-    id: str
-    type: str = "message"
-    status: str
-    content: list[OutputText]
-    role: str = "assistant"
-
-
-class FunctionCallItem(msgspec.Struct, kw_only=True):
-    id: str
-    type: str = "function_call"
-    status: str
-    arguments: str
-    call_id: str
-    name: str
-
-
-class ReasoningText(msgspec.Struct, kw_only=True):
-    type: str = "reasoning_text"
-    text: str
-
-
-class ReasoningItem(msgspec.Struct, kw_only=True):
-    id: str
-    type: str = "reasoning"
-    summary: list[Any]
-    content: list[ReasoningText] | UnsetType = UNSET
-
-
-class InputTokensDetails(msgspec.Struct):
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
-
-
-class OutputTokensDetails(msgspec.Struct):
-    reasoning_tokens: int = 0
-
-
-class ResponseUsage(msgspec.Struct):
-    input_tokens: int
-    input_tokens_details: InputTokensDetails
-    output_tokens: int
-    output_tokens_details: OutputTokensDetails
-    total_tokens: int
-
-
-class IncompleteDetails(msgspec.Struct):
-    reason: str
-
-
-class ReasoningEcho(msgspec.Struct):
-    effort: str | None = None
-    summary: str | None = None
-
-
-class FormatEcho(msgspec.Struct, omit_defaults=True):
-    type: str
-    name: str | None = None
-    schema: dict[str, Any] | None = None
-    description: str | None = None
-    strict: bool | None = None
-
-
-class TextEcho(msgspec.Struct):
-    format: FormatEcho
-    verbosity: str = "medium"
-
-
-class ResponseObject(msgspec.Struct, kw_only=True):
-    """The Response object, in the API's field order; every field it always sends is here,
-    null or not."""
-
-    id: str
-    object: str = "response"
-    created_at: int
-    status: str
-    background: bool = False
-    completed_at: int | None = None
-    error: None = None
-    incomplete_details: IncompleteDetails | None = None
-    instructions: str | list[InputItem] | None
-    max_output_tokens: int | None
-    max_tool_calls: int | None = None
-    model: str
-    output: list[Any]
-    parallel_tool_calls: bool = True
-    previous_response_id: str | None
-    prompt_cache_key: str | None = None
-    reasoning: ReasoningEcho
-    safety_identifier: str | None = None
-    service_tier: str = "default"
-    store: bool
-    temperature: float = 1.0
-    text: TextEcho
-    tool_choice: Any
-    tools: list[dict[str, Any]]
-    top_logprobs: int = 0
-    top_p: float = 1.0
-    truncation: str = "disabled"
-    usage: ResponseUsage | None
-    user: str | None = None
-    metadata: dict[str, str] = {}
-
-
-class Deleted(msgspec.Struct):
-    id: str
-    object: str = "response.deleted"
-    deleted: bool = True
-
-
-# -- stream events (field order as the API sends them) ---------------------------------
-
-
-class LifecycleEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    response: ResponseObject
-
-
-class ItemEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    output_index: int
-    item: Any
-
-
-class PartEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    content_index: int
-    part: Any
-
-
-class TextDeltaEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    content_index: int
-    delta: str
-    logprobs: list[Any] = []
-
-
-class TextDoneEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    content_index: int
-    text: str
-    logprobs: list[Any] = []
-
-
-class ReasoningDeltaEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    content_index: int
-    delta: str
-
-
-class ReasoningDoneEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    content_index: int
-    text: str
-
-
-class ArgumentsDeltaEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    delta: str
-
-
-class ArgumentsDoneEvent(msgspec.Struct):
-    type: str
-    sequence_number: int
-    item_id: str
-    output_index: int
-    name: str
-    arguments: str
-
 
 # -- request -> neutral ----------------------------------------------------------------
 
@@ -377,41 +119,6 @@ def output_messages(choice: Choice) -> list[Message]:
     """The answer as conversation turns, for a later ``previous_response_id``."""
     calls = [ToolCallIn(tc.id, tc.name, tc.arguments) for tc in choice.tool_calls]
     return [Message("assistant", choice.text, calls)] if choice.pieces or calls else []
-
-
-# -- store ------------------------------------------------------------------------------
-
-
-@dataclass
-class Stored:
-    response: ResponseObject
-    #: Every turn up to and including this response's output (instructions excluded: the
-    #: API does not carry them over to the next response).
-    conversation: list[Message] = field(default_factory=list)
-
-
-class ResponseStore:
-    """A bounded, insertion-ordered store of responses by id."""
-
-    def __init__(self, size: int = STORE_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Stored] = OrderedDict()
-
-    def put(self, stored: Stored) -> None:
-        self._items[stored.response.id] = stored
-        self._items.move_to_end(stored.response.id)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def get(self, rid: str) -> Stored | None:
-        return self._items.get(rid)
-
-    def delete(self, rid: str) -> bool:
-        return self._items.pop(rid, None) is not None
-
-
-def not_found(rid: str, param: str = "response_id") -> ApiError:
-    return ApiError(404, f"Response with id '{rid}' not found.", param=param)
 
 
 # -- rendering ------------------------------------------------------------------------

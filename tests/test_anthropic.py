@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import anthropic
 import httpx
@@ -16,7 +15,7 @@ MODEL = "claude-sonnet-5-5"
 KEY = "sk-ant-test"
 
 CONFIG = """
-server: {api_keys: [sk-ant-test]}
+server: {api_keys: [sk-ant-test], max_body_bytes: 100000}
 models:
   - {id: claude-opus-5-5, provider: anthropic, display_name: Claude Opus 5.5}
   - {id: claude-sonnet-5-5, provider: anthropic, display_name: Claude Sonnet 5.5}
@@ -337,6 +336,18 @@ def test_sdk_exceptions(client: anthropic.Anthropic) -> None:
         client.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"),
                                extra_headers={"x-mock-scenario": "broken"})
     assert broken.value.type == "api_error"
+
+
+def test_errors_before_a_stream_and_body_limit(client: anthropic.Anthropic,
+                                               server: LiveServer) -> None:
+    with pytest.raises(anthropic.InternalServerError) as overloaded:
+        with client.messages.stream(model=MODEL, max_tokens=5, messages=ask("hi"),
+                                    extra_headers={"x-mock-scenario": "overloaded"}) as s:
+            s.get_final_message()
+    assert overloaded.value.status_code == 529
+    r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY},
+                   content=b'{"model": "x", "pad": "' + b"a" * 200_000 + b'"}')
+    assert r.status_code == 413 and r.json()["error"]["type"] == "request_too_large"
 
 
 def test_api_key_is_checked(server: LiveServer) -> None:

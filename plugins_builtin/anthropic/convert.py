@@ -46,18 +46,13 @@ def require_model(models: ModelRegistry, name: str) -> ModelConfig:
     return model
 
 
-def check_generation(req: MessagesRequest, model: ModelConfig) -> int:
-    """The checks only ``/v1/messages`` makes; returns ``max_tokens``."""
+def check_generation(req: MessagesRequest) -> int:
+    """The checks only ``/v1/messages`` makes; returns ``max_tokens``. (The engine refuses
+    ``max_tokens`` above the model's limit, in Anthropic's words.)"""
     if req.max_tokens is None:
         raise ApiError(400, "max_tokens: Field required")
     if req.max_tokens < 1:
         raise ApiError(400, "max_tokens: Input should be greater than or equal to 1")
-    if req.max_tokens > model.max_output_tokens:
-        raise ApiError(
-            400,
-            f"max_tokens: {req.max_tokens} > {model.max_output_tokens}, which is the maximum "
-            f"allowed number of output tokens for {model.id}",
-        )
     t = req.thinking
     if t is not None and t.type == "enabled" and t.budget_tokens is not None:
         if t.budget_tokens >= req.max_tokens:

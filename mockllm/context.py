@@ -17,6 +17,7 @@ from typing import Any
 
 from mockllm.config import Config, load_default, load_file
 from mockllm.engine.engine import Engine
+from mockllm.engine.timing import TimingRuntime
 from mockllm.engine.tokens import Tokenizers
 from mockllm.journal import Entry, Journal
 from mockllm.observe import Observation, Observer
@@ -65,8 +66,10 @@ class ServerContext:
         self.endpoints = endpoints
         self.transports = transports
         self.tokenizers = Tokenizers(lambda name: plugins.pm.hook.mockllm_tokenizer(name=name))
-        self.engine = Engine(config, self.tokenizers)
-        self.journal = Journal(size=1000)
+        #: Latency models, load models and pacing histograms; kept across reloads.
+        self.timing = TimingRuntime.from_hook(plugins.pm.hook)
+        self.engine = Engine(config, self.tokenizers, self.timing)
+        self.journal = Journal(size=config.server.journal_size)
         self.config_path: str | None = None
         #: The last reload error (file:line message), shown by GET /_mockllm/config.
         self.config_error: str | None = None
@@ -103,8 +106,10 @@ class ServerContext:
 
     def apply_config(self, config: Config) -> None:
         """Swap in a new validated config (hot reload). Plugin changes need a restart."""
-        engine = Engine(config, self.tokenizers)
+        # previous=: counters of unchanged rules and runtime rules carry over (engine.py).
+        engine = Engine(config, self.tokenizers, self.timing, previous=self.engine)
         self.config, self.engine = config, engine
+        self.journal.resize(config.server.journal_size)
         self.config_error = None
         self.hook.mockllm_configure(config=config)
 

@@ -111,12 +111,22 @@ def test_wrong_type_through_the_sdk(client: openai.OpenAI) -> None:
     ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
     ({"response_format": {"type": "xml"}}, "response_format.type"),
     ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ({"stream_options": {"include_usage": True}}, "stream_options"),
+    ({"top_logprobs": 21, "logprobs": True}, "top_logprobs"),
 ])
 def test_invalid_values(client: openai.OpenAI, extra: dict[str, object], param: str) -> None:
     body: dict[str, object] = {"model": MODEL, "messages": MSG, **extra}
     with pytest.raises(openai.BadRequestError) as info:
         client.post("/chat/completions", body=body, cast_to=object)
     assert info.value.param == param  # type: ignore[attr-defined]
+
+
+def test_responses_json_schema_needs_a_name(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.post("/responses", cast_to=object, body={
+            "model": MODEL, "input": "x",
+            "text": {"format": {"type": "json_schema", "schema": {"type": "object"}}}})
+    assert info.value.param == "text.format.name"  # type: ignore[attr-defined]
 
 
 # -- 404 ----------------------------------------------------------------------------------

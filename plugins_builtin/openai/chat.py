@@ -81,6 +81,9 @@ def _check(req: ChatRequest, model: ModelConfig) -> None:
                                  f"'messages[{i}].tool_call_id'.", "missing_required_parameter")
     check_count("n", req.n, 1, 128)
     check_count("top_logprobs", req.top_logprobs, 0, 20)
+    if req.stream_options is not None and not req.stream:
+        raise errors.invalid("stream_options", "The 'stream_options' parameter is only allowed "
+                             "when 'stream' is enabled.")
     for name in ("max_tokens", "max_completion_tokens"):
         limit = getattr(req, name)
         check_count(name, limit, 1, None)

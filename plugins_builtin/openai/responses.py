@@ -306,12 +306,16 @@ class Responses(OpenAIEndpoint):
         req, body = await self.parse(request, _decoder, _FIELDS)
         self.model(req.model)
         check_count("max_output_tokens", req.max_output_tokens, 16, None)
+        fmt = req.text.format if req.text is not None else None
+        if fmt is not None and fmt.type == "json_schema" and (not fmt.name or fmt.schema is None):
+            what = "name" if not fmt.name else "schema"
+            raise errors.invalid(f"text.format.{what}", "Missing required parameter: "
+                                 f"'text.format.{what}'.", "missing_required_parameter")
         history, new = self._conversation(req)
         if isinstance(req.instructions, str):
             system = [Message("developer", req.instructions)]
         else:
             system = input_messages(req.instructions, "instructions")
-        fmt = req.text.format if req.text is not None else None
         neutral = NeutralRequest(
             endpoint=self.key, provider="openai", model=req.model,
             messages=[*system, *history, *new], tools=_tools(req.tools),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import anthropic
 import httpx
@@ -348,6 +349,36 @@ def test_errors_before_a_stream_and_body_limit(client: anthropic.Anthropic,
     r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY},
                    content=b'{"model": "x", "pad": "' + b"a" * 200_000 + b'"}')
     assert r.status_code == 413 and r.json()["error"]["type"] == "request_too_large"
+
+
+def test_strict_mode_refuses_unknown_fields(tmp_path: Path) -> None:
+    path = tmp_path / "strict.yaml"
+    path.write_text("server: {strict: true}\nmodels: [{id: claude-sonnet-5-5, "
+                    "provider: anthropic}]\n")
+    with run_server(test_context(config_path=str(path))) as live, \
+            anthropic.Anthropic(base_url=live.url, api_key="k", max_retries=0) as c:
+        assert c.messages.create(model=MODEL, max_tokens=3, messages=ask("hi"))
+        with pytest.raises(anthropic.BadRequestError) as err:
+            c.messages.create(model=MODEL, max_tokens=3, messages=ask("hi"),
+                              extra_body={"ignore_eos": True})
+        assert err.value.api_message == "ignore_eos: Extra inputs are not permitted"
+        with pytest.raises(anthropic.BadRequestError):
+            c.messages.count_tokens(model=MODEL, messages=ask("hi"),
+                                    extra_body={"max_tokens": 5})
+
+
+def test_tool_result_with_text_is_still_a_tool_turn(client: anthropic.Anthropic) -> None:
+    history: list[anthropic.types.MessageParam] = [
+        *ask("weather?"),
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
+                                           "name": "get_weather", "input": {}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
+            {"type": "text", "text": "(reminder: be brief)"}]},
+    ]
+    out = client.messages.create(model=MODEL, max_tokens=50, messages=history)
+    assert out.content[0].type == "text"
+    assert out.content[0].text == "It is sunny and 18C in Paris."
 
 
 def test_api_key_is_checked(server: LiveServer) -> None:

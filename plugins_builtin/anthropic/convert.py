@@ -26,16 +26,40 @@ _KNOWN_BLOCKS = frozenset({
 _MIN_THINKING_BUDGET = 1024
 
 
-def decode(body: bytes) -> MessagesRequest:
-    """Decode with the module-level decoder; errors are 400s worded like the API's."""
+#: Top-level fields of ``/v1/messages`` (``server.strict`` refuses any other, as the API
+#: does); ``count_tokens`` takes the ones that do not shape the output.
+MESSAGES_FIELDS = frozenset({
+    "model", "messages", "max_tokens", "system", "stop_sequences", "stream", "tools",
+    "tool_choice", "thinking", "temperature", "top_p", "top_k", "metadata", "service_tier",
+    "container", "mcp_servers", "context_management", "output_config", "cache_control",
+    "diagnostics", "inference_geo", "speed", "user_profile_id", "workspace_id",
+})
+COUNT_FIELDS = frozenset({
+    "model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers",
+    "context_management", "output_config", "cache_control", "speed", "user_profile_id",
+    "workspace_id",
+})
+_keys_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def decode(body: bytes, strict: frozenset[str] | None = None) -> MessagesRequest:
+    """Decode with the module-level decoder; errors are 400s worded like the API's.
+
+    ``strict`` (the accepted top-level fields) refuses any other field.
+    """
     try:
-        return messages_decoder.decode(body)
+        req = messages_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiError(400, _validation_message(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise ApiError(
             400, f"There was an error parsing the body of your request: {exc}"
         ) from None
+    if strict is not None:
+        for name in _keys_decoder.decode(body):
+            if name not in strict:
+                raise ApiError(400, f"{name}: Extra inputs are not permitted")
+    return req
 
 
 def require_model(models: ModelRegistry, name: str) -> ModelConfig:
@@ -143,9 +167,9 @@ def _assistant(blocks: list[Block], where: str) -> Message:
 
 
 def _user(blocks: list[Block], where: str) -> list[Message]:
-    """Tool results become ``tool`` messages (before the user's own text, as the API
-    requires them first), so rules can see "the last message is a tool result"."""
-    out: list[Message] = []
+    """Tool results become ``tool`` messages, after any text the turn carries beside them,
+    so rules see "the last message is a tool result" for the whole turn."""
+    tools: list[Message] = []
     texts: list[str] = []
     for j, b in enumerate(blocks):
         _check_block(b, f"{where}.content.{j}")
@@ -153,12 +177,12 @@ def _user(blocks: list[Block], where: str) -> list[Message]:
             if b.tool_use_id is None:
                 raise ApiError(400, f"{where}.content.{j}.tool_result.tool_use_id: Field "
                                     "required")
-            out.append(Message("tool", _result_text(b.content), tool_call_id=b.tool_use_id))
+            tools.append(Message("tool", _result_text(b.content), tool_call_id=b.tool_use_id))
         elif b.type == "text" and b.text:
             texts.append(b.text)
-    if texts or not out:
-        out.append(Message("user", "\n".join(texts)))
-    return out
+    if texts or not tools:
+        return [Message("user", "\n".join(texts)), *tools]
+    return tools
 
 
 def _result_text(content: str | list[Block] | None) -> str:

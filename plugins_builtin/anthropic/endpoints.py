@@ -69,6 +69,10 @@ class AnthropicEndpoint(Endpoint):
             body["request_id"] = rid
         return body
 
+    def strict(self, fields: frozenset[str]) -> frozenset[str] | None:
+        """The fields ``server.strict`` accepts, or None when any field is accepted."""
+        return fields if self.context.config.server.strict else None
+
     def authenticate(self, request: Request) -> None:
         """``x-api-key`` (or a bearer token) must be a configured key, when any are."""
         keys = self.context.config.server.api_keys
@@ -90,7 +94,7 @@ class Messages(AnthropicEndpoint):
     async def handle(self, request: Request) -> Response:
         self.authenticate(request)
         body = await self.read_body(request)
-        req = convert.decode(body)
+        req = convert.decode(body, self.strict(convert.MESSAGES_FIELDS))
         convert.require_model(self.context.engine.models, req.model)
         max_tokens = convert.check_generation(req)
         neutral = convert.to_neutral(req, "anthropic.messages", request.headers, max_tokens)
@@ -118,7 +122,7 @@ class CountTokens(AnthropicEndpoint):
     async def handle(self, request: Request) -> Response:
         self.authenticate(request)
         body = await self.read_body(request)
-        req = convert.decode(body)
+        req = convert.decode(body, self.strict(convert.COUNT_FIELDS))
         engine = self.context.engine
         model = convert.require_model(engine.models, req.model)
         neutral = convert.to_neutral(req, "anthropic.count_tokens", request.headers, None)

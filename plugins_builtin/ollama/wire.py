@@ -199,10 +199,20 @@ def final_line(chunk: ChatChunk | GenerateChunk, metrics: Metrics) -> bytes:
     return head[:-1] + b"," + encoder.encode(metrics)[1:]
 
 
+_second: list[Any] = [-1, ""]  # the last whole second formatted, and its text
+
+
 def timestamp(ns: int | None = None) -> str:
-    """RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's ``time.RFC3339Nano``."""
+    """RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's ``time.RFC3339Nano``.
+
+    Every streamed object carries one; the date part is formatted once per second.
+    """
     ns = time.time_ns() if ns is None else ns
     seconds, frac = divmod(ns, 1_000_000_000)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    cached = _second
+    if cached[0] != seconds:
+        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        cached[0] = seconds
+    text: str = cached[1]
     digits = f"{frac:09d}".rstrip("0")
     return f"{text}.{digits}Z" if digits else f"{text}Z"

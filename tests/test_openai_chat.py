@@ -390,6 +390,10 @@ def test_parse_with_a_pydantic_model(client: openai.OpenAI) -> None:
                                         response_format=Weather)
     parsed = out.choices[0].message.parsed
     assert isinstance(parsed, Weather)
+    assert json.loads(out.choices[0].message.content or "") == parsed.model_dump()
+    beta = client.beta.chat.completions.parse(model=MODEL, messages=ask("a report as data"),
+                                              response_format=Weather)
+    assert beta.choices[0].message.parsed == parsed
 
 
 # -- async --------------------------------------------------------------------------------

@@ -161,6 +161,22 @@ def test_json_schema_text_format(client: openai.OpenAI) -> None:
     assert isinstance(json.loads(out.output_text)["n"], int)
 
 
+def test_parse_and_stream_with_a_pydantic_text_format(client: openai.OpenAI) -> None:
+    from pydantic import BaseModel
+
+    class Point(BaseModel):
+        x: int
+        y: int
+        label: str
+
+    out = client.responses.parse(model=MODEL, input="a point please", text_format=Point)
+    assert isinstance(out.output_parsed, Point)
+    with client.responses.stream(model=MODEL, input="a point please",
+                                 text_format=Point) as stream:
+        final = stream.get_final_response()
+    assert final.output_parsed == out.output_parsed
+
+
 def test_stream_events(client: openai.OpenAI) -> None:
     events = list(client.responses.create(model=MODEL, input="sky", stream=True))
     types = [e.type for e in events]

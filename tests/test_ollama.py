@@ -134,6 +134,12 @@ def test_embed(client: ollama.Client) -> None:
     assert err.value.status_code == 400
 
 
+def test_legacy_embeddings(client: ollama.Client) -> None:
+    new = client.embed(model="nomic-embed-text", input="hello world")
+    old = client.embeddings(model="nomic-embed-text", prompt="hello world")
+    assert list(old.embedding) == list(new.embeddings[0])
+
+
 def test_tags_show_version(client: ollama.Client, server: LiveServer) -> None:
     names = [m.model for m in client.list().models]
     assert names == ["llama3.2:latest", "qwen3:8b", "nomic-embed-text:latest"]

@@ -1,4 +1,5 @@
-"""Ollama's API (``builtin.ollama``): chat, generate, embed, tags, show and version.
+"""Ollama's API (``builtin.ollama``): chat, generate, embed (and the older embeddings),
+tags, show and version.
 
 Chat and generate stream NDJSON over the ``ndjson`` transport unless ``stream: false``.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from mockllm import Registry, hookimpl
 from plugins_builtin.ollama.chat import Chat, Generate
-from plugins_builtin.ollama.embed import Embed
+from plugins_builtin.ollama.embed import Embed, LegacyEmbeddings
 from plugins_builtin.ollama.models import ShowEndpoint, TagsEndpoint, VersionEndpoint
 
 
@@ -16,6 +17,9 @@ def mockllm_register_endpoints(registry: Registry) -> None:
     registry.register("ollama.chat", path="/api/chat", methods=["POST"])(Chat)
     registry.register("ollama.generate", path="/api/generate", methods=["POST"])(Generate)
     registry.register("ollama.embed", path="/api/embed", methods=["POST"])(Embed)
+    registry.register("ollama.embeddings", path="/api/embeddings", methods=["POST"])(
+        LegacyEmbeddings
+    )
     registry.register("ollama.tags", path="/api/tags", methods=["GET"])(TagsEndpoint)
     registry.register("ollama.show", path="/api/show", methods=["POST"])(ShowEndpoint)
     registry.register("ollama.version", path="/api/version", methods=["GET"])(VersionEndpoint)

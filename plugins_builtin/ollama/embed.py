@@ -1,4 +1,5 @@
-"""``POST /api/embed``: one vector per input, from the engine's ``Plan.embeddings``."""
+"""``POST /api/embed`` (and the older ``/api/embeddings``): vectors from the engine's
+``Plan.embeddings``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from mockllm import ApiError
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer
 from plugins_builtin.ollama.chat import OllamaEndpoint
-from plugins_builtin.ollama.wire import Embeddings, EmbedRequest, embed_decoder, encoder
+from plugins_builtin.ollama.wire import (
+    Embeddings,
+    EmbedRequest,
+    LegacyEmbedding,
+    LegacyEmbedRequest,
+    embed_decoder,
+    encoder,
+    legacy_embed_decoder,
+)
 
 
 class Embed(OllamaEndpoint):
@@ -51,6 +60,33 @@ class Embed(OllamaEndpoint):
             prompt_eval_count=plan.prompt_tokens,
         )
         return Response(encoder.encode(out), media_type="application/json")
+
+
+class LegacyEmbeddings(OllamaEndpoint):
+    """``POST /api/embeddings``: ``{"embedding": [...]}`` for one ``prompt``; Ollama cuts a
+    prompt past the context rather than refuse it."""
+
+    async def handle(self, request: Request) -> Response:
+        body = await self.read_body(request)
+        req: LegacyEmbedRequest = self.decode_body(body, legacy_embed_decoder)
+        self.require_model(req.model)
+        if not req.prompt:
+            return Response(encoder.encode(LegacyEmbedding([])), media_type="application/json")
+        model = self.context.engine.models.get(req.model)
+        assert model is not None  # require_model checked it
+        tok = self.context.tokenizers.get(model.tokenizer)
+        neutral = NeutralRequest(
+            endpoint="ollama.embeddings", provider="ollama", model=req.model,
+            inputs=[_fit(tok, req.prompt, model.context_window, True)],
+            headers={k: v for k, v in request.headers.items()},
+        )
+        plan = self.plan(request, neutral, body)
+        if len(plan.embeddings) != 1:
+            raise ApiError(500, "the engine gave no embedding")
+        if plan.pacing is not None:
+            await plan.pacing.wait_total(1)
+        return Response(encoder.encode(LegacyEmbedding(plan.embeddings[0])),
+                        media_type="application/json")
 
 
 def _fit(tok: Tokenizer, text: str, window: int, truncate: bool) -> str:

@@ -88,6 +88,15 @@ class EmbedRequest(msgspec.Struct):
     keep_alive: str | int | float | None = None
 
 
+class LegacyEmbedRequest(msgspec.Struct):
+    """``/api/embeddings`` (deprecated, still used by older clients): one prompt."""
+
+    model: str = ""
+    prompt: str = ""
+    options: Options | None = None
+    keep_alive: str | int | float | None = None
+
+
 class ShowRequest(msgspec.Struct):
     model: str = ""
     name: str = ""  # the deprecated spelling
@@ -97,6 +106,7 @@ class ShowRequest(msgspec.Struct):
 chat_decoder = msgspec.json.Decoder(ChatRequest)
 generate_decoder = msgspec.json.Decoder(GenerateRequest)
 embed_decoder = msgspec.json.Decoder(EmbedRequest)
+legacy_embed_decoder = msgspec.json.Decoder(LegacyEmbedRequest)
 show_decoder = msgspec.json.Decoder(ShowRequest)
 encoder = msgspec.json.Encoder()
 
@@ -187,6 +197,10 @@ class Embeddings(msgspec.Struct):
     total_duration: int
     load_duration: int
     prompt_eval_count: int
+
+
+class LegacyEmbedding(msgspec.Struct):
+    embedding: list[float]
 
 
 class Version(msgspec.Struct):

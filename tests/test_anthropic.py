@@ -271,6 +271,10 @@ def test_models_list_in_anthropic_shape(client: anthropic.Anthropic, server: Liv
     assert [m.id for m in client.models.list(limit=2)] == expected  # follows has_more
     page = client.models.list(limit=2)
     assert page.has_more and page.first_id == expected[0] and page.last_id == expected[1]
+    back = httpx.get(server.url + "/v1/models", params={"before_id": expected[2], "limit": 1},
+                     headers={"x-api-key": KEY, "anthropic-version": "2023-06-01"}).json()
+    assert [m["id"] for m in back["data"]] == [expected[1]] and back["has_more"] is True
+    assert back["first_id"] == back["last_id"] == expected[1]
     info = client.models.retrieve(MODEL)
     assert info.type == "model" and info.display_name == "Claude Sonnet 5.5"
     assert info.created_at.tzinfo is not None

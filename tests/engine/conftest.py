@@ -18,7 +18,8 @@ from plugins_builtin.tokenizers import mockllm_tokenizer
 
 MODELS = """
 models:
-  - {id: gpt-4o, provider: openai, aliases: [gpt-4o-latest], context_window: 400, max_output_tokens: 300}
+  - {id: gpt-4o, provider: openai, aliases: [gpt-4o-latest], context_window: 400,
+     max_output_tokens: 300}
   - {id: claude-x, provider: anthropic, context_window: 400, max_output_tokens: 300}
   - {id: emb, provider: openai, dimensions: 8}
 """

@@ -43,7 +43,9 @@ def test_template_names_cover_the_request() -> None:
     yaml = """
     rules:
       - name: t
-        respond: {template: "{rule}|{endpoint}|{provider}|{system}|{last_message}|{message_count}|{choice}"}
+        respond:
+          template: "{rule}|{endpoint}|{provider}|{system}|{last_message}|{message_count}|\\
+            {choice}"
     """
     msgs = [Message("user", "q"), Message("assistant", "a"), Message("user", "last")]
     plan = engine(yaml).plan(chat(system="sys", messages=msgs, n=2))

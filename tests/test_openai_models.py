@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import openai
 import pytest
 
-from mockllm.testing import LiveServer
+from mockllm.config import parse
+from mockllm.testing import LiveServer, run_server, test_context
 
 
 @pytest.fixture
@@ -43,3 +46,14 @@ async def test_async_list(live: LiveServer) -> None:
                                   max_retries=0) as client:
         ids = [m.id async for m in client.models.list()]
         assert "gpt-5.5" in ids
+
+
+def test_listing_follows_a_reload(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("models:\n  - {id: first-model}\n")
+    with run_server(test_context(config_path=str(path))) as live, openai.OpenAI(
+        base_url=live.openai_url, api_key="t", max_retries=0
+    ) as client:
+        assert [m.id for m in client.models.list()] == ["first-model"]
+        live.context.apply_config(parse("models:\n  - {id: second-model}\n", str(path)))
+        assert [m.id for m in client.models.list()] == ["second-model"]

@@ -6,6 +6,8 @@ snapshots; a look-up answers with the id that was asked for.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,11 +41,18 @@ class Models(OpenAIEndpoint):
 
     key = "openai.models"
 
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        #: The encoded listing of one registry; a reload brings a new registry object.
+        self._listing: tuple[object, bytes] | None = None
+
     async def handle(self, request: Request) -> Response:
         self.authorize(request)
         name = request.path_params.get("model")
         if name is not None:
             return wire.json_response(card(name, self.model(name)))
-        cards = [card(n, m) for m in self.context.engine.models.models
-                 for n in (m.id, *m.aliases)]
-        return wire.json_response(ModelList("list", cards))
+        registry = self.context.engine.models
+        if self._listing is None or self._listing[0] is not registry:
+            cards = [card(n, m) for m in registry.models for n in (m.id, *m.aliases)]
+            self._listing = (registry, wire.encoder.encode(ModelList("list", cards)))
+        return Response(self._listing[1], media_type="application/json")

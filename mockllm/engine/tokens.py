@@ -116,7 +116,7 @@ def _vocabulary(tok_id: int, tok: Tokenizer) -> tuple[str, ...]:
 def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> tuple[str, ...]:
     words = _vocabulary(tok_id, tok)
     rng = random.Random(seed)
-    chosen = [rng.choice(words) for _ in range(n)]
+    chosen = rng.choices(words, k=n)
     out = [" " + w for w in chosen]
     if out:
         out[0] = out[0][1:]

@@ -171,16 +171,17 @@ class Engine:
                 return plan
         view = RequestView(req, model.id)
         rule = self.select(view, ctl.rule)
+        plan.rule = rule.name if rule is not None else None
+        if ctl.status is not None:
+            # A forced error answers instead of the rule: its sequence does not advance.
+            plan.error = make_error(ErrorSpec(status=ctl.status), req.provider)
+            return plan
         state = rule.state if rule is not None else self._defaults_state
         uses = state.uses
         state.uses += 1
         answer = (rule.answer if rule is not None else self._defaults).pick(uses)
         if answer.empty:
             answer = self._defaults.pick(uses)
-        plan.rule = rule.name if rule is not None else None
-        if ctl.status is not None:
-            plan.error = make_error(ErrorSpec(status=ctl.status), req.provider)
-            return plan
         if answer.error is not None:
             plan.error = make_error(answer.error, req.provider)
             return plan

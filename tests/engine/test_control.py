@@ -30,6 +30,12 @@ def test_status_header_forces_an_error() -> None:
     assert limited.error is not None and "retry-after" in limited.error.headers
 
 
+def test_a_forced_status_does_not_advance_the_rule() -> None:
+    e = engine(RULES)
+    e.plan(chat(headers={"x-mockllm-status": "500", "x-mockllm-rule": "special"}))
+    assert e.plan(chat(headers={"x-mockllm-rule": "special"})).choices[0].text == "special #1"
+
+
 @pytest.mark.parametrize("value", ["200", "abc", "600"])
 def test_bad_status_header_is_a_400(value: str) -> None:
     with pytest.raises(ApiError) as info:

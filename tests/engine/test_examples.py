@@ -122,3 +122,22 @@ def test_chaos_scenarios(start: object) -> None:
         extra_headers=scenario("truncate"),
     ) as s:
         assert s.get_final_completion().choices[0].finish_reason is None
+
+
+def test_chaos_rate_limit_through_the_anthropic_sdk() -> None:
+    import anthropic
+
+    with run_server(test_context(config_path=str(CONFIGS / "chaos.yaml"))) as live, \
+            anthropic.Anthropic(base_url=live.url, api_key="x", max_retries=2) as client:
+        out = client.messages.create(
+            model="claude-haiku-4-5", max_tokens=50,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-mock-scenario": "rate-limit"})
+        assert out.content[0].text == "Answered after a rate limit."  # type: ignore[union-attr]
+        assert out.model == "claude-haiku-4-5-20251001"
+        with pytest.raises(anthropic.RateLimitError) as info:
+            client.with_options(max_retries=0).messages.create(
+                model="claude-haiku-4-5", max_tokens=50,
+                messages=[{"role": "user", "content": "hi"}],
+                extra_headers={"x-mock-scenario": "rate-limit"})
+        assert info.value.response.headers["anthropic-ratelimit-requests-remaining"] == "0"

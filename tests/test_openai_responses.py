@@ -153,6 +153,39 @@ def test_reasoning_item(client: openai.OpenAI) -> None:
     assert out.usage.output_tokens_details.reasoning_tokens > 0
 
 
+def test_reasoning_summary(client: openai.OpenAI) -> None:
+    out = client.responses.create(model=MODEL, input="think about it",
+                                  reasoning={"effort": "low", "summary": "auto"})
+    reasoning = out.output[0]
+    assert reasoning.type == "reasoning"
+    assert [p.text for p in reasoning.summary] == ["Let me consider it."]
+    assert reasoning.content is None
+    assert out.reasoning is not None and out.reasoning.summary == "auto"
+
+
+@pytest.mark.parametrize("summary, kinds", [
+    (None, ["response.reasoning_text.delta", "response.reasoning_text.done"]),
+    ("auto", ["response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+              "response.reasoning_summary_text.done", "response.reasoning_summary_part.done"]),
+])
+def test_reasoning_stream(client: openai.OpenAI, summary: str | None, kinds: list[str]) -> None:
+    reasoning: dict[str, str] = {"effort": "low"}
+    if summary:
+        reasoning["summary"] = summary
+    with client.responses.stream(model=MODEL, input="think about it",
+                                 reasoning=reasoning) as stream:  # type: ignore[arg-type]
+        events = list(stream)
+        final = stream.get_final_response()
+    types = list(dict.fromkeys(e.type for e in events))
+    assert types[2] == "response.output_item.added"
+    assert types[3:3 + len(kinds)] == kinds
+    delta_type = kinds[1] if summary else kinds[0]
+    deltas = "".join(getattr(e, "delta", "") for e in events if e.type == delta_type)
+    assert deltas == "Let me consider it."
+    assert final.output_text == "Done thinking."
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+
+
 def test_json_schema_text_format(client: openai.OpenAI) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
               "additionalProperties": False}

@@ -13,7 +13,7 @@ conversation so far, so ``previous_response_id`` can continue it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -53,6 +53,10 @@ from .responses_schema import (
     ResponseObject,
     ResponsesRequest,
     ResponseUsage,
+    SummaryDeltaEvent,
+    SummaryDoneEvent,
+    SummaryPartEvent,
+    SummaryText,
     TextDeltaEvent,
     TextDoneEvent,
     TextEcho,
@@ -136,6 +140,11 @@ class _Builder:
         self.message_id = wire.new_id("msg_")
         self.call_ids = [wire.new_id("fc_") for _ in self.choice.tool_calls]
         self.incomplete = self.choice.finish_reason == "length"
+        #: Asked for a reasoning summary: the reasoning goes out as ``summary_text`` (what
+        #: OpenAI's reasoning models show); otherwise as ``reasoning_text`` content (what
+        #: open-weight servers show), so it is never silently dropped.
+        self.summary = req.reasoning is not None and bool(
+            req.reasoning.summary or req.reasoning.generate_summary)
 
     def response(self, status: str, output: list[Any], usage: ResponseUsage | None
                  ) -> ResponseObject:
@@ -180,8 +189,32 @@ class _Builder:
                              plan.prompt_tokens + plan.completion_tokens)
 
     def reasoning_item(self, text: str | None) -> ReasoningItem:
+        if self.summary:
+            summary = [] if text is None else [SummaryText(text=text)]
+            return ReasoningItem(id=self.reasoning_id, summary=summary)
         content = UNSET if text is None else [ReasoningText(text=text)]
         return ReasoningItem(id=self.reasoning_id, summary=[], content=content)
+
+    def reasoning_events(self, index: int, seq: Callable[[], int]) -> Iterator[
+            tuple[msgspec.Struct, bool]]:
+        """The reasoning item's events between its ``added`` and ``done`` (token: bool)."""
+        rid, c = self.reasoning_id, self.choice
+        if not self.summary:
+            for piece in c.reasoning_pieces:
+                yield ReasoningDeltaEvent("response.reasoning_text.delta", seq(), rid, index, 0,
+                                          piece), True
+            yield ReasoningDoneEvent("response.reasoning_text.done", seq(), rid, index, 0,
+                                     c.reasoning), False
+            return
+        yield SummaryPartEvent("response.reasoning_summary_part.added", seq(), rid, index, 0,
+                               SummaryText(text="")), False
+        for piece in c.reasoning_pieces:
+            yield SummaryDeltaEvent("response.reasoning_summary_text.delta", seq(), rid, index,
+                                    0, piece), True
+        yield SummaryDoneEvent("response.reasoning_summary_text.done", seq(), rid, index, 0,
+                               c.reasoning), False
+        yield SummaryPartEvent("response.reasoning_summary_part.done", seq(), rid, index, 0,
+                               SummaryText(text=c.reasoning)), False
 
     def message_item(self, status: str, parts: list[OutputText]) -> MessageItem:
         return MessageItem(id=self.message_id, status=status, content=parts)
@@ -224,17 +257,12 @@ class _Builder:
         c = self.choice
         index = 0
         if c.reasoning_pieces:
-            rid = self.reasoning_id
             yield frame(ItemEvent("response.output_item.added", s(), index,
                                   self.reasoning_item(None)))
-            for piece in c.reasoning_pieces:
-                yield frame(ReasoningDeltaEvent("response.reasoning_text.delta", s(), rid, index,
-                                                0, piece), token=True)
-            text = c.reasoning
-            yield frame(ReasoningDoneEvent("response.reasoning_text.done", s(), rid, index, 0,
-                                           text))
+            for event, token in self.reasoning_events(index, s):
+                yield frame(event, token=token)
             yield frame(ItemEvent("response.output_item.done", s(), index,
-                                  self.reasoning_item(text)))
+                                  self.reasoning_item(c.reasoning)))
             index += 1
         if c.pieces or not c.tool_calls:
             mid = self.message_id

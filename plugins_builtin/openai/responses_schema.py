@@ -123,6 +123,11 @@ class ReasoningText(msgspec.Struct, kw_only=True):
     text: str
 
 
+class SummaryText(msgspec.Struct, kw_only=True):
+    type: str = "summary_text"
+    text: str
+
+
 class ReasoningItem(msgspec.Struct, kw_only=True):
     id: str
     type: str = "reasoning"
@@ -254,6 +259,33 @@ class TextDoneEvent(msgspec.Struct):
     content_index: int
     text: str
     logprobs: list[Any] = []
+
+
+class SummaryPartEvent(msgspec.Struct):
+    type: str
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    part: SummaryText
+
+
+class SummaryDeltaEvent(msgspec.Struct):
+    type: str
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    delta: str
+
+
+class SummaryDoneEvent(msgspec.Struct):
+    type: str
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    text: str
 
 
 class ReasoningDeltaEvent(msgspec.Struct):

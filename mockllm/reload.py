@@ -1,8 +1,10 @@
 """Hot reload: watch the ``--config`` file and swap in each good version.
 
 The watcher polls the file's mtime and size every ``server.watch_interval`` seconds and
-reads it only when they change; a content hash keeps a touch (or a rewrite with the same
-bytes) from reloading. The new file is parsed in a worker thread, then swapped in on the
+reads it only when they change and then stay unchanged for a moment (so a write in progress
+is not read half done); a content hash keeps a touch (or a rewrite with the same bytes) from
+reloading. An empty file counts as bad: an editor that truncates before writing must not
+swap in an empty config. The new file is parsed in a worker thread, then swapped in on the
 event loop by :meth:`ServerContext.apply_config`, which replaces config and engine together,
 so every request sees one consistent pair and none fails during a reload. A bad file keeps
 the last good config: its ``file:line`` error is logged once and shown by
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mockllm.reload")
 
+#: Seconds a changed file must stay unchanged before it is read.
+_SETTLE = 0.02
+
 
 def load(path: str) -> tuple[Config | None, str | None, bytes]:
     """Parse ``path``: (config, None, digest) or (None, error, digest)."""
@@ -33,6 +38,10 @@ def load(path: str) -> tuple[Config | None, str | None, bytes]:
     except OSError as exc:
         return None, f"{path}: cannot read: {exc.strerror}", b""
     digest = hashlib.sha256(data).digest()
+    if not data.strip():
+        # Most likely an editor truncated the file and has not written it yet. An empty
+        # config is valid (no models), and applying it would fail every request.
+        return None, f"{path}:1: the file is empty", digest
     try:
         return parse(data.decode("utf-8"), path), None, digest
     except UnicodeDecodeError as exc:
@@ -88,6 +97,10 @@ class Watcher:
         """Reload if the file changed: True (applied), False (bad file), None (no change)."""
         stat = self._look()
         if stat is None or stat == self._stat:
+            return None
+        # Let a write in progress finish: read only once the file has stopped changing.
+        await asyncio.sleep(_SETTLE)
+        if self._look() != stat:
             return None
         self._stat = stat
         config, error, digest = await asyncio.to_thread(load, self.path)

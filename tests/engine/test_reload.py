@@ -149,3 +149,14 @@ def test_no_request_fails_across_20_reloads_half_broken(
     assert failures == []
     assert {text for _, text in results} <= {"v0"} | {f"v{i}" for i in range(2, 21, 2)}
     assert live.context.config.rules[1].respond.text == "v20"
+
+
+def test_an_emptied_file_keeps_the_last_good_config(
+    live: LiveServer, config_file: Path, http: httpx.Client
+) -> None:
+    config_file.write_text("")
+    wait_for(lambda: live.context.config_error is not None)
+    assert "the file is empty" in str(live.context.config_error)
+    assert answer(http) == "v0"
+    config_file.write_text(MODELS + textwrap.dedent(GOOD % "v1"))  # written in place
+    wait_for(lambda: answer(http) == "v1")

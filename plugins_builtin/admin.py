@@ -122,6 +122,14 @@ class Admin(Endpoint):
             rules = parse_rules(body.decode("utf-8", errors="replace"))
         except ConfigError as exc:
             raise ApiError(400, str(exc), param="rules") from None
+        if any(r.latency is not None for r in rules):
+            # Latency blocks are checked by the timing module (profiles, distributions).
+            try:
+                self.context.timing.compile(
+                    msgspec.structs.replace(self.context.config, rules=rules,
+                                            source="<request body>"))
+            except ConfigError as exc:
+                raise ApiError(400, str(exc), param="rules") from None
         engine = self.context.engine
         engine.add_rules(rules)
         return JSONResponse({"added": [r.name for r in engine.runtime[: len(rules)]],

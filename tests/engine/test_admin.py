@@ -113,3 +113,12 @@ def test_fallback_is_logged_once_at_start_up(caplog: pytest.LogCaptureFixture) -
     warnings = [r for r in caplog.records if "o200k_base" in r.getMessage()]
     assert len(warnings) == 1
     assert "not available offline; counting with 'cl100k_base'" in warnings[0].getMessage()
+
+
+def test_a_runtime_rule_with_a_bad_latency_block_is_a_400(http: httpx.Client) -> None:
+    r = http.post("/_mockllm/rules", json={"latency": {"profile": "nope"}})
+    assert r.status_code == 400
+    assert "rules[0].latency" in r.json()["error"]["message"]
+    ok = http.post("/_mockllm/rules", json={"name": "slow", "latency": {"ttft_ms": 1},
+                                            "respond": {"text": "slow"}})
+    assert ok.status_code == 200 and content(ask(http, "x")) == "slow"

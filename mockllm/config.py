@@ -98,10 +98,39 @@ def parse(text: str, filename: str) -> Config:
     except msgspec.ValidationError as exc:
         raise ConfigError([_locate(str(exc), doc, filename)]) from None
     config.source = filename
-    problems = [f"{filename}:{_line(doc, path)}: {path}: {msg}" for path, msg in check(config)]
+    found = check(config)
+    if not found:
+        found = _latency_problems(config)
+    problems = [f"{filename}:{_line(doc, path)}: {path}: {msg}" for path, msg in found]
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _latency_problems(config: Config) -> list[tuple[str, str]]:
+    """The timing module's checks of every latency block (profiles, distributions, load),
+    so ``mockllm validate`` and reloads report them with a line too. Distribution names are
+    not checked here: plugins may add some, and the server checks them when it starts."""
+    from mockllm.engine.latency import LatencyModels
+    from mockllm.engine.timing import TimingRuntime
+
+    class _AnyName(LatencyModels):
+        def build(self, spec: Any, default_ms: float) -> Any:
+            name = spec.get("model", "constant") if isinstance(spec, dict) else "constant"
+            if isinstance(name, str) and name not in self.factories:
+                spec = {"model": "constant"}
+            return super().build(spec, default_ms)
+
+    try:
+        TimingRuntime(_AnyName()).compile(config)
+    except ConfigError as exc:
+        prefix = f"{config.source}: "
+        out = []
+        for problem in exc.problems:
+            path, _, msg = problem.removeprefix(prefix).partition(": ")
+            out.append((path, msg))
+        return out
+    return []
 
 
 def check(config: Config) -> list[tuple[str, str]]:

@@ -168,3 +168,15 @@ def test_example_configs_validate(path: Path) -> None:
 def test_the_three_scenario_examples_exist() -> None:
     names = {p.name for p in EXAMPLES}
     assert {"support-bot.yaml", "agent-tools.yaml", "chaos.yaml"} <= names
+
+
+def test_latency_problems_have_a_line_and_plugin_distributions_pass() -> None:
+    out = problems("""\
+        models:
+          - id: m
+            latency: {ttft: {model: from_a_plugin, p: 1}}
+        rules:
+          - latency: {profile: nope}
+        """)
+    assert out == ["cfg.yaml:5: rules[0].latency: profile: unknown latency profile 'nope' "
+                   "(latency_profiles: none defined)"]

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mockllm.engine.load import Ticket
     from mockllm.transport import Frame, Transport
 
-FaultKind = Literal["disconnect", "malformed", "stall", "truncate"]
+FaultKind = Literal["disconnect", "malformed", "stall", "truncate", "error"]
 Clock = Callable[[], float]
 
 
@@ -44,12 +44,15 @@ class Fault:
     ``after`` counts frames sent before the fault fires. ``disconnect`` closes the connection
     mid-stream, ``malformed`` sends a frame that is not valid JSON and goes on, ``stall`` waits
     ``seconds`` before going on, ``truncate`` ends the stream cleanly without its final frames
-    (finish reason, usage) or terminator.
+    (finish reason, usage) or terminator. ``error`` is rendered by the endpoint as the API's
+    mid-stream error event (``status`` and ``message`` say which error).
     """
 
     kind: FaultKind
     after: int = 0
     seconds: float = 0.0
+    status: int = 500
+    message: str | None = None
 
 
 MALFORMED = b'{"malformed": tr'
@@ -343,6 +346,21 @@ class StreamResponse:
         if runtime is not None:
             runtime.active_streams += 1
         complete = True
+        # A client that goes away frees its slot (or queue place) at once, as a real server
+        # aborts the sequence; uvicorn would otherwise drop the sends silently until the
+        # schedule ends. One watcher task per paced stream, nothing per token.
+        task = asyncio.current_task()
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            if task is not None:
+                task.cancel()
+
+        watcher = asyncio.ensure_future(watch())
         try:
             await send({"type": "http.response.start", "status": self.status_code,
                         "headers": self.raw_headers})
@@ -351,10 +369,16 @@ class StreamResponse:
                 await self._paced_batched(send, pacing)
             else:
                 complete = await self._paced(send, pacing)
+            watcher.cancel()  # the end of the response also reads as a disconnect
             if complete:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             # else: a disconnect fault; the response stays incomplete and the server closes it
+        except asyncio.CancelledError:
+            if not gone or task is None:
+                raise
+            task.uncancel()  # our own cancellation: the client left, nothing more to send
         finally:
+            watcher.cancel()
             pacing.release()
             if runtime is not None:
                 runtime.active_streams -= 1

@@ -218,7 +218,8 @@ def test_cached_prefix_discount(ctx: ServerContext) -> None:
     history = [Message("user", "word " * 300), Message("assistant", "ok"),
                Message("user", "cached")]
     cached = pacing_of(ctx, request("plain", "", messages=history))
-    fresh = pacing_of(ctx, request("plain", "", messages=[Message("user", "cached " + "word " * 300)]))
+    one_turn = [Message("user", "cached " + "word " * 300)]
+    fresh = pacing_of(ctx, request("plain", "", messages=one_turn))
     # discount 1.0: only the last turn is paid for, a handful of tokens
     assert cached.ttft < 0.01 < fresh.ttft
     assert fresh.ttft == pytest.approx(0.001 * 301, rel=0.05)

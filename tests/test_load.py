@@ -180,3 +180,32 @@ def test_full_queue_is_a_429_in_openais_envelope(tmp_path: Path) -> None:
         body = err.value.body
         assert isinstance(body, dict) and "overloaded" in body["message"]
         assert load.running == 0  # the holder gave its slot back
+
+
+def test_a_client_that_leaves_frees_its_slot_and_its_queue_place(tmp_path: Path) -> None:
+    import httpx
+
+    path = tmp_path / "leave.yaml"
+    path.write_text(
+        "models: [{id: busy, load: {max_concurrent: 1, queue_size: 4}}]\n"
+        "defaults: {latency: {ttft_ms: 50, itl_ms: 50}, respond: {generate: {tokens: 400}}}\n"
+    )
+    body = {"model": "busy", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with run_server(test_context(config_path=str(path))) as live, httpx.Client() as client:
+        load = live.context.timing.loads["busy"]
+
+        def wait_for(cond: Any) -> None:
+            deadline = time.monotonic() + 5
+            while not cond() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert cond()
+
+        url = live.openai_url + "/chat/completions"
+        with client.stream("POST", url, json=body) as first:
+            lines = first.iter_lines()  # keep it: dropping the iterator closes the response
+            next(lines)  # streaming: holds the only slot for 20 s
+            with httpx.Client() as other, other.stream("POST", url, json=body):
+                wait_for(lambda: load.waiting == 1)
+            wait_for(lambda: load.waiting == 0)  # the queued client left
+            assert load.running == 1
+        wait_for(lambda: load.running == 0)  # the streaming client left

@@ -155,6 +155,17 @@ class Server:
             ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def runqueue_wait_s(self) -> float:
+        """Seconds the process tree sat runnable but not running (schedstat field 2): time
+        taken by other tasks on the server's core, i.e. noisy neighbours."""
+        total = 0
+        for pid in self.pids():
+            try:
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / 1e9
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return

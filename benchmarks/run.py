@@ -39,9 +39,14 @@ ALL_PHASES = ("throughput", "startup", "idle", "pacing")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     g = p.add_argument_group("run")
-    g.add_argument("--duration", type=float, default=10.0, help="seconds per load run")
-    g.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
-    g.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
+    g.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
+    g.add_argument("--warmup", type=float, default=1.0, help="seconds of load before measuring")
+    g.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="interleaved rounds per server (many short rounds beat few long ones on a noisy box)",
+    )
     g.add_argument("--connections", type=int, default=32)
     g.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     g.add_argument(
@@ -189,7 +194,8 @@ def serve_and_load(
             log(
                 f"round {round_no} {spec.name:13} {mode:6} {r['rps']:9.1f}/s "
                 f"p99 {r['latency_ms']['p99']:.2f} ms err {r['errors']} non2xx {r['non2xx']} "
-                f"server cpu {r['server_cpu_fraction']:.2f}"
+                f"server cpu {r['server_cpu_fraction']:.2f} "
+                f"(waiting for cpu {r['server_runqueue_fraction']:.2f})"
             )
     return out
 
@@ -343,6 +349,19 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
         failed = [r[name]["error"] for r in rounds if "error" in r.get(name, {})]
         if failed:
             notes.append(f"{name}: {len(failed)} round(s) failed, first: {failed[0]}")
+        for mode in ("chat", "stream"):
+            cpus = [r[name][mode]["server_cpu_fraction"] for r in rounds if mode in r.get(name, {})]
+            waits = [
+                r[name][mode]["server_runqueue_fraction"] for r in rounds if mode in r.get(name, {})
+            ]
+            starved = [c for c in cpus if c < 0.85]
+            if starved:
+                notes.append(
+                    f"{name} {mode}: in {len(starved)} of {len(cpus)} runs the server used < 85% "
+                    f"of its core (min {min(starved):.0%}); it was runnable but waiting for the "
+                    f"CPU up to {max(waits):.0%} of the time (other processes on core 0), and "
+                    "idle the rest (client side slow, or core 1 busy)"
+                )
         for mode, s in thr[name].items():
             if s and (s["errors"] or s["non2xx"]):
                 notes.append(
@@ -366,8 +385,19 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
         "stream_vs_baseline": report.per_round_ratios(rounds, "mockllm", "baseline", "stream"),
         "chat_vs_legacy": report.per_round_ratios(rounds, "mockllm", "legacy", "chat"),
     }
+    cpu_normalised = {
+        key: report.ratio(
+            thr.get(a, {}).get(mode, {}), thr.get(b, {}).get(mode, {}), "rps_per_cpu_s"
+        )
+        for key, a, b, mode in (
+            ("chat_vs_baseline", "mockllm", "baseline", "chat"),
+            ("stream_vs_baseline", "mockllm", "baseline", "stream"),
+            ("chat_vs_legacy", "mockllm", "legacy", "chat"),
+        )
+    }
     summary = {
         "throughput": thr,
+        "cpu_normalised_ratios": cpu_normalised,
         "targets": targets,
         "per_round_ratios": per_round,
         "startup": raw.get("startup", {}),

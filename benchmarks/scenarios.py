@@ -62,7 +62,7 @@ def throughput(
 ) -> dict[str, Any]:
     """Closed-loop load on one server: wrk on the client core, else the bundled loadgen."""
     model = server.spec.model
-    wall0, cpu0 = time.perf_counter(), server.cpu_s()
+    wall0, cpu0, wait0 = time.perf_counter(), server.cpu_s(), server.runqueue_wait_s()
     if wrk:
         url = f"http://{server.host}:{server.port}{CHAT_PATH}"
         result = run_wrk(
@@ -73,9 +73,9 @@ def throughput(
         result = run_loadgen(server.host, server.port, body, connections, duration)
     # Below ~0.9 the server was not the bottleneck (client limit, or a noisy neighbour on
     # its core); such a run says little about the server.
-    result["server_cpu_fraction"] = round(
-        (server.cpu_s() - cpu0) / (time.perf_counter() - wall0), 3
-    )
+    wall = time.perf_counter() - wall0
+    result["server_cpu_fraction"] = round((server.cpu_s() - cpu0) / wall, 3)
+    result["server_runqueue_fraction"] = round((server.runqueue_wait_s() - wait0) / wall, 3)
     result["rss_kb_after"] = server.rss_kb()
     return result
 
@@ -263,6 +263,10 @@ def pacing(
         for conn in conns:
             conn.close()
         errors: list[float] = []
+        # Split of the same error: token 0 alone (request queueing in the burst + TTFT), and
+        # token i relative to token 0 (the ITL schedule itself).
+        first: list[float] = []
+        relative: list[float] = []
         short = bad = 0
         for reply in done:
             if not isinstance(reply, Reply) or reply.status != 200:
@@ -271,7 +275,11 @@ def pacing(
             if reply.tokens != tokens:
                 short += 1
             due = reply.started + ttft
-            errors.extend(t - (due + i * itl) for i, t in enumerate(reply.token_times))
+            times = reply.token_times
+            errors.extend(t - (due + i * itl) for i, t in enumerate(times))
+            if times:
+                first.append(times[0] - due)
+                relative.extend(t - (times[0] + i * itl) for i, t in enumerate(times) if i)
         after = await scrape()
         return {
             "streams": count,
@@ -281,6 +289,8 @@ def pacing(
             "failed_streams": bad + failures,
             "streams_with_wrong_token_count": short,
             "client": _summary_ms(errors),
+            "client_first_token": _summary_ms(first),
+            "client_relative_to_first_token": _summary_ms(relative),
             "cpu": busy,
             "server_histogram": _server_view(before, after, metric),
         }

@@ -36,6 +36,12 @@ _error_encoder = msgspec.json.Encoder()
 FAULT_KEY = "mockllm.fault"
 
 
+def fault_error(fault: Fault) -> ApiError:
+    """The ApiError an ``error`` fault stands for."""
+    return ApiError(fault.status, fault.message or "The server had an error while processing "
+                                                   "your request. Sorry about that!")
+
+
 class FaultyResponse(Response):
     """A whole-body answer failing the way ``fault`` says (streams fail in StreamResponse).
 
@@ -120,6 +126,8 @@ class Endpoint:
         if plan.error is not None:
             raise plan.error
         if plan.fault is not None and not neutral.stream:
+            if plan.fault.kind == "error":  # no stream to break: the answer is the error
+                raise fault_error(plan.fault)
             request.scope[FAULT_KEY] = plan.fault  # a whole-body answer fails in __call__
         return plan
 

@@ -143,7 +143,7 @@ class Answer:
         self.embedding = spec.embedding
         self.error = spec.error
         f = spec.fault
-        self.fault = Fault(f.kind, f.after, f.seconds) if f is not None else None
+        self.fault = Fault(f.kind, f.after, f.seconds, f.status, f.message) if f else None
         self.sequence = tuple(Answer(s) for s in spec.sequence) if spec.sequence else ()
         self.cycle = spec.cycle
         self.needs_values = self.template is not None or any(

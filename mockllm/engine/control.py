@@ -17,7 +17,7 @@ FAULT = "x-mockllm-fault"
 RULE = "x-mockllm-rule"
 LATENCY = "x-mockllm-latency-ms"
 
-_KINDS = ("disconnect", "malformed", "stall", "truncate")
+_KINDS = ("disconnect", "malformed", "stall", "truncate", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +52,13 @@ def _status(value: str) -> int:
 
 
 def parse_fault(value: str) -> Fault:
-    """``KIND[:after=N][,seconds=S]`` (``:`` or ``;`` before the options, ``,`` between)."""
+    """``KIND[:after=N][,seconds=S][,status=C]`` (``:`` or ``;`` before the options, ``,``
+    between)."""
     kind, _, options = value.strip().replace(";", ":", 1).partition(":")
     kind = kind.strip().lower()
     if kind not in _KINDS:
         raise ApiError(400, f"{FAULT}: unknown fault {kind!r} (one of {', '.join(_KINDS)})")
-    after, seconds = 0, 0.0
+    after, seconds, status = 0, 0.0, 500
     for option in filter(None, (o.strip() for o in options.split(","))):
         key, sep, raw = option.partition("=")
         try:
@@ -65,10 +66,13 @@ def parse_fault(value: str) -> Fault:
                 after = int(raw)
             elif sep and key.strip() == "seconds":
                 seconds = float(raw)
+            elif sep and key.strip() == "status":
+                status = int(raw)
             else:
                 raise ValueError(option)
-            if after < 0 or seconds < 0:
+            if after < 0 or not 0 <= seconds < float("inf") or not 400 <= status <= 599:
                 raise ValueError(option)
         except ValueError:
-            raise ApiError(400, f"{FAULT}: bad option {option!r} (after=N, seconds=S)") from None
-    return Fault(kind, after, seconds)  # type: ignore[arg-type]
+            raise ApiError(400, f"{FAULT}: bad option {option!r} (after=N, seconds=S, "
+                                "status=400-599)") from None
+    return Fault(kind, after, seconds, status)  # type: ignore[arg-type]

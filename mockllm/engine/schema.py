@@ -128,9 +128,13 @@ class ErrorSpec(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FaultSpec(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Literal["disconnect", "malformed", "stall", "truncate"]
+    kind: Literal["disconnect", "malformed", "stall", "truncate", "error"]
     after: int = 0
     seconds: float = 0.0
+    #: ``error``: the status of the mid-stream error (and of a non-streamed answer).
+    status: int = 500
+    #: ``error``: its message (None: the provider's usual one for the status).
+    message: str | None = None
 
 
 class Respond(msgspec.Struct, forbid_unknown_fields=True):
@@ -187,6 +191,9 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
             found.append(("generate.tokens", "must be 0 or more"))
         if self.fault is not None and (self.fault.after < 0 or self.fault.seconds < 0):
             found.append(("fault", "after and seconds must be 0 or more"))
+        if self.fault is not None and not 400 <= self.fault.status <= 599:
+            found.append(("fault.status", f"{self.fault.status} is not an error status "
+                                          "(400-599)"))
         if self.embedding is not None and not self.embedding:
             found.append(("embedding", "an embedding needs at least one number"))
         return found

@@ -112,3 +112,11 @@ def test_control_headers_through_the_sdk(serve: Serve, sdk: Callable[..., openai
         with pytest.raises(openai.BadRequestError):
             c.chat.completions.create(model="gpt-4o", messages=USER,
                                       extra_headers={"x-mockllm-fault": "explode"})
+
+
+def test_error_fault_header_carries_a_status() -> None:
+    plan = engine(RULES).plan(chat(headers={"x-mockllm-fault": "error:after=2,status=529"}))
+    assert plan.fault is not None
+    assert (plan.fault.kind, plan.fault.after, plan.fault.status) == ("error", 2, 529)
+    with pytest.raises(ApiError):
+        engine(RULES).plan(chat(headers={"x-mockllm-fault": "error:status=200"}))

@@ -203,3 +203,27 @@ def test_embeddings_through_the_sdk(serve: Serve) -> None:
         assert len(b.data[0].embedding) == 4
         assert a.data[0].embedding == c.embeddings.create(model="emb", input="hello") \
             .data[0].embedding
+
+
+def test_error_fault_mid_stream_through_the_anthropic_sdk(serve: Serve) -> None:
+    import anthropic
+
+    yaml = """
+    rules:
+      - respond: {generate: {tokens: 10}, fault: {kind: error, after: 3, status: 529}}
+    """
+    with serve(yaml) as live, anthropic.Anthropic(base_url=live.url, api_key="x",
+                                                  max_retries=0) as c:
+        with pytest.raises(anthropic.APIStatusError) as info, c.messages.stream(
+            model="claude-x", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            for _ in stream:
+                pass
+        assert "overloaded" in str(info.value).lower()
+
+
+def test_error_fault_on_a_non_streamed_answer_is_the_error(serve: Serve) -> None:
+    yaml = "rules: [{respond: {text: hi, fault: {kind: error, status: 503}}}]"
+    with serve(yaml) as live, pytest.raises(openai.InternalServerError) as info:
+        client(live).chat.completions.create(model="gpt-4o", messages=USER)
+    assert info.value.status_code == 503

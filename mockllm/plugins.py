@@ -93,7 +93,9 @@ def build_plugin_manager(options: LoadOptions | None = None) -> LoadedPlugins:
         try:
             module = importlib.import_module(modname)
         except Exception as exc:
-            raise PluginError(f"cannot import plugin module {modname!r} ({source}): {_why(exc)}")
+            raise PluginError(
+                f"cannot import plugin module {modname!r} ({source}): {_why(exc)}"
+            ) from None
         _register(loaded, module, modname, source, None)
     try:
         pm.check_pending()

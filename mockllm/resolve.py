@@ -80,7 +80,9 @@ def resolve(
     if not contributions:
         raise ResolutionError(f"no plugin implements {key!r}")
     ordered = sorted(contributions, key=_rank)
-    for reason, name in (("runtime", runtime), ("override", override)):
+    forced: tuple[tuple[Reason, str | type | None], ...] = (
+        ("runtime", runtime), ("override", override))
+    for why, name in forced:
         if name is None:
             continue
         chosen = find(contributions, name)
@@ -88,11 +90,10 @@ def resolve(
             offered = ", ".join(sorted({c.plugin for c in contributions}))
             shown = name.__qualname__ if isinstance(name, type) else name
             raise ResolutionError(
-                f"{reason} override {key}={shown}: that plugin does not implement {key!r} "
+                f"{why} override {key}={shown}: that plugin does not implement {key!r} "
                 f"(implemented by: {offered})"
             )
-        rest = tuple(c for c in ordered if c is not chosen)
-        return Resolution(key, chosen, reason, rest)  # type: ignore[arg-type]
+        return Resolution(key, chosen, why, tuple(c for c in ordered if c is not chosen))
     winner = ordered[0]
     rest = tuple(ordered[1:])
     reason: Reason = "tryfirst" if winner.tryfirst else ("builtin" if winner.builtin else "plugin")

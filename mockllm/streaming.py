@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockllm.observe import Observation
@@ -308,7 +309,7 @@ def jittered(model: Any, rng: random.Random, load: Ticket | None) -> Callable[[]
     return lambda: sample(rng) * factor()  # type: ignore[no-any-return,unused-ignore]
 
 
-class StreamResponse:
+class StreamResponse(Response):
     """A minimal ASGI response for paced frames (cheaper than StreamingResponse)."""
 
     def __init__(
@@ -436,8 +437,8 @@ class StreamResponse:
                     self.observation.first_token = now
             elif itl_sink is not None:
                 itl_sink.observe(now - last)
-                for _ in range(len(dues) - 1):
-                    itl_sink.observe(0.0)
+            if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
+                itl_sink.observe(0.0, len(dues) - 1)
             last = now
             dues.clear()
 

@@ -147,6 +147,12 @@ def histogram_stats(
     return count, (total / count if count else float("nan")), p99
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to tell CPU-bound from starved."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -240,7 +246,9 @@ def main() -> None:
         asyncio.run(run_round(port, 10, args.tokens))  # warm up
         for _ in range(args.rounds):
             before = pacing_histogram(port)
+            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
             records, client_lag = asyncio.run(run_round(port, args.streams, args.tokens))
+            cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
             time.sleep(0.2)  # let the server finish observing
             count, mean, p99 = histogram_stats(before, pacing_histogram(port))
             client = report(records, args)
@@ -250,6 +258,8 @@ def main() -> None:
                 "server_tokens": count,
                 "server_mean_ms": mean * 1000,
                 "server_p99_ms": p99 * 1000,
+                "server_cpu_s": cpu,
+                "round_wall_s": wall,
                 "client_loop_lag_p99_ms": client_lag * 1000,
                 **{f"client_{k}": v for k, v in client.items()},
             }

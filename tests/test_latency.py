@@ -244,8 +244,30 @@ def test_bad_latency_config_names_the_block(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         test_context(config_path=str(path))
     text = str(err.value)
-    assert "models[0].latency: ttft: unknown parameter 'sd'" in text
-    assert "rules[0].latency: profile: unknown latency profile 'missing'" in text
+    assert "bad.yaml:1: models[0].latency.ttft: unknown parameter 'sd'" in text
+    assert "bad.yaml:2: rules[0].latency.profile: unknown latency profile 'missing'" in text
+
+
+def test_validate_reports_latency_errors_with_lines_but_leaves_plugin_models_to_startup(
+    tmp_path: Path,
+) -> None:
+    text = ("models:\n  - id: m\n    load: {max_concurrent: 0}\n"
+            "defaults:\n  latency:\n    itl: {model: empirical, p50: 9}\n"
+            "    ttft: {model: bimodal, slow_ms: 1}\n")
+    with pytest.raises(ConfigError) as err:
+        parse(text, "v.yaml")
+    assert sorted(err.value.problems) == [
+        "v.yaml:3: models[0].load.max_concurrent: must be 1 or more",
+        "v.yaml:6: defaults.latency.itl: an empirical table needs at least two percentiles",
+    ]
+
+
+def test_a_plugin_model_unknown_at_startup_stops_it(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("defaults: {latency: {ttft: {model: bimodal}}}\n")
+    with pytest.raises(ConfigError, match="defaults.latency.ttft: unknown latency model "
+                                          "'bimodal'"):
+        test_context(config_path=str(path))
 
 
 def test_latency_yaml_shape_is_validated() -> None:

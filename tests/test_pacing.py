@@ -19,6 +19,7 @@ import uvicorn
 from mockllm.app import build_app
 from mockllm.engine.latency import LogNormal
 from mockllm.streaming import (
+    LATENCY_BUCKETS,
     PACING_ERROR_BUCKETS,
     Fault,
     HeapScheduler,
@@ -116,7 +117,8 @@ async def test_tokens_go_out_on_absolute_deadlines_without_drift() -> None:
 async def test_late_tokens_catch_up_instead_of_shifting_the_schedule() -> None:
     clock = FakeClock()
     start = clock.now
-    pacing = Pacing(start, 0.0, 0.01, clock=clock, scheduler=clock)
+    itl = Histogram(LATENCY_BUCKETS)
+    pacing = Pacing(start, 0.0, 0.01, clock=clock, scheduler=clock, itl_sink=itl)
     # 25 ms per send: slower than the ITL, so every token is late, but the lateness is
     # measured against the original schedule and recorded.
     sent = await run(pacing, clock, 5, work=0.025)
@@ -128,6 +130,8 @@ async def test_late_tokens_catch_up_instead_of_shifting_the_schedule() -> None:
     assert pacing.errors.count == 5
     assert pacing.errors.sum == pytest.approx(0.015 + 0.005 + 0.02 + 0.01)
     assert pacing.errors.max == pytest.approx(0.02)
+    # one gap per token after the first; tokens that left together count a gap of 0
+    assert itl.count == 4 and itl.sum == pytest.approx(0.05)
 
 
 def test_due_with_per_token_list_and_random_access() -> None:

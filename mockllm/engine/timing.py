@@ -110,18 +110,21 @@ class CompiledLatency:
 class Timing:
     """Every latency block of one config, compiled; raises ConfigError-style messages."""
 
-    def __init__(self, config: Config, runtime: TimingRuntime) -> None:
+    def __init__(self, config: Config, runtime: TimingRuntime, raise_errors: bool = True
+                 ) -> None:
         self.runtime = runtime
         self.control_headers = config.server.control_headers
         self.profiles: dict[str, CompiledLatency] = {}
         self._by_id: dict[int, CompiledLatency] = {}
         self._keep: list[Latency] = []  # the ids above stay valid while we hold the structs
-        problems: list[str] = []
+        #: (key path, message) of every bad block; raised together as one ConfigError.
+        self.problems: list[tuple[str, str]] = []
+        problems = self.problems
         raw_profiles = self._profiles = config.latency_profiles
         for name, block in raw_profiles.items():
             if block.profile is not None:
-                problems.append(f"latency_profiles.{name}.profile: a profile cannot refer "
-                                "to another profile")
+                problems.append((f"latency_profiles.{name}.profile",
+                                 "a profile cannot refer to another profile"))
                 continue
             self._add(block, f"latency_profiles.{name}", raw_profiles, problems)
             if id(block) in self._by_id:
@@ -142,39 +145,53 @@ class Timing:
         for i, rule in enumerate(config.rules):
             if rule.latency is not None:
                 self._add(rule.latency, f"rules[{i}].latency", raw_profiles, problems)
-        if problems:
+        if problems and raise_errors:
             from mockllm.config import ConfigError
 
-            raise ConfigError([f"{config.source}: {p}" for p in problems])
+            raise ConfigError([f"{config.source}: {p}: {m}" for p, m in problems])
         self._defaults_struct = config.defaults.latency
 
     def _add(self, block: Latency, where: str, profiles: dict[str, Latency],
-             problems: list[str]) -> CompiledLatency | None:
+             problems: list[tuple[str, str]]) -> CompiledLatency | None:
         try:
-            compiled = self.compile_block(_resolve_profile(block, profiles))
+            resolved = _resolve_profile(block, profiles)
         except LatencyParamError as exc:
-            problems.append(f"{where}: {exc}")
+            problems.append((f"{where}.profile", str(exc)))
             return None
+        found = self.block_problems(resolved)
+        if found:
+            problems.extend((f"{where}.{field}", message) for field, message in found)
+            return None
+        compiled = self.compile_block(resolved)
         self._by_id[id(block)] = compiled
         self._keep.append(block)
         return compiled
 
-    def compile_block(self, block: Latency) -> CompiledLatency:
-        models = self.runtime.models
-        try:
-            ttft = models.build(block.ttft, block.ttft_ms)
-        except LatencyParamError as exc:
-            raise LatencyParamError(f"ttft: {exc}") from None
-        try:
-            itl = models.build(block.itl, block.itl_ms)
-        except LatencyParamError as exc:
-            raise LatencyParamError(f"itl: {exc}") from None
+    def block_problems(self, block: Latency) -> list[tuple[str, str]]:
+        """(field, message) for everything wrong in one block (all of it, not the first)."""
+        found: list[tuple[str, str]] = []
+        for field, spec, default in (("ttft", block.ttft, block.ttft_ms),
+                                     ("itl", block.itl, block.itl_ms)):
+            try:
+                self.runtime.models.build(spec, default)
+            except LatencyParamError as exc:
+                found.append((field, str(exc)))
         for name in ("ttft_ms", "itl_ms", "prefill_ms_per_token"):
             if getattr(block, name) < 0:
-                raise LatencyParamError(f"{name}: must be 0 or more")
+                found.append((name, "must be 0 or more"))
         if not 0 <= block.cache_discount <= 1:
-            raise LatencyParamError("cache_discount: must be between 0 and 1")
-        return CompiledLatency(ttft, itl, block.prefill_ms_per_token / 1000, block.cached_prefix,
+            found.append(("cache_discount", "must be between 0 and 1"))
+        return found
+
+    def compile_block(self, block: Latency) -> CompiledLatency:
+        """Compile one block (raises LatencyParamError naming the field on a bad one)."""
+        found = self.block_problems(block)
+        if found:
+            raise LatencyParamError(f"{found[0][0]}: {found[0][1]}")
+        models = self.runtime.models
+        return CompiledLatency(models.build(block.ttft, block.ttft_ms),
+                               models.build(block.itl, block.itl_ms),
+                               block.prefill_ms_per_token / 1000, block.cached_prefix,
                                block.cache_discount)
 
     def resolve(self, req: NeutralRequest, model: ModelConfig,
@@ -299,24 +316,34 @@ def _resolve_profile(block: Latency, profiles: dict[str, Latency]) -> Latency:
     base = profiles.get(block.profile)
     if base is None:
         known = ", ".join(sorted(profiles)) or "none defined"
-        raise LatencyParamError(f"profile: unknown latency profile {block.profile!r} "
+        raise LatencyParamError(f"unknown latency profile {block.profile!r} "
                                 f"(latency_profiles: {known})")
     changes = {f: getattr(block, f) for f in block.__struct_fields__
                if f != "profile" and getattr(block, f) != getattr(_DEFAULT, f)}
     return msgspec.structs.replace(base, **changes)
 
 
-def _load_problems(load: LoadConfig, where: str) -> list[str]:
+def _load_problems(load: LoadConfig, where: str) -> list[tuple[str, str]]:
     problems = []
     if load.max_concurrent < 1:
-        problems.append(f"{where}.max_concurrent: must be 1 or more")
+        problems.append((f"{where}.max_concurrent", "must be 1 or more"))
     if load.queue_size < 0:
-        problems.append(f"{where}.queue_size: must be 0 or more")
+        problems.append((f"{where}.queue_size", "must be 0 or more"))
     if load.time_factor_under_load < 1:
-        problems.append(f"{where}.time_factor_under_load: must be 1 or more")
+        problems.append((f"{where}.time_factor_under_load", "must be 1 or more"))
     if load.kv_cache_tokens < 0:
-        problems.append(f"{where}.kv_cache_tokens: must be 0 or more")
+        problems.append((f"{where}.kv_cache_tokens", "must be 0 or more"))
     return problems
+
+
+def check_latency(config: Config) -> list[tuple[str, str]]:
+    """(key path, message) for every bad latency or load block, for ``mockllm validate``.
+
+    Only the builtin latency models are known here (no plugins are loaded when a file is
+    validated), so a model name that a plugin may provide is left to start-up to judge.
+    """
+    timing = Timing(config, TimingRuntime(), raise_errors=False)
+    return [(p, m) for p, m in timing.problems if not m.startswith("unknown latency model")]
 
 
 def build_pacing(

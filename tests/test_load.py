@@ -209,3 +209,21 @@ def test_a_client_that_leaves_frees_its_slot_and_its_queue_place(tmp_path: Path)
             wait_for(lambda: load.waiting == 0)  # the queued client left
             assert load.running == 1
         wait_for(lambda: load.running == 0)  # the streaming client left
+
+
+def test_a_reload_keeps_the_queue_of_an_unchanged_load_model(tmp_path: Path) -> None:
+    from mockllm.config import load_file
+
+    path = tmp_path / "r.yaml"
+    path.write_text("models: [{id: a, load: {max_concurrent: 2}}, {id: b, load: "
+                    "{max_concurrent: 2}}]\n")
+    ctx = test_context(config_path=str(path))
+    a, b = ctx.timing.loads["a"], ctx.timing.loads["b"]
+    a.admit()
+    path.write_text("models: [{id: a, load: {max_concurrent: 2}}, {id: b, load: "
+                    "{max_concurrent: 3}}]\n")
+    ctx.apply_config(load_file(path))
+    assert ctx.engine.timing is not None
+    assert ctx.engine.timing.loads["a"] is a and a.running == 1  # same slots, same queue
+    assert ctx.engine.timing.loads["b"] is not b  # a new limit: a new model
+    assert ctx.engine.timing.loads["b"].max_concurrent == 3

@@ -20,6 +20,7 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
+EMBEDDED = "<embedded default>"
 
 
 class ConfigError(ValueError):
@@ -66,7 +67,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True):
     #: Named latency blocks that ``latency: {profile: NAME}`` refers to.
     latency_profiles: dict[str, Latency] = {}
     #: Where it came from (set by the loader, not by users).
-    source: str = "<embedded default>"
+    source: str = EMBEDDED
 
 
 def default_config_text() -> str:
@@ -74,7 +75,7 @@ def default_config_text() -> str:
 
 
 def load_default() -> Config:
-    return parse(default_config_text(), "<embedded default>")
+    return parse(default_config_text(), EMBEDDED)
 
 
 def load_file(path: str | Path) -> Config:
@@ -98,6 +99,9 @@ def parse(text: str, filename: str) -> Config:
     except msgspec.ValidationError as exc:
         raise ConfigError([_locate(str(exc), doc, filename)]) from None
     config.source = filename
+    if "models" not in doc and filename != EMBEDDED:
+        # A file of rules alone still answers the well-known model ids.
+        config.models = load_default().models
     found = check(config)
     if not found:
         found = _latency_problems(config)

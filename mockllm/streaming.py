@@ -517,7 +517,10 @@ class StreamResponse(Response):
         for body in pending:
             if not await out(body):
                 return False
-        if self.transport.terminator and not (fault is not None and fault.kind == "truncate"):
+        # No terminator after a truncated stream or a mid-stream error: both end the answer.
+        if self.transport.terminator and not (
+            fault is not None and fault.kind in ("truncate", "error")
+        ):
             return await out(self.transport.terminator)
         return True
 

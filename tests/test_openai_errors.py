@@ -237,3 +237,27 @@ def test_rule_server_error(client: openai.OpenAI) -> None:
                                        messages=[{"role": "user", "content": "explode"}])
     assert info.value.status_code == 503
     assert info.value.message.endswith("The engine is currently overloaded.")
+
+
+def test_mid_stream_error_fault_raises_api_error_in_the_sdk(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "rules:\n  - match: {last_user: {contains: boom}}\n"
+        "    respond: {text: one two three four five six,"
+        " fault: {kind: error, after: 3, status: 500, message: backend fell over}}\n"
+    )
+    with run_server(test_context(config_path=str(cfg))) as live, openai.OpenAI(
+        base_url=live.openai_url, api_key="x", max_retries=0
+    ) as client:
+        stream = client.chat.completions.create(
+            model="gpt-4o", stream=True, messages=[{"role": "user", "content": "boom"}]
+        )
+        seen: list[str] = []
+        with pytest.raises(openai.APIError, match="backend fell over"):
+            for chunk in stream:
+                seen.append(chunk.choices[0].delta.content or "")
+        assert "".join(seen) == "one two"  # role chunk + two tokens, then the error
+        raw = httpx.post(live.openai_url + "/completions", json={
+            "model": "gpt-4o", "prompt": "boom", "stream": True})
+        assert raw.text.endswith('"code":"server_error"}}\n\n') or '"error"' in raw.text
+        assert "[DONE]" not in raw.text

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockllm import ApiError, Endpoint
+from mockllm import ApiError, Endpoint, Frame
+from mockllm.engine.plan import Plan
 from mockllm.engine.schema import ModelConfig
 
 from . import errors, wire
@@ -73,6 +76,20 @@ class OpenAIEndpoint(Endpoint):
         if body["error"]["code"] is None:
             body["error"]["code"] = errors.DEFAULT_CODES.get(err.status)
         return body
+
+    def with_fault(self, frames: Iterable[Frame], plan: Plan) -> Iterable[Frame]:
+        """``frames`` as planned, or cut short by a mid-stream ``error`` fault.
+
+        OpenAI reports a failure inside a stream as a ``data: {"error": {...}}`` event; the
+        SDK raises ``APIError`` on it. The transport sends no ``[DONE]`` after it.
+        """
+        fault = plan.fault
+        if fault is None or fault.kind != "error":
+            return frames
+        err = ApiError(fault.status, fault.message or "The server had an error while "
+                       "processing your request. Sorry about that!")
+        tail = Frame(None, encoder.encode(self.error_body(err)))
+        return [*itertools.islice(frames, max(fault.after, 0)), tail]
 
     def error_response(self, err: ApiError) -> Response:
         return Response(encoder.encode(self.error_body(err)), status_code=err.status,

@@ -227,6 +227,7 @@ class Chat(OpenAIEndpoint):
             include = req.stream_options is not None and req.stream_options.include_usage
             writer = ChunkWriter(cid, created, plan.model.id, include)
             frames = chunks(writer, plan, top, plan_usage(plan) if include else None)
-            return self.transport("sse").stream(frames, pacing=plan.pacing)
+            return self.transport("sse").stream(self.with_fault(frames, plan),
+                                                pacing=plan.pacing)
         await self.wait_for(plan)
         return wire.json_response(completion(cid, created, plan, top))

@@ -190,8 +190,10 @@ class Completions(OpenAIEndpoint):
         cid, created, name = wire.new_id("cmpl-"), wire.now(), plans[0].model.id
         if req.stream:
             include = req.stream_options is not None and req.stream_options.include_usage
-            return self.transport("sse").stream(render.frames(cid, created, name, include),
-                                                pacing=plans[0].pacing)
+            return self.transport("sse").stream(
+                self.with_fault(render.frames(cid, created, name, include), plans[0]),
+                pacing=plans[0].pacing,
+            )
         pacing = plans[0].pacing
         if pacing is not None:
             await pacing.wait_total(sum(p.completion_tokens for p in plans))

@@ -24,8 +24,11 @@ TOKEN_RE = re.compile(rb'"content"\s*:\s*"(?!")')
 
 
 def chat_body(
-    model: str, stream: bool, max_tokens: int, prompt: str = "hi", ignore_eos: bool = True
+    model: str, stream: bool, max_tokens: int, prompt: str = "hi", ignore_eos: bool | None = None
 ) -> bytes:
+    """The benchmark request; ``ignore_eos`` (default: on for streams only) pins the length."""
+    if ignore_eos is None:
+        ignore_eos = stream
     body: dict[str, object] = {
         "model": model,
         "messages": [{"role": "user", "content": prompt}],

@@ -7,9 +7,11 @@ function init(args)
    local mode = args[1] or "chat"
    local model = args[2] or "gpt-4o-mini"
    local max_tokens = tonumber(args[3] or "64")
+   -- Chat sends the issue's plain request (default rules decide the answer); streams add
+   -- ignore_eos so every stream carries exactly max_tokens token chunks.
    local stream = ""
    if mode == "stream" then
-      stream = ',"stream":true'
+      stream = ',"stream":true,"ignore_eos":true'
    end
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/json"
@@ -17,7 +19,7 @@ function init(args)
       wrk.headers[args[4]] = args[5]
    end
    wrk.body = string.format(
-      '{"model":"%s","messages":[{"role":"user","content":"hi"}],"max_tokens":%d,"ignore_eos":true%s}',
+      '{"model":"%s","messages":[{"role":"user","content":"hi"}],"max_tokens":%d%s}',
       model, max_tokens, stream)
 end
 

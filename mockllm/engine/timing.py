@@ -42,6 +42,7 @@ LATENCY_HEADER = "x-mockllm-latency-ms"
 PROFILE_HEADER = "x-mockllm-latency-profile"
 
 _DEFAULT = Latency()
+_UNUSED_RNG = random.Random(0)  # a constant model never draws from it
 
 
 class TimingRuntime:
@@ -243,8 +244,8 @@ class Timing:
         sample = None
         if rng is not None and not block.itl.constant:
             sample = jittered(block.itl, rng, ticket)
-        elif load.varies and itl > 0:
-            sample = jittered(block.itl, random.Random(0), ticket)
+        elif load.varies and itl > 0:  # constant ITL, but slower as more sequences run
+            sample = jittered(block.itl, _UNUSED_RNG, ticket)
         return Pacing(start, ttft, itl, fault, itl_sample=sample, load=ticket,
                       clock=runtime.clock, scheduler=runtime.scheduler,
                       errors=runtime.pacing_errors, itl_sink=runtime.itl_histogram(model.id))

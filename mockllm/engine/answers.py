@@ -223,7 +223,9 @@ class Answer:
             out = cached_pieces(tok, _structured(req, seed))
         else:
             gen = self.generate or Generate()
-            n = remaining if exact else max(gen.tokens, req.min_tokens)
+            fill = exact or (gen.fill and req.max_tokens is not None)
+            # Filling runs into the limit, which is a "length" finish: ask for one more.
+            n = remaining + 1 if fill else max(gen.tokens, req.min_tokens)
             # One past the budget is enough for the caller to see the cut ("length").
             return generate(tok, min(n, remaining + 1),
                             gen.seed + index if gen.seed is not None else seed)

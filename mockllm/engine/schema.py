@@ -106,6 +106,9 @@ class Match(msgspec.Struct, forbid_unknown_fields=True):
 class Generate(msgspec.Struct, forbid_unknown_fields=True):
     tokens: int = 32
     seed: int | None = None
+    #: When the request sets a token limit, generate exactly that many tokens (a model that
+    #: never stops early, so load testers get the output length they ask for).
+    fill: bool = False
 
 
 class ToolCallSpec(msgspec.Struct, forbid_unknown_fields=True):

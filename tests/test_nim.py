@@ -66,9 +66,6 @@ def test_shared_words_rank_first(server: LiveServer) -> None:
     assert [x["index"] for x in rankings] == [1, 2, 0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Plan.scores (engine/vectors.py) is the cosine of hashed word vectors: it follows "
-    "shared words on average, not for every pair"))
 def test_more_shared_words_always_score_higher(server: LiveServer) -> None:
     rng = random.Random(1)
     vocab = [f"word{i}" for i in range(40)]

@@ -39,6 +39,9 @@ rules:
   - name: think
     match: {provider: anthropic, last_user: {contains: ponder}}
     respond: {text: "Forty-two.", reasoning: "Let me think about the question first."}
+  - name: overloaded-mid-stream
+    match: {header: {x-mock-scenario: overloaded-mid-stream}}
+    respond: {text: "one two three four five six", fault: {kind: error, status: 529, after: 5}}
   - name: overloaded
     match: {header: {x-mock-scenario: overloaded}}
     respond: {error: {status: 529}}
@@ -383,6 +386,33 @@ def test_tool_result_with_text_is_still_a_tool_turn(client: anthropic.Anthropic)
     out = client.messages.create(model=MODEL, max_tokens=50, messages=history)
     assert out.content[0].type == "text"
     assert out.content[0].text == "It is sunny and 18C in Paris."
+
+
+def test_overload_mid_stream_is_an_error_event(client: anthropic.Anthropic,
+                                               server: LiveServer) -> None:
+    scenario = {"x-mock-scenario": "overloaded-mid-stream"}
+    seen = []
+    with pytest.raises(anthropic.APIStatusError) as err:
+        with client.messages.stream(model=MODEL, max_tokens=50, messages=ask("hi"),
+                                    extra_headers=scenario) as s:
+            seen.extend(e.type for e in s)
+    assert err.value.body == {"type": "error",
+                              "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    assert err.value.type == "overloaded_error"
+    assert seen[:2] == ["message_start", "content_block_start"] and "message_stop" not in seen
+    r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY, **scenario},
+                   json={"model": MODEL, "max_tokens": 50, "stream": True, "messages": ask("hi")})
+    events = [line for line in r.text.split("\n") if line.startswith("event: ")]
+    assert events == ["event: message_start", "event: content_block_start", "event: ping",
+                      "event: content_block_delta", "event: content_block_delta",
+                      "event: error"]
+    assert r.text.endswith('data: {"type":"error","error":{"type":"overloaded_error",'
+                           '"message":"Overloaded"}}\n\n')
+    # Without a stream the failure is the whole answer: 529 overloaded_error.
+    with pytest.raises(anthropic.InternalServerError) as plain:
+        client.messages.create(model=MODEL, max_tokens=50, messages=ask("hi"),
+                               extra_headers=scenario)
+    assert plain.value.status_code == 529 and plain.value.type == "overloaded_error"
 
 
 def test_api_key_is_checked(server: LiveServer) -> None:

@@ -34,6 +34,9 @@ rules:
   - name: think
     match: {provider: ollama, last_user: {contains: ponder}}
     respond: {text: "42.", reasoning: "Thinking hard."}
+  - name: fails-mid-stream
+    match: {header: {x-mock-scenario: fail}}
+    respond: {text: "one two three four", fault: {kind: error, after: 2, message: "boom"}}
   - name: limited
     match: {header: {x-mock-scenario: limited}}
     respond: {error: {status: 429, message: "too many requests"}}
@@ -162,6 +165,18 @@ def test_errors(client: ollama.Client, server: LiveServer) -> None:
     for body in (b"{oops", b'{"model": 5}', b'{"messages": []}'):
         r = httpx.post(server.url + "/api/chat", content=body)
         assert r.status_code == 400 and set(r.json()) == {"error"}
+
+
+def test_error_mid_stream(server: LiveServer) -> None:
+    with ollama.Client(host=server.url, headers={"x-mock-scenario": "fail"}) as failing:
+        parts = []
+        with pytest.raises(ollama.ResponseError) as err:
+            for part in failing.chat(model=MODEL, messages=ask("hi"), stream=True):
+                parts.append(part)
+        assert err.value.error == "boom" and len(parts) == 2
+        with pytest.raises(ollama.ResponseError) as plain:
+            failing.chat(model=MODEL, messages=ask("hi"))
+        assert plain.value.status_code == 500 and plain.value.error == "boom"
 
 
 CLOCK = re.compile(rb'"created_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z"')

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint
 from mockllm.engine.schema import ModelConfig
-from mockllm.streaming import StreamResponse
+from mockllm.streaming import Fault, StreamResponse
 from plugins_builtin.anthropic import convert, render
 from plugins_builtin.anthropic.wire import ModelInfo, ModelPage, TokenCount, encoder
 
@@ -100,20 +100,27 @@ class Messages(AnthropicEndpoint):
         neutral = convert.to_neutral(req, "anthropic.messages", request.headers, max_tokens)
         plan = self.plan(request, neutral, body)
         msg_id = render.new_id("msg")
+        failure = _fault_error(plan.fault)
         if req.stream:
             frames = render.stream(plan, msg_id)
-            fault = plan.fault
-            if fault is not None and fault.kind == "error":
+            if failure is not None and plan.fault is not None:
                 # A rule asked for a mid-stream failure: the API's ``event: error``.
-                err = ApiError(fault.status, fault.message or _STREAM_ERRORS.get(
-                    fault.status, "Internal server error"))
-                frames = render.with_error(
-                    frames, fault, render.error_event(error_type(err), err.message)
-                )
+                event = render.error_event(error_type(failure), failure.message)
+                frames = render.with_error(frames, plan.fault, event)
             return self.transport("sse-events").stream(frames, pacing=plan.pacing)
+        if failure is not None:
+            raise failure  # without a stream, the failure is the answer
         await self.wait_for(plan)
         return Response(encoder.encode(render.message(plan, msg_id)),
                         media_type="application/json")
+
+
+def _fault_error(fault: Fault | None) -> ApiError | None:
+    """The error an ``error`` fault stands for (``status: 529`` is "Overloaded")."""
+    if fault is None or fault.kind != "error":
+        return None
+    message = fault.message or _STREAM_ERRORS.get(fault.status, "Internal server error")
+    return ApiError(fault.status, message)
 
 
 class CountTokens(AnthropicEndpoint):

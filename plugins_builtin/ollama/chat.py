@@ -116,6 +116,8 @@ class _Generation(OllamaEndpoint):
         if neutral.stream:
             frames = self._frames(plan, name, timer)
             return self.transport("ndjson").stream(frames, pacing=plan.pacing)
+        if _error_after(plan.fault) >= 0 and plan.fault is not None:
+            raise ApiError(plan.fault.status, _fault_message(plan.fault))
         await self.wait_for(plan)
         timer.end = time.monotonic()
         pacing = plan.pacing
@@ -180,9 +182,14 @@ def _error_after(fault: Fault | None) -> int:
     return max(fault.after, 0)
 
 
+def _fault_message(fault: Fault) -> str:
+    return fault.message or "an error was encountered while running the model"
+
+
 def _error_frame(fault: Fault | None) -> Frame:
-    message = getattr(fault, "message", None) or "an error was encountered while running the model"
-    return Frame(None, encoder.encode({"error": message}))
+    """Ollama reports a failure inside a stream as one ``{"error": ...}`` object."""
+    assert fault is not None
+    return Frame(None, encoder.encode({"error": _fault_message(fault)}))
 
 
 def _tool_calls(c: Choice) -> list[ToolCallOut]:

@@ -80,6 +80,9 @@ class Rankings(Endpoint):
             headers={k: v for k, v in request.headers.items()},
         )
         plan = self.plan(request, neutral, body)
+        fault = plan.fault
+        if fault is not None and fault.kind == "error":  # no stream: the failure is the answer
+            raise ApiError(fault.status, fault.message or "Internal Server Error")
         if plan.pacing is not None:
             await plan.pacing.wait_total(1)  # one forward pass: the time to first token
         if len(plan.scores) != len(req.passages):

@@ -116,8 +116,7 @@ class _Generation(OllamaEndpoint):
         if neutral.stream:
             frames = self._frames(plan, name, timer)
             return self.transport("ndjson").stream(frames, pacing=plan.pacing)
-        if _error_after(plan.fault) >= 0 and plan.fault is not None:
-            raise ApiError(plan.fault.status, _fault_message(plan.fault))
+        fail_without_stream(plan)
         await self.wait_for(plan)
         timer.end = time.monotonic()
         pacing = plan.pacing
@@ -180,6 +179,12 @@ def _error_after(fault: Fault | None) -> int:
     if fault is None or fault.kind != "error":
         return -1
     return max(fault.after, 0)
+
+
+def fail_without_stream(plan: Plan) -> None:
+    """An ``error`` fault on an answer that is not streamed: the failure is the answer."""
+    if plan.fault is not None and plan.fault.kind == "error":
+        raise ApiError(plan.fault.status, _fault_message(plan.fault))
 
 
 def _fault_message(fault: Fault) -> str:

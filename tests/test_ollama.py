@@ -210,3 +210,11 @@ def test_generate_ndjson_bytes_exact(server: LiveServer) -> None:
         b'"load_duration":N,"prompt_eval_count":1,"prompt_eval_duration":N,"eval_count":2,'
         b'"eval_duration":N}\n'
     )
+
+
+def test_each_provider_is_its_own_plugin() -> None:
+    context = test_context(disable=["builtin.ollama"])
+    keys = context.endpoints.keys()
+    assert not [k for k in keys if k.startswith("ollama.")]
+    assert {"anthropic.messages", "nim.rankings", "openai.chat"} <= set(keys)
+    assert "ollama.chat" in test_context(disable=["builtin.anthropic"]).endpoints.keys()

@@ -152,9 +152,6 @@ def check(config: Config) -> list[tuple[str, str]]:
                 problems.append((f"models[{i}].{field}", "must be 1 or more"))
     problems.extend((f"defaults.{p}", m) for p, m in config.defaults.problems())
     problems.extend(check_rules(config.rules))
-    from mockllm.engine.timing import check_latency  # (imports engine modules: not at the top)
-
-    problems.extend(check_latency(config))
     if config.server.journal_size < 1:
         problems.append(("server.journal_size", "must be 1 or more"))
     if config.server.watch_interval <= 0:

@@ -111,8 +111,7 @@ class CompiledLatency:
 class Timing:
     """Every latency block of one config, compiled; raises ConfigError-style messages."""
 
-    def __init__(self, config: Config, runtime: TimingRuntime, raise_errors: bool = True
-                 ) -> None:
+    def __init__(self, config: Config, runtime: TimingRuntime) -> None:
         self.runtime = runtime
         self.control_headers = config.server.control_headers
         self.profiles: dict[str, CompiledLatency] = {}
@@ -146,7 +145,7 @@ class Timing:
         for i, rule in enumerate(config.rules):
             if rule.latency is not None:
                 self._add(rule.latency, f"rules[{i}].latency", raw_profiles, problems)
-        if problems and raise_errors:
+        if problems:
             from mockllm.config import ConfigError
 
             raise ConfigError([f"{config.source}: {p}: {m}" for p, m in problems])
@@ -336,15 +335,6 @@ def _load_problems(load: LoadConfig, where: str) -> list[tuple[str, str]]:
         problems.append((f"{where}.kv_cache_tokens", "must be 0 or more"))
     return problems
 
-
-def check_latency(config: Config) -> list[tuple[str, str]]:
-    """(key path, message) for every bad latency or load block, for ``mockllm validate``.
-
-    Only the builtin latency models are known here (no plugins are loaded when a file is
-    validated), so a model name that a plugin may provide is left to start-up to judge.
-    """
-    timing = Timing(config, TimingRuntime(), raise_errors=False)
-    return [(p, m) for p, m in timing.problems if not m.startswith("unknown latency model")]
 
 
 def build_pacing(

@@ -178,5 +178,5 @@ def test_latency_problems_have_a_line_and_plugin_distributions_pass() -> None:
         rules:
           - latency: {profile: nope}
         """)
-    assert out == ["cfg.yaml:5: rules[0].latency: profile: unknown latency profile 'nope' "
+    assert out == ["cfg.yaml:5: rules[0].latency.profile: unknown latency profile 'nope' "
                    "(latency_profiles: none defined)"]

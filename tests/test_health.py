@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -28,6 +29,14 @@ def test_startup_delay_refuses_until_ready(tmp_path: Path) -> None:
         assert err.value.status_code == 503
         body = err.value.body
         assert isinstance(body, dict) and "starting up" in body["message"]
+        claude = anthropic.Anthropic(base_url=live.url, api_key="k", max_retries=0)
+        with pytest.raises(anthropic.InternalServerError) as aerr:
+            claude.messages.create(model="m", max_tokens=5,
+                                   messages=[{"role": "user", "content": "x"}])
+        assert aerr.value.status_code == 503
+        abody = aerr.value.body
+        assert isinstance(abody, dict) and abody["type"] == "error"
+        assert "starting up" in abody["error"]["message"]
         live.context.timing.ready_at = 0.0  # as if the delay had passed
         assert httpx.get(live.url + "/health").status_code == 200
         out = client.chat.completions.create(model="m", messages=[{"role": "user",

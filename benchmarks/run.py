@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "meta": {
             "started_utc": stamp,
-            "argv": sys.argv,
+            "command": " ".join(["python -m benchmarks.run", *map(shlex.quote, sys.argv[1:])]),
             "load_generator": "wrk -t1" if wrk else "bundled asyncio loadgen",
             "connections": args.connections,
             "duration_s": args.duration,

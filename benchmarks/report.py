@@ -78,8 +78,12 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Load generator: {meta['load_generator']}, {meta['connections']} connections, "
         f"{meta['duration_s']:g} s per run, {meta['rounds']} interleaved round(s), "
-        f"server pinned to core {0 if meta['pinned'] else '(none)'}, client on core "
-        f"{1 if meta['pinned'] else '(none)'}. Medians over rounds.",
+        + (
+            "server pinned to core 0, client on core 1. "
+            if meta["pinned"]
+            else "no CPU pinning (taskset missing, < 2 cores, or --no-pin). "
+        )
+        + "Medians over rounds.",
         "",
         "## Throughput",
         "",

@@ -206,11 +206,13 @@ class Pacing:
     with ``load`` the request holds a load-model ticket: :meth:`acquire` waits for the slot
     (and restarts the schedule then, so queueing shows in TTFT), :meth:`release` frees it.
     ``errors`` receives send time minus due time of every token frame (a :class:`Histogram`,
-    or anything with ``append``); ``itl_sink`` the measured gap between token frames.
+    or anything with ``append``); ``itl_sink`` the measured gap between token frames;
+    ``queue_sink`` the time each load-model request waited for its slot.
     """
 
-    __slots__ = ("start", "ttft", "itl", "fault", "errors", "itl_sink", "load", "clock",
-                 "scheduler", "_sample", "_gaps", "_ci", "_coff", "_acquired", "__weakref__")
+    __slots__ = ("start", "ttft", "itl", "fault", "errors", "itl_sink", "queue_sink", "load",
+                 "clock", "scheduler", "_sample", "_gaps", "_ci", "_coff", "_acquired",
+                 "__weakref__")
 
     def __init__(
         self,
@@ -225,6 +227,7 @@ class Pacing:
         scheduler: Scheduler | None = None,
         errors: Any = None,
         itl_sink: Histogram | None = None,
+        queue_sink: Histogram | None = None,
     ) -> None:
         self.start = start
         self.ttft = ttft
@@ -232,6 +235,7 @@ class Pacing:
         self.fault = fault
         self.errors = Histogram() if errors is None else errors
         self.itl_sink = itl_sink
+        self.queue_sink = queue_sink
         self.load = load
         self.clock = clock
         self.scheduler = scheduler or (_SLEEP if clock is time.monotonic
@@ -275,7 +279,12 @@ class Pacing:
         self._acquired = True
         if not ticket.granted:
             await ticket.wait()
-            self.start = self.clock()  # the model starts on it now; the wait is part of TTFT
+            queued_since, self.start = self.start, self.clock()
+            # ``start`` moves to now: the model starts on it now; the wait is part of TTFT
+            if self.queue_sink is not None:
+                self.queue_sink.observe(self.start - queued_since)
+        elif self.queue_sink is not None:
+            self.queue_sink.observe(0.0)
         factor = ticket.load.factor() if ticket.load.varies else 1.0
         if factor != 1.0:
             self.ttft *= factor

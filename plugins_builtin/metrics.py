@@ -78,6 +78,9 @@ class Metrics:
         yield _histogram("mockllm_inter_token_latency_seconds", "Measured gap between token "
                          "frames of paced streams.", ["model"],
                          {(m,): h for m, h in timing.itl.items()})
+        yield _histogram("mockllm_queue_time_seconds", "Time requests waited for a slot of "
+                         "the model's load model.", ["model"],
+                         {(m,): h for m, h in timing.queue_time.items()})
         yield _histogram("mockllm_pacing_error_seconds", "Send time minus scheduled time of "
                          "every paced token frame.", [], {(): timing.pacing_errors})
         active = GaugeMetricFamily("mockllm_active_streams", "Paced streams being sent.")
@@ -117,6 +120,9 @@ class Metrics:
         yield _histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token "
                          "latency in seconds.", ["model_name"],
                          {(m,): h for m, h in timing.itl.items()})
+        yield _histogram("vllm:request_queue_time_seconds", "Histogram of time spent in "
+                         "WAITING phase for request.", ["model_name"],
+                         {(m,): h for m, h in timing.queue_time.items()})
 
 
 def _hist(table: dict[tuple[str, str], Histogram], key: tuple[str, str]) -> Histogram:

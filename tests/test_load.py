@@ -17,7 +17,7 @@ import pytest
 from mockllm.engine.load import LoadModel
 from mockllm.engine.schema import LoadConfig
 from mockllm.errors import ApiError
-from mockllm.streaming import Pacing
+from mockllm.streaming import LATENCY_BUCKETS, Histogram, Pacing
 from mockllm.testing import run_server, test_context
 
 
@@ -110,9 +110,11 @@ async def test_queueing_counts_in_ttft_and_the_schedule_starts_at_the_slot() -> 
     clock = FakeClock()
     load = LoadModel(LoadConfig(max_concurrent=2, queue_size=10))
     first_tokens: dict[int, float] = {}
+    queued = Histogram(LATENCY_BUCKETS)
 
     async def one(i: int) -> None:
-        pacing = Pacing(0.0, 0.1, 0.01, load=load.admit(), clock=clock, scheduler=clock)
+        pacing = Pacing(0.0, 0.1, 0.01, load=load.admit(), clock=clock, scheduler=clock,
+                        queue_sink=queued)
         await pacing.acquire()
         try:
             for tok in range(11):
@@ -125,6 +127,7 @@ async def test_queueing_counts_in_ttft_and_the_schedule_starts_at_the_slot() -> 
     await clock.run(*(one(i) for i in range(5)))
     ttfts = sorted(first_tokens.values())
     assert ttfts == pytest.approx([0.1, 0.1, 0.3, 0.3, 0.5])
+    assert queued.count == 5 and queued.sum == pytest.approx(0.2 + 0.2 + 0.4)
     assert load.running == 0 and load.waiting == 0
 
 

@@ -67,6 +67,10 @@ def test_metrics_after_traffic(tmp_path: Path) -> None:
     e2e = m["vllm:e2e_request_latency_seconds"]
     assert e2e[("vllm:e2e_request_latency_seconds_count", (("model_name", "m2"),))] == 1
 
+    queue = m["vllm:request_queue_time_seconds"]
+    assert queue[("vllm:request_queue_time_seconds_count", (("model_name", "m1"),))] == 2
+    assert ("vllm:request_queue_time_seconds_count", (("model_name", "m2"),)) not in queue
+
     errors = m["mockllm_pacing_error_seconds"]
     assert errors[("mockllm_pacing_error_seconds_count", ())] == 10  # one per paced token
     buckets = [v for (name, labels), v in errors.items() if name.endswith("_bucket")]

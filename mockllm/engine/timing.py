@@ -64,6 +64,8 @@ class TimingRuntime:
         self.pacing_errors = Histogram()
         #: Measured gaps between paced token frames, per model id.
         self.itl: dict[str, Histogram] = {}
+        #: Time requests waited for a load-model slot, per model id.
+        self.queue_time: dict[str, Histogram] = {}
         #: Inference is refused with 503 until ``clock()`` reaches this (start-up delay).
         self.ready_at = 0.0
         self.active_streams = 0
@@ -83,6 +85,12 @@ class TimingRuntime:
         hist = self.itl.get(model_id)
         if hist is None:
             hist = self.itl[model_id] = Histogram(LATENCY_BUCKETS)
+        return hist
+
+    def queue_histogram(self, model_id: str) -> Histogram:
+        hist = self.queue_time.get(model_id)
+        if hist is None:
+            hist = self.queue_time[model_id] = Histogram(LATENCY_BUCKETS)
         return hist
 
     def next_seed(self) -> int:
@@ -247,7 +255,8 @@ class Timing:
             sample = jittered(block.itl, _UNUSED_RNG, ticket)
         return Pacing(start, ttft, itl, fault, itl_sample=sample, load=ticket,
                       clock=runtime.clock, scheduler=runtime.scheduler,
-                      errors=runtime.pacing_errors, itl_sink=runtime.itl_histogram(model.id))
+                      errors=runtime.pacing_errors, itl_sink=runtime.itl_histogram(model.id),
+                      queue_sink=runtime.queue_histogram(model.id) if load.bounded else None)
 
     def _from_headers(self, headers: dict[str, str], block: CompiledLatency) -> CompiledLatency:
         name = headers.get(PROFILE_HEADER)

@@ -115,6 +115,25 @@ def _tools(tools: list[dict[str, Any]] | None) -> list[ToolDef]:
     return out
 
 
+def _echo_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The request's tools as the Response echoes them: a function tool always carries
+    ``description``, ``parameters`` (null when not given) and ``strict``, which defaults to
+    true in the Responses API (the spec's FunctionTool requires ``strict`` and ``parameters``).
+    Other tool types go back as sent."""
+    out = []
+    for t in tools or ():
+        if t.get("type") == "function":
+            t = {"type": "function", "description": t.get("description"), "name": t.get("name"),
+                 "parameters": t.get("parameters"),
+                 "strict": t["strict"] if t.get("strict") is not None else True,
+                 **{k: v for k, v in t.items() if k not in _FUNCTION_ECHO}}
+        out.append(t)
+    return out
+
+
+_FUNCTION_ECHO = frozenset({"type", "description", "name", "parameters", "strict"})
+
+
 def _thinking(req: ResponsesRequest) -> bool:
     return req.reasoning is not None and req.reasoning.effort not in ("none",)
 
@@ -139,6 +158,7 @@ class _Builder:
         self.reasoning_id = wire.new_id("rs_")
         self.message_id = wire.new_id("msg_")
         self.call_ids = [wire.new_id("fc_") for _ in self.choice.tool_calls]
+        self.tools = _echo_tools(req.tools)
         self.incomplete = self.choice.finish_reason == "length"
         #: Asked for a reasoning summary: the reasoning goes out as ``summary_text`` (what
         #: OpenAI's reasoning models show); otherwise as ``reasoning_text`` content (what
@@ -163,7 +183,7 @@ class _Builder:
             store=req.store is not False,
             text=TextEcho(echo_fmt, (req.text.verbosity if req.text else None) or "medium"),
             tool_choice=req.tool_choice if req.tool_choice is not None else "auto",
-            tools=req.tools or [], usage=usage,
+            tools=self.tools, usage=usage,
             completed_at=wire.now() if status == "completed" else None,
             incomplete_details=IncompleteDetails("max_output_tokens")
             if final and self.incomplete else None,

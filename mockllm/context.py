@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from mockllm.config import Config, load_default, load_file
 from mockllm.engine.engine import Engine
 from mockllm.engine.timing import TimingRuntime
 from mockllm.engine.tokens import Tokenizers
-from mockllm.journal import Entry, Journal
+from mockllm.journal import Journal
 from mockllm.observe import Observation, Observer
 from mockllm.plugins import LoadedPlugins, LoadOptions, Source, build_plugin_manager
 from mockllm.registry import PluginError, Registry
@@ -85,14 +84,7 @@ class ServerContext:
     def _journal(self, obs: Observation) -> None:
         if obs.endpoint.startswith("mockllm."):
             return  # health, metrics and admin calls are not model requests
-        self.journal.record(Entry(
-            time=time.time(), endpoint=obs.endpoint, model=obs.model, rule=obs.rule,
-            status=obs.status, prompt_tokens=obs.prompt_tokens,
-            completion_tokens=obs.completion_tokens,
-            ttft_ms=None if obs.ttft is None else round(obs.ttft * 1000, 3),
-            total_ms=None if obs.total is None else round(obs.total * 1000, 3),
-            body=Journal.clip(obs.body),
-        ))
+        self.journal.record(obs)
 
     @property
     def hook(self) -> Any:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
 import msgspec
+
+from mockllm.observe import Observation
 
 #: Bodies are kept up to this many bytes, so a long load test cannot eat memory.
 BODY_LIMIT = 4096
@@ -25,19 +28,31 @@ class Entry(msgspec.Struct, omit_defaults=True):
 
 
 class Journal:
+    """Keeps each request's :class:`Observation` as it is, and builds the :class:`Entry`
+    only when someone reads the journal: recording is on the per-request path, reading is
+    not."""
+
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=size)
+        self._entries: deque[tuple[float, Observation]] = deque(maxlen=size)
 
     def resize(self, size: int) -> None:
         if size != self._entries.maxlen:
             self._entries = deque(self._entries, maxlen=size)
 
-    def record(self, entry: Entry) -> None:
-        self._entries.append(entry)
+    def record(self, obs: Observation) -> None:
+        obs.body = obs.body[:BODY_LIMIT]  # the same object when it is short enough
+        self._entries.append((time.time(), obs))
 
     @staticmethod
-    def clip(body: bytes) -> str:
-        return body[:BODY_LIMIT].decode("utf-8", errors="replace")
+    def entry(when: float, obs: Observation) -> Entry:
+        return Entry(
+            time=when, endpoint=obs.endpoint, model=obs.model, rule=obs.rule,
+            status=obs.status, prompt_tokens=obs.prompt_tokens,
+            completion_tokens=obs.completion_tokens,
+            ttft_ms=None if obs.ttft is None else round(obs.ttft * 1000, 3),
+            total_ms=None if obs.total is None else round(obs.total * 1000, 3),
+            body=obs.body.decode("utf-8", errors="replace"),
+        )
 
     def query(
         self, rule: str | None = None, model: str | None = None, limit: int | None = None,
@@ -45,11 +60,11 @@ class Journal:
     ) -> list[Entry]:
         """Entries oldest first; ``limit`` keeps the newest ``limit`` (0 or None: all)."""
         out = [
-            e for e in self._entries
-            if (rule is None or e.rule == rule) and (model is None or e.model == model)
-            and (endpoint is None or e.endpoint == endpoint)
+            (when, o) for when, o in self._entries
+            if (rule is None or o.rule == rule) and (model is None or o.model == model)
+            and (endpoint is None or o.endpoint == endpoint)
         ]
-        return out[-limit:] if limit else out
+        return [self.entry(when, o) for when, o in (out[-limit:] if limit else out)]
 
     def clear(self) -> None:
         self._entries.clear()

@@ -20,13 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from openai.types import Completion, CreateEmbeddingResponse, Model
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.shared import ErrorObject
+from pydantic import TypeAdapter
 
 from mockllm.testing import LiveServer, run_server, test_context
 
 BUNDLE = Path(__file__).parent / "data" / "openai_schemas" / "openai_components.json"
+#: The name of the one schema the spec lacks: see ``_completion_chunk``.
+COMPLETION_CHUNK = "CreateCompletionResponse (stream chunk)"
 KEY = "sk-conformance-0123456789"
 CHAT = "gpt-4o"
 INSTRUCT = "gpt-3.5-turbo-instruct"
@@ -44,10 +52,11 @@ rules:
     respond: {{error: {{status: 429, retry_after: 0}}}}
 server: {{max_body_bytes: 16384, api_keys: [{KEY}]}}
 """
+WEATHER_PARAMETERS: dict[str, Any] = {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "The weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}}]
+    "parameters": WEATHER_PARAMETERS}}]
 HELLO = [{"role": "user", "content": "Say hello."}]
 WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
 
@@ -81,10 +90,6 @@ SPEC_GAPS: list[tuple[str, tuple[str | int, ...], str]] = [
 ]
 
 
-#: The name of the one schema the spec lacks: see ``_completion_chunk``.
-COMPLETION_CHUNK = "CreateCompletionResponse (stream chunk)"
-
-
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A validator for component schema ``name`` (refs resolve inside the bundle)."""
@@ -97,9 +102,12 @@ def _completion_chunk() -> dict[str, Any]:
     """KNOWN GAP in the spec: it has no schema for a legacy completions stream chunk, which
     is a ``CreateCompletionResponse`` whose ``finish_reason`` is null until the last content
     chunk and whose ``usage`` is null on every chunk but the include_usage one (as the real
-    API and vLLM send it; the SDK parses chunks as ``Completion``, whose ``usage`` is
-    Optional, and does not check ``finish_reason``). The chunk schema is that response with
-    exactly those two fields made nullable; everything else stays as the spec says."""
+    API and vLLM send it). The chunk schema is that response with exactly those two fields
+    made nullable; everything else stays as the spec says. The SDK shares the gap: it parses
+    chunks as ``Completion``, whose ``finish_reason`` is a non-Optional Literal, so chunks
+    are not checked against the SDK type here (the SDK builds them without validating; only
+    a client made with ``_strict_response_validation=True`` would refuse the real API's
+    chunks as well as ours)."""
     schema = json.loads(json.dumps(_defs()["CreateCompletionResponse"]))
     schema["properties"]["usage"] = {"anyOf": [schema["properties"]["usage"],
                                                {"type": "null"}]}
@@ -109,12 +117,32 @@ def _completion_chunk() -> dict[str, Any]:
 
 
 def check(name: str, obj: Any) -> None:
-    """Fail with the most telling schema error (and its JSON path) if ``obj`` breaks ``name``."""
+    """Fail with the most telling schema error (and its JSON path) if ``obj`` breaks ``name``;
+    then parse it with the SDK's own type for the same object too."""
     errors = list(validator(name).iter_errors(obj))
     if errors:
         found = "\n".join(f"  {e.message[:200]} at {e.json_path}"
                           for e in (best_match([e]) for e in errors))
         pytest.fail(f"{name}:\n{found}\n{json.dumps(obj)[:1500]}", pytrace=False)
+    sdk = SDK_TYPES.get(name)
+    if sdk is None and name in stream_event_schemas().values():
+        sdk = SDK_TYPES["ResponseStreamEvent"]
+    if sdk is not None:
+        sdk.validate_python(obj["error"] if name == "ErrorResponse" else obj)
+
+
+#: The SDK's type for each schema (pydantic checks what it declares; the SDK itself parses
+#: without validating, so this is stricter than a client, never looser than the spec).
+SDK_TYPES: dict[str, TypeAdapter[Any]] = {
+    "CreateChatCompletionResponse": TypeAdapter(ChatCompletion),
+    "CreateChatCompletionStreamResponse": TypeAdapter(ChatCompletionChunk),
+    "CreateCompletionResponse": TypeAdapter(Completion),
+    "CreateEmbeddingResponse": TypeAdapter(CreateEmbeddingResponse),
+    "Model": TypeAdapter(Model),
+    "Response": TypeAdapter(Response),
+    "ResponseStreamEvent": TypeAdapter(ResponseStreamEvent),
+    "ErrorResponse": TypeAdapter(ErrorObject),
+}
 
 
 @cache
@@ -208,6 +236,23 @@ def test_chat_logprobs(http: httpx.Client) -> None:
                                            "top_logprobs": 2, "max_completion_tokens": 5})
     check("CreateChatCompletionResponse", out)
     assert len(out["choices"][0]["logprobs"]["content"]) == 5
+
+
+@pytest.mark.parametrize("extra", [
+    pytest.param({"max_tokens": 2}, id="length"),
+    pytest.param({"stop": ["e"], "seed": 7, "temperature": 0}, id="stop"),
+    pytest.param({"tools": TOOLS, "tool_choice": "required"}, id="tool_choice"),
+    pytest.param({"service_tier": "flex", "user": "u", "metadata": {"k": "v"}}, id="options"),
+    pytest.param({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "greeting", "strict": True, "schema": {
+            "type": "object", "properties": {"hi": {"type": "string"}}, "required": ["hi"],
+            "additionalProperties": False}}}}, id="json_schema"),
+    pytest.param({"messages": [{"role": "user", "content": "Answer in json."}],
+                  "response_format": {"type": "json_object"}}, id="json_object"),
+])
+def test_chat_options(http: httpx.Client, extra: dict[str, Any]) -> None:
+    out = post(http, "/chat/completions", {"model": CHAT, "messages": HELLO, **extra})
+    check("CreateChatCompletionResponse", out)
 
 
 def test_chat_n2_and_reasoning(http: httpx.Client) -> None:
@@ -306,7 +351,7 @@ RESPONSE_BODIES = [
     pytest.param({"input": "Say hello."}, id="plain"),
     pytest.param({"input": [{"role": "user", "content": "What is the weather in Paris?"}],
                   "tools": [{"type": "function", "name": "get_weather",
-                             "parameters": TOOLS[0]["function"]["parameters"]}]},
+                             "parameters": WEATHER_PARAMETERS}]},
                  id="function_call"),
     pytest.param({"input": "ponder", "model": "o4-mini", "reasoning": {"effort": "low"}},
                  id="reasoning"),
@@ -360,12 +405,43 @@ def test_responses_stream(http: httpx.Client, extra: dict[str, Any]) -> None:
 # -- errors ---------------------------------------------------------------------------------
 
 
+FAULT = {"x-mockllm-fault": "error:after=3,status=500"}
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/chat/completions", {"model": CHAT, "messages": HELLO}),
+    ("/completions", {"model": INSTRUCT, "prompt": "Once"}),
+])
+def test_mid_stream_error(http: httpx.Client, path: str, body: dict[str, Any]) -> None:
+    """Chat and completions streams fail with ``data: {"error": {...}}`` and no [DONE]."""
+    r = http.post(path, json={**body, "stream": True}, headers=FAULT)
+    events = [block.removeprefix("data: ") for block in r.text.split("\n\n")[:-1]]
+    assert len(events) == 4
+    check("ErrorResponse", json.loads(events[-1]))
+
+
+def test_responses_mid_stream_error(server: LiveServer, http: httpx.Client) -> None:
+    """A Responses stream fails with ``event: error`` (ResponseErrorEvent), numbered on."""
+    r = http.post("/responses", json={"model": CHAT, "input": "hi", "stream": True},
+                  headers=FAULT)
+    blocks = [b.split("\n") for b in r.text.split("\n\n")[:-1]]
+    assert [b[0] for b in blocks][-1] == "event: error"
+    last = json.loads(blocks[-1][1].removeprefix("data: "))
+    check("ResponseErrorEvent", last)
+    assert last["sequence_number"] == 3 and last["code"] == "server_error"
+    with openai.OpenAI(base_url=server.openai_url, api_key=KEY, max_retries=0,
+                       default_headers=FAULT) as client:
+        kinds = [e.type for e in client.responses.create(model=CHAT, input="hi", stream=True)]
+    assert kinds[-1] == "error" and len(kinds) == 4
+
+
 def error(r: httpx.Response, status: int) -> dict[str, Any]:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
     body: dict[str, Any] = r.json()
     check("ErrorResponse", body)
-    return body["error"]
+    inner: dict[str, Any] = body["error"]
+    return inner
 
 
 ERROR_PATHS = ["/chat/completions", "/completions", "/embeddings", "/responses"]
@@ -391,8 +467,9 @@ def test_error_401(server: LiveServer, path: str) -> None:
 
 
 def test_error_404(http: httpx.Client) -> None:
-    bodies = {"/chat/completions": {"messages": HELLO}, "/completions": {"prompt": "x"},
-              "/embeddings": {"input": "x"}, "/responses": {"input": "x"}}
+    bodies: dict[str, dict[str, Any]] = {
+        "/chat/completions": {"messages": HELLO}, "/completions": {"prompt": "x"},
+        "/embeddings": {"input": "x"}, "/responses": {"input": "x"}}
     for path, body in bodies.items():
         r = http.post(path, json={"model": "no-such-model", **body})
         assert error(r, 404)["code"] == "model_not_found", path
@@ -405,6 +482,14 @@ def test_error_413(http: httpx.Client, path: str) -> None:
     r = http.post(path, json={"model": CHAT, "input": "x" * 20000, "prompt": "x",
                               "messages": HELLO})
     assert error(r, 413)["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 422, 500, 503])
+def test_error_status(http: httpx.Client, status: int) -> None:
+    r = http.post("/chat/completions", json={"model": CHAT, "messages": HELLO},
+                  headers={"x-mockllm-status": str(status)})
+    kind = error(r, status)["type"]
+    assert kind == ("server_error" if status >= 500 else "invalid_request_error")
 
 
 def test_error_429(http: httpx.Client) -> None:

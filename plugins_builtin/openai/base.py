@@ -88,8 +88,12 @@ class OpenAIEndpoint(Endpoint):
             return frames
         err = ApiError(fault.status, fault.message or "The server had an error while "
                        "processing your request. Sorry about that!")
-        tail = Frame(None, encoder.encode(self.error_body(err)))
-        return [*itertools.islice(frames, max(fault.after, 0)), tail]
+        sent = list(itertools.islice(frames, max(fault.after, 0)))
+        return [*sent, self.error_frame(err, len(sent))]
+
+    def error_frame(self, err: ApiError, sent: int) -> Frame:
+        """The event that ends a stream with ``err`` after ``sent`` frames."""
+        return Frame(None, encoder.encode(self.error_body(err)))
 
     def error_response(self, err: ApiError) -> Response:
         return Response(encoder.encode(self.error_body(err)), status_code=err.status,

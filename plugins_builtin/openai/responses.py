@@ -33,6 +33,7 @@ from .responses_schema import (
     ArgumentsDeltaEvent,
     ArgumentsDoneEvent,
     Deleted,
+    ErrorEvent,
     FormatEcho,
     FunctionCallItem,
     IncompleteDetails,
@@ -339,6 +340,16 @@ class Responses(OpenAIEndpoint):
             raise not_found(rid)
         return wire.json_response(stored.response)
 
+    def error_frame(self, err: ApiError, sent: int) -> Frame:
+        """A Responses stream fails with an ``error`` event numbered after the ``sent`` events
+        before it (sequence numbers count from 0); its ``code`` is one of the spec's
+        ResponseErrorCode values."""
+        body = self.error_body(err)["error"]
+        code = body["code"] or ("rate_limit_exceeded" if err.status == 429 else "server_error"
+                                if err.status >= 500 else None)
+        event = ErrorEvent("error", code, err.message, err.param, sent)
+        return Frame(event.type, wire.encoder.encode(event))
+
     def _conversation(self, req: ResponsesRequest) -> tuple[list[Message], list[Message]]:
         """(turns before this request, this request's new turns)."""
         history: list[Message] = []
@@ -380,6 +391,7 @@ class Responses(OpenAIEndpoint):
             turns = [*history, *new, *output_messages(build.choice)]
             self.store.put(Stored(final, turns))
         if req.stream:
-            return self.transport("sse-events").stream(build.events(final), pacing=plan.pacing)
+            return self.transport("sse-events").stream(self.with_fault(build.events(final), plan),
+                                                       pacing=plan.pacing)
         await self.wait_for(plan)
         return wire.json_response(final)

@@ -321,3 +321,13 @@ class ArgumentsDoneEvent(msgspec.Struct):
     output_index: int
     name: str
     arguments: str
+
+
+class ErrorEvent(msgspec.Struct):
+    """``event: error``: a failure inside a Responses stream (the spec's ResponseErrorEvent)."""
+
+    type: str
+    code: str | None
+    message: str
+    param: str | None
+    sequence_number: int

@@ -66,28 +66,84 @@ WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 @cache
 def _defs() -> dict[str, Any]:
+    """The bundle's schemas with the ``SPEC_GAPS`` patched and every object closed."""
     defs: dict[str, Any] = json.loads(BUNDLE.read_text(encoding="utf-8"))["$defs"]
-    for name, path, reason in SPEC_GAPS:
+    for name, path, reason, patch in SPEC_GAPS:
         node = defs[name]
         for key in path[:-1]:
             node = node[key]
-        node[path[-1]] = {"anyOf": [node[path[-1]], {"type": "null"}]}
+        node[path[-1]] = patch(node.get(path[-1]))
         assert reason
+    _close(defs)
     return defs
 
 
-#: KNOWN GAPS in the spec: fields whose schema forbids the ``null`` that the real API sends,
-#: that the spec's own examples of the same object show, and that the SDK types as Optional.
-#: Each is made nullable here and nowhere else, so everything around it is still checked.
-SPEC_GAPS: list[tuple[str, tuple[str | int, ...], str]] = [
+def _nullable(schema: Any) -> Any:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+#: KNOWN GAPS in the spec, each with its reason: what the real API sends (as the spec's own
+#: examples of the same object show) but the schema does not allow. Each is patched here and
+#: nowhere else, so everything around it is still checked.
+SPEC_GAPS: list[tuple[str, tuple[str | int, ...], str, Any]] = [
     ("ModelResponseProperties", ("properties", "user"),
      "Response.user: typed string only, but every Response example in the spec (and the "
-     "real API) sends \"user\": null when the request set none; SDK: Optional[str]"),
+     "real API) sends \"user\": null when the request set none; SDK: Optional[str]",
+     _nullable),
     ("Response", ("allOf", 2, "properties", "usage"),
      "Response.usage: typed ResponseUsage only, but response.created/in_progress (and a "
      "stored in-progress response) carry \"usage\": null before any token is counted, as "
-     "the spec's ResponseCreatedEvent example shows; SDK: Optional[ResponseUsage]"),
+     "the spec's ResponseCreatedEvent example shows; SDK: Optional[ResponseUsage]",
+     _nullable),
+    ("Response", ("allOf", 2, "properties", "store"),
+     "Response.store: not declared by the schema (nor by the SDK's Response type), but the "
+     "real API echoes it, as 28 Response examples in the spec show (\"store\": true)",
+     lambda _: {"type": "boolean"}),
 ]
+
+
+def _close(defs: dict[str, Any]) -> None:
+    """Make every object schema refuse properties it does not declare, so a field the API
+    does not have (a typo, an invention) fails too. ``unevaluatedProperties: false`` sees
+    through ``allOf``/``anyOf``/``$ref``, so it goes on each object schema except the parts
+    an ``allOf`` assembles (the whole they build is closed instead); a schema that already
+    says what else it allows (``additionalProperties``) is left alone."""
+    parts = {member["$ref"].rsplit("/", 1)[1] for node in _walk(defs) if isinstance(node, dict)
+             for member in node.get("allOf", ()) if "$ref" in member}
+
+    def close(node: Any, part: bool) -> None:
+        if isinstance(node, list):
+            for item in node:
+                close(item, False)
+            return
+        if not isinstance(node, dict):
+            return
+        if (("properties" in node or "allOf" in node) and not part
+                and "additionalProperties" not in node):
+            node.setdefault("unevaluatedProperties", False)
+        for key, value in node.items():
+            if key == "allOf":
+                for member in value:
+                    close(member, True)
+            elif key == "properties":
+                for sub in value.values():
+                    close(sub, False)
+            elif key not in _VALUES:
+                close(value, False)
+
+    for name, schema in defs.items():
+        close(schema, name in parts)
+
+
+#: Keywords whose value is data, not a schema.
+_VALUES = frozenset({"enum", "const", "default"})
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _walk(child)
 
 
 @cache
@@ -160,6 +216,22 @@ def test_bundle_is_a_valid_schema() -> None:
     Draft202012Validator.check_schema({"$defs": _defs()})
     assert "null" in _defs()["CreateChatCompletionStreamResponse"]["properties"]["usage"][
         "anyOf"][1]["type"]
+
+
+def test_closed_schemas_refuse_invented_fields() -> None:
+    """The closing has teeth: a field the spec does not declare fails, at any depth."""
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "x"}, "logprobs": None,
+                          "finish_reason": None}]}
+    assert not list(validator("CreateChatCompletionStreamResponse").iter_errors(chunk))
+    bad = json.loads(json.dumps(chunk))
+    bad["choices"][0]["delta"]["contents"] = "typo"
+    assert list(validator("CreateChatCompletionStreamResponse").iter_errors(bad))
+    assert list(validator("CreateChatCompletionStreamResponse").iter_errors({**chunk, "x": 1}))
+    error = {"type": "error", "code": None, "message": "m", "param": None,
+             "sequence_number": 3}
+    assert not list(validator("ResponseErrorEvent").iter_errors(error))
+    assert list(validator("ResponseStreamEvent").iter_errors({**error, "extra": True}))
 
 
 # -- the server -----------------------------------------------------------------------------

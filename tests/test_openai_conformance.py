@@ -451,6 +451,10 @@ def test_responses(http: httpx.Client, extra: dict[str, Any]) -> None:
     assert (out["incomplete_details"] is None) == (out["status"] == "completed")
     if "tools" in extra:
         assert out["output"][0]["type"] == "function_call"
+    if "include" in extra:  # one logprob per output token, each with its 2 alternatives
+        logprobs = out["output"][0]["content"][0]["logprobs"]
+        assert len(logprobs) == out["usage"]["output_tokens"]
+        assert all(len(lp["top_logprobs"]) == 2 for lp in logprobs)
     r = http.get(f"/responses/{out['id']}")
     assert r.status_code == 200
     check("Response", r.json())
@@ -468,6 +472,8 @@ def test_responses_stream(http: httpx.Client, extra: dict[str, Any]) -> None:
         check(schemas[payload["type"]], payload)
         check("ResponseStreamEvent", payload)
         numbers.append(payload["sequence_number"])
+        if payload["type"] == "response.output_text.delta":
+            assert len(payload["logprobs"]) == (1 if "include" in extra else 0)
     assert numbers == list(range(len(numbers)))
     last = json.loads(frames[-1][1])
     assert last["type"] == "response." + last["response"]["status"]
@@ -487,9 +493,12 @@ FAULT = {"x-mockllm-fault": "error:after=3,status=500"}
 def test_mid_stream_error(http: httpx.Client, path: str, body: dict[str, Any]) -> None:
     """Chat and completions streams fail with ``data: {"error": {...}}`` and no [DONE]."""
     r = http.post(path, json={**body, "stream": True}, headers=FAULT)
-    events = [block.removeprefix("data: ") for block in r.text.split("\n\n")[:-1]]
-    assert len(events) == 4
-    check("ErrorResponse", json.loads(events[-1]))
+    events = [json.loads(block.removeprefix("data: ")) for block in r.text.split("\n\n")[:-1]]
+    assert len(events) > 3 and all("error" not in e for e in events[:-1])
+    for chunk in events[:-1]:
+        check("CreateChatCompletionStreamResponse" if path == "/chat/completions"
+              else COMPLETION_CHUNK, chunk)
+    check("ErrorResponse", events[-1])
 
 
 def test_responses_mid_stream_error(server: LiveServer, http: httpx.Client) -> None:
@@ -498,13 +507,16 @@ def test_responses_mid_stream_error(server: LiveServer, http: httpx.Client) -> N
                   headers=FAULT)
     blocks = [b.split("\n") for b in r.text.split("\n\n")[:-1]]
     assert [b[0] for b in blocks][-1] == "event: error"
+    for block in blocks:
+        payload = json.loads(block[1].removeprefix("data: "))
+        check(stream_event_schemas()[payload["type"]], payload)
     last = json.loads(blocks[-1][1].removeprefix("data: "))
-    check("ResponseErrorEvent", last)
-    assert last["sequence_number"] == 3 and last["code"] == "server_error"
+    assert last["type"] == "error"
+    assert last["sequence_number"] == len(blocks) - 1 and last["code"] == "server_error"
     with openai.OpenAI(base_url=server.openai_url, api_key=KEY, max_retries=0,
                        default_headers=FAULT) as client:
         kinds = [e.type for e in client.responses.create(model=CHAT, input="hi", stream=True)]
-    assert kinds[-1] == "error" and len(kinds) == 4
+    assert kinds[-1] == "error" and len(kinds) == len(blocks)
 
 
 def error(r: httpx.Response, status: int) -> dict[str, Any]:

@@ -71,6 +71,26 @@ def token_logprob(piece: str, position: int, top: int) -> TokenLogprob:
     return TokenLogprob(piece, lp, list(piece.encode()), tops)
 
 
+class EventTopLogprob(msgspec.Struct):
+    token: str
+    logprob: float
+
+
+class EventLogprob(msgspec.Struct):
+    """A Responses text event's logprob (the spec's ResponseLogProb: no ``bytes``)."""
+
+    token: str
+    logprob: float
+    top_logprobs: list[EventTopLogprob]
+
+
+def event_logprob(piece: str, position: int, top: int) -> EventLogprob:
+    """The same values as :func:`token_logprob`, in a Responses event's shape."""
+    full = token_logprob(piece, position, top)
+    return EventLogprob(full.token, full.logprob,
+                        [EventTopLogprob(t.token, t.logprob) for t in full.top_logprobs])
+
+
 def chat_logprobs(pieces: list[str], top: int, offset: int = 0) -> ChoiceLogprobs:
     return ChoiceLogprobs([token_logprob(p, offset + i, top) for i, p in enumerate(pieces)])
 

@@ -29,6 +29,7 @@ from mockllm.engine.request import ToolCallIn
 from . import errors, wire
 from .base import OpenAIEndpoint, headers_of, known_fields
 from .errors import check_count
+from .logprobs import event_logprob, token_logprob
 from .responses_schema import (
     ArgumentsDeltaEvent,
     ArgumentsDoneEvent,
@@ -116,6 +117,10 @@ def _tools(tools: list[dict[str, Any]] | None) -> list[ToolDef]:
     return out
 
 
+#: The ``include`` value that asks for output text logprobs.
+LOGPROBS = "message.output_text.logprobs"
+
+
 def _echo_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The request's tools as the Response echoes them: a function tool always carries
     ``description``, ``parameters`` (null when not given) and ``strict``, which defaults to
@@ -160,6 +165,10 @@ class _Builder:
         self.message_id = wire.new_id("msg_")
         self.call_ids = [wire.new_id("fc_") for _ in self.choice.tool_calls]
         self.tools = _echo_tools(req.tools)
+        #: ``include: ["message.output_text.logprobs"]`` asks for them, ``top_logprobs`` how
+        #: many alternatives each token lists.
+        self.logprobs = LOGPROBS in (req.include or ())
+        self.top = req.top_logprobs or 0
         self.incomplete = self.choice.finish_reason == "length"
         #: Asked for a reasoning summary: the reasoning goes out as ``summary_text`` (what
         #: OpenAI's reasoning models show); otherwise as ``reasoning_text`` content (what
@@ -237,6 +246,19 @@ class _Builder:
         yield SummaryPartEvent("response.reasoning_summary_part.done", seq(), rid, index, 0,
                                SummaryText(text=c.reasoning)), False
 
+    def text_part(self) -> OutputText:
+        """The finished ``output_text`` part, with each token's logprob when asked for."""
+        c = self.choice
+        if not self.logprobs:
+            return OutputText(text=c.text)
+        return OutputText(text=c.text, logprobs=[token_logprob(p, i, self.top)
+                                                 for i, p in enumerate(c.pieces)])
+
+    def event_logprobs(self, pieces: list[str], start: int = 0) -> list[Any]:
+        if not self.logprobs:
+            return []
+        return [event_logprob(p, start + i, self.top) for i, p in enumerate(pieces)]
+
     def message_item(self, status: str, parts: list[OutputText]) -> MessageItem:
         return MessageItem(id=self.message_id, status=status, content=parts)
 
@@ -251,7 +273,7 @@ class _Builder:
         if c.reasoning_pieces:
             items.append(self.reasoning_item(c.reasoning))
         if c.pieces or not c.tool_calls:
-            items.append(self.message_item(self.item_status, [OutputText(text=c.text)]))
+            items.append(self.message_item(self.item_status, [self.text_part()]))
         items.extend(self.call_item(i, "completed", tc.arguments)
                      for i, tc in enumerate(c.tool_calls))
         return items
@@ -291,15 +313,16 @@ class _Builder:
                                   self.message_item("in_progress", [])))
             yield frame(PartEvent("response.content_part.added", s(), mid, index, 0,
                                   OutputText(text="")))
-            for piece in c.pieces:
+            for i, piece in enumerate(c.pieces):
                 yield frame(TextDeltaEvent("response.output_text.delta", s(), mid, index, 0,
-                                           piece), token=True)
+                                           piece, self.event_logprobs([piece], i)), token=True)
             text = c.text
-            yield frame(TextDoneEvent("response.output_text.done", s(), mid, index, 0, text))
+            yield frame(TextDoneEvent("response.output_text.done", s(), mid, index, 0, text,
+                                      self.event_logprobs(c.pieces)))
             yield frame(PartEvent("response.content_part.done", s(), mid, index, 0,
-                                  OutputText(text=text)))
+                                  self.text_part()))
             yield frame(ItemEvent("response.output_item.done", s(), index,
-                                  self.message_item(self.item_status, [OutputText(text=text)])))
+                                  self.message_item(self.item_status, [self.text_part()])))
             index += 1
         for i, tc in enumerate(c.tool_calls):
             fid = self.call_ids[i]
@@ -365,6 +388,7 @@ class Responses(OpenAIEndpoint):
         req, body = await self.parse(request, _decoder, _FIELDS)
         self.model(req.model)
         check_count("max_output_tokens", req.max_output_tokens, 16, None)
+        check_count("top_logprobs", req.top_logprobs, 0, 20)
         fmt = req.text.format if req.text is not None else None
         if fmt is not None and fmt.type == "json_schema" and (not fmt.name or fmt.schema is None):
             what = "name" if not fmt.name else "schema"

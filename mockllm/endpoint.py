@@ -130,9 +130,13 @@ class Endpoint:
             raise plan.error
         if plan.fault is not None and not neutral.stream:
             if plan.fault.kind == "error":  # no stream to break: the answer is the error
-                raise fault_error(plan.fault)
+                raise self.fault_error(plan.fault)
             request.scope[FAULT_KEY] = plan.fault  # a whole-body answer fails in __call__
         return plan
+
+    def fault_error(self, fault: Fault) -> ApiError:
+        """The error an ``error`` fault stands for; providers word it their own way."""
+        return fault_error(fault)
 
     async def wait_for(self, plan: Plan) -> None:
         """A non-streaming answer waits as long as its stream would have taken."""

@@ -56,6 +56,21 @@ class Fault:
     message: str | None = None
 
 
+def cut_at_token(frames: Iterable[Frame], tokens: int) -> list[Frame]:
+    """The frames a stream sends before its token frame number ``tokens`` (0-based): where an
+    ``error`` fault with ``after: tokens`` breaks in. Closing frames (``final``) never come
+    before the error, so an ``after`` past the answer's length breaks in after its last token.
+    """
+    out: list[Frame] = []
+    seen = 0
+    for frame in frames:
+        if frame.final or (frame.token and seen == tokens):
+            break
+        seen += frame.token
+        out.append(frame)
+    return out
+
+
 MALFORMED = b'{"malformed": tr'
 
 #: Bucket bounds (seconds) of the pacing error histogram: fine below 10 ms, where it matters.

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from mockllm import ApiError, Endpoint, Registry, hookimpl
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer
+from mockllm.streaming import Fault
 
 
 class Text(msgspec.Struct):
@@ -80,9 +81,6 @@ class Rankings(Endpoint):
             headers={k: v for k, v in request.headers.items()},
         )
         plan = self.plan(request, neutral, body)
-        fault = plan.fault
-        if fault is not None and fault.kind == "error":  # no stream: the failure is the answer
-            raise ApiError(fault.status, fault.message or "Internal Server Error")
         if plan.pacing is not None:
             await plan.pacing.wait_total(1)  # one forward pass: the time to first token
         if len(plan.scores) != len(req.passages):
@@ -100,6 +98,9 @@ class Rankings(Endpoint):
         auth = request.headers.get("authorization", "")
         if auth[:7].lower() != "bearer " or auth[7:] not in keys:
             raise ApiError(401, "Unauthorized: a valid bearer API key is required")
+
+    def fault_error(self, fault: Fault) -> ApiError:
+        return ApiError(fault.status, fault.message or "Internal Server Error")
 
     def error_body(self, err: ApiError) -> dict[str, Any]:
         """NIM's envelope: ``{"object": "error", "message", "detail", "type"}``."""

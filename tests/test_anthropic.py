@@ -41,7 +41,7 @@ rules:
     respond: {text: "Forty-two.", reasoning: "Let me think about the question first."}
   - name: overloaded-mid-stream
     match: {header: {x-mock-scenario: overloaded-mid-stream}}
-    respond: {text: "one two three four five six", fault: {kind: error, status: 529, after: 5}}
+    respond: {text: "one two three four five six", fault: {kind: error, status: 529, after: 2}}
   - name: overloaded
     match: {header: {x-mock-scenario: overloaded}}
     respond: {error: {status: 529}}
@@ -403,6 +403,7 @@ def test_overload_mid_stream_is_an_error_event(client: anthropic.Anthropic,
     r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY, **scenario},
                    json={"model": MODEL, "max_tokens": 50, "stream": True, "messages": ask("hi")})
     events = [line for line in r.text.split("\n") if line.startswith("event: ")]
+    # ``after: 2`` counts token frames: two text deltas, then the error.
     assert events == ["event: message_start", "event: content_block_start", "event: ping",
                       "event: content_block_delta", "event: content_block_delta",
                       "event: error"]

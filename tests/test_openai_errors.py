@@ -256,7 +256,7 @@ def test_mid_stream_error_fault_raises_api_error_in_the_sdk(tmp_path: Path) -> N
         with pytest.raises(openai.APIError, match="backend fell over"):
             for chunk in stream:
                 seen.append(chunk.choices[0].delta.content or "")
-        assert "".join(seen) == "one two"  # role chunk + two tokens, then the error
+        assert "".join(seen) == "one two three"  # ``after: 3`` counts tokens
         raw = httpx.post(live.openai_url + "/completions", json={
             "model": "gpt-4o", "prompt": "boom", "stream": True})
         assert raw.text.endswith('"code":"server_error"}}\n\n') or '"error"' in raw.text

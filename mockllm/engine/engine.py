@@ -28,7 +28,7 @@ from mockllm.engine.plan import Plan
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
 from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
-from mockllm.engine.tokens import Tokenizer, Tokenizers
+from mockllm.engine.tokens import Tokenizer, Tokenizers, count
 from mockllm.errors import ApiError
 
 if TYPE_CHECKING:
@@ -153,13 +153,13 @@ class Engine:
         tok = self.tokenizers.get(model.tokenizer)
         embedding = bool(req.inputs) and not req.messages
         if embedding:
-            counts = [len(tok.encode(t)) for t in req.inputs]
-            prompt_tokens = sum(counts) + (len(tok.encode(req.query)) if req.query else 0)
+            counts = [count(tok, t) for t in req.inputs]
+            prompt_tokens = sum(counts) + count(tok, req.query)
             too_long = max(counts, default=0)
             prompt = ""
         else:
             prompt = req.prompt_text()
-            prompt_tokens = too_long = len(tok.encode(prompt))
+            prompt_tokens = too_long = count(tok, prompt)
         plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
         if req.provider in _LIMITED:
             if too_long > model.context_window:

@@ -56,7 +56,7 @@ class Tokenizers:
         return tok
 
     def count(self, name: str, text: str) -> int:
-        return len(self.get(name).encode(text)) if text else 0
+        return count(self.get(name), text)
 
 
 @lru_cache(maxsize=4096)
@@ -67,6 +67,25 @@ def _cached_pieces(tok_id: int, tok: Tokenizer, text: str) -> tuple[str, ...]:
 def cached_pieces(tok: Tokenizer, text: str) -> list[str]:
     """:func:`pieces`, cached: a configured answer is tokenised once, not per request."""
     return list(_cached_pieces(id(tok), tok, text))
+
+
+#: Prompts longer than this are counted every time: caching them would pin their text.
+_COUNT_CACHE_CHARS = 8192
+
+
+@lru_cache(maxsize=4096)
+def _cached_count(tok_id: int, tok: Tokenizer, text: str) -> int:
+    return len(tok.encode(text))
+
+
+def count(tok: Tokenizer, text: str) -> int:
+    """Tokens in ``text``. Short texts are cached: load tests and CI repeat their prompts,
+    and tokenising is the largest per-request cost of the engine."""
+    if not text:
+        return 0
+    if len(text) > _COUNT_CACHE_CHARS:
+        return len(tok.encode(text))
+    return _cached_count(id(tok), tok, text)
 
 
 def pieces(tok: Tokenizer, text: str) -> list[str]:

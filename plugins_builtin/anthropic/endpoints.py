@@ -88,6 +88,9 @@ class AnthropicEndpoint(Endpoint):
             raise ApiError(401, "invalid x-api-key")
 
 
+    def fault_error(self, fault: Fault) -> ApiError:
+        return _fault_error(fault)
+
 class Messages(AnthropicEndpoint):
     """``POST /v1/messages``: text, thinking and tool_use blocks; streamed as named events."""
 
@@ -100,25 +103,21 @@ class Messages(AnthropicEndpoint):
         neutral = convert.to_neutral(req, "anthropic.messages", request.headers, max_tokens)
         plan = self.plan(request, neutral, body)
         msg_id = render.new_id("msg")
-        failure = _fault_error(plan.fault)
         if req.stream:
             frames = render.stream(plan, msg_id)
-            if failure is not None and plan.fault is not None:
+            if plan.fault is not None and plan.fault.kind == "error":
                 # A rule asked for a mid-stream failure: the API's ``event: error``.
+                failure = self.fault_error(plan.fault)
                 event = render.error_event(error_type(failure), failure.message)
                 frames = render.with_error(frames, plan.fault, event)
             return self.transport("sse-events").stream(frames, pacing=plan.pacing)
-        if failure is not None:
-            raise failure  # without a stream, the failure is the answer
         await self.wait_for(plan)
         return Response(encoder.encode(render.message(plan, msg_id)),
                         media_type="application/json")
 
 
-def _fault_error(fault: Fault | None) -> ApiError | None:
+def _fault_error(fault: Fault) -> ApiError:
     """The error an ``error`` fault stands for (``status: 529`` is "Overloaded")."""
-    if fault is None or fault.kind != "error":
-        return None
     message = fault.message or _STREAM_ERRORS.get(fault.status, "Internal server error")
     return ApiError(fault.status, message)
 

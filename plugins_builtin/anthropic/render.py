@@ -14,7 +14,7 @@ import msgspec
 
 from mockllm import Frame
 from mockllm.engine.plan import Choice, Plan, ToolCall
-from mockllm.streaming import Fault
+from mockllm.streaming import Fault, cut_at_token
 from plugins_builtin.anthropic.wire import (
     MESSAGE_STOP,
     PING,
@@ -164,4 +164,4 @@ def error_event(error_type: str, message: str) -> Frame:
 
 def with_error(frames: list[Frame], fault: Fault, event: Frame) -> list[Frame]:
     """``frames`` cut after ``fault.after`` events, then ``event``."""
-    return [*frames[: max(fault.after, 0)], event]
+    return [*cut_at_token(frames, max(fault.after, 0)), event]

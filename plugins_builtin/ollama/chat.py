@@ -49,6 +49,9 @@ class OllamaEndpoint(Endpoint):
     def error_body(self, err: ApiError) -> dict[str, Any]:
         return {"error": err.message}
 
+    def fault_error(self, fault: Fault) -> ApiError:
+        return ApiError(fault.status, _fault_message(fault))
+
     def decode_body(self, body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
         try:
             return decoder.decode(body)
@@ -116,7 +119,6 @@ class _Generation(OllamaEndpoint):
         if neutral.stream:
             frames = self._frames(plan, name, timer)
             return self.transport("ndjson").stream(frames, pacing=plan.pacing)
-        fail_without_stream(plan)
         await self.wait_for(plan)
         timer.end = time.monotonic()
         pacing = plan.pacing
@@ -179,12 +181,6 @@ def _error_after(fault: Fault | None) -> int:
     if fault is None or fault.kind != "error":
         return -1
     return max(fault.after, 0)
-
-
-def fail_without_stream(plan: Plan) -> None:
-    """An ``error`` fault on an answer that is not streamed: the failure is the answer."""
-    if plan.fault is not None and plan.fault.kind == "error":
-        raise ApiError(plan.fault.status, _fault_message(plan.fault))
 
 
 def _fault_message(fault: Fault) -> str:

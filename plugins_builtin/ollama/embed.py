@@ -11,7 +11,7 @@ from starlette.responses import Response
 from mockllm import ApiError
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer
-from plugins_builtin.ollama.chat import OllamaEndpoint, fail_without_stream
+from plugins_builtin.ollama.chat import OllamaEndpoint
 from plugins_builtin.ollama.wire import (
     Embeddings,
     EmbedRequest,
@@ -48,7 +48,6 @@ class Embed(OllamaEndpoint):
         )
         planned = time.monotonic()
         plan = self.plan(request, neutral, body)
-        fail_without_stream(plan)
         if len(plan.embeddings) != len(texts):
             raise ApiError(500, "the engine gave no embedding for some inputs")
         if plan.pacing is not None:
@@ -82,7 +81,6 @@ class LegacyEmbeddings(OllamaEndpoint):
             headers={k: v for k, v in request.headers.items()},
         )
         plan = self.plan(request, neutral, body)
-        fail_without_stream(plan)
         if len(plan.embeddings) != 1:
             raise ApiError(500, "the engine gave no embedding")
         if plan.pacing is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
@@ -13,6 +12,7 @@ from starlette.responses import Response
 from mockllm import ApiError, Endpoint, Frame
 from mockllm.engine.plan import Plan
 from mockllm.engine.schema import ModelConfig
+from mockllm.streaming import cut_at_token
 
 from . import errors, wire
 from .auth import check_api_key
@@ -86,10 +86,8 @@ class OpenAIEndpoint(Endpoint):
         fault = plan.fault
         if fault is None or fault.kind != "error":
             return frames
-        err = ApiError(fault.status, fault.message or "The server had an error while "
-                       "processing your request. Sorry about that!")
-        sent = list(itertools.islice(frames, max(fault.after, 0)))
-        return [*sent, self.error_frame(err, len(sent))]
+        sent = cut_at_token(frames, max(fault.after, 0))
+        return [*sent, self.error_frame(self.fault_error(fault), len(sent))]
 
     def error_frame(self, err: ApiError, sent: int) -> Frame:
         """The event that ends a stream with ``err`` after ``sent`` frames."""

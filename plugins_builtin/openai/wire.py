@@ -12,6 +12,8 @@ import time
 import msgspec
 from starlette.responses import Response
 
+from mockllm.responses import JsonBytes
+
 #: The one encoder every OpenAI endpoint renders with.
 encoder = msgspec.json.Encoder()
 
@@ -29,7 +31,7 @@ def now() -> int:
 
 
 def json_response(obj: object, status: int = 200) -> Response:
-    return Response(encoder.encode(obj), status_code=status, media_type="application/json")
+    return JsonBytes(encoder.encode(obj), status)
 
 
 #: The plan's neutral finish reasons in chat/completions vocabulary.

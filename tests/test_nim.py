@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -108,3 +109,13 @@ def test_errors(server: LiveServer) -> None:
                               "type": "rate_limit_error"}
     bad = httpx.post(server.url + "/v1/ranking", content=b"{nope")
     assert bad.status_code == 400 and bad.json()["object"] == "error"
+
+
+def test_rules_match_the_query_as_the_last_user_message(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("rules:\n  - match: {endpoint: nim.rankings, last_user: {contains: outage}}\n"
+                   "    respond: {error: {status: 503}}\n")
+    with run_server(test_context(config_path=str(cfg))) as live:
+        down = rank(live, "is there an outage", ["a", "b"])
+        assert down.status_code == 503 and down.json()["object"] == "error"
+        assert rank(live, "all good", ["a", "b"]).status_code == 200

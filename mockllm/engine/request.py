@@ -79,10 +79,11 @@ class NeutralRequest:
 
     @property
     def last_user(self) -> str:
+        """The last user message; for a ranking request (no messages), its query."""
         for m in reversed(self.messages):
             if m.role == "user":
                 return m.text
-        return ""
+        return self.query
 
     def prompt_text(self) -> str:
         """The text the model would see, for prompt token counting: messages, tool calls

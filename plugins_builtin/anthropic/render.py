@@ -57,7 +57,7 @@ def new_id(prefix: str) -> str:
 
 
 def tool_use_id(call: ToolCall) -> str:
-    """A ``toolu_01…`` id derived from the engine's (deterministic) call id."""
+    """A ``toolu_01…`` id derived from the engine's call id (random per answer, like the API's)."""
     digest = hashlib.blake2b(call.id.encode(), digest_size=16).digest()
     return "toolu_01" + _base62(int.from_bytes(digest, "big"), 22)
 

@@ -385,6 +385,13 @@ def test_embeddings_float(http: httpx.Client) -> None:
     assert [len(d["embedding"]) for d in out["data"]] == [8, 8]
 
 
+@pytest.mark.parametrize("given", [[1, 2, 3], [[1, 2], [3, 4, 5]], "one"], ids=str)
+def test_embeddings_inputs(http: httpx.Client, given: Any) -> None:
+    out = post(http, "/embeddings", {"model": EMBED, "input": given})
+    check("CreateEmbeddingResponse", out)
+    assert len(out["data"][0]["embedding"]) == 1536
+
+
 def test_embeddings_base64(http: httpx.Client) -> None:
     """The spec types ``embedding`` as an array of numbers only; with
     ``encoding_format: base64`` the real API sends a base64 string there (the SDK's
@@ -419,12 +426,11 @@ def test_models(http: httpx.Client) -> None:
 # -- Responses ------------------------------------------------------------------------------
 
 
+RESPONSE_TOOLS = [{"type": "function", "name": "get_weather", "parameters": WEATHER_PARAMETERS}]
 RESPONSE_BODIES = [
     pytest.param({"input": "Say hello."}, id="plain"),
     pytest.param({"input": [{"role": "user", "content": "What is the weather in Paris?"}],
-                  "tools": [{"type": "function", "name": "get_weather",
-                             "parameters": WEATHER_PARAMETERS}]},
-                 id="function_call"),
+                  "tools": RESPONSE_TOOLS}, id="function_call"),
     pytest.param({"input": "ponder", "model": "o4-mini", "reasoning": {"effort": "low"}},
                  id="reasoning"),
     pytest.param({"input": "ponder", "model": "o4-mini",
@@ -458,6 +464,21 @@ def test_responses(http: httpx.Client, extra: dict[str, Any]) -> None:
     r = http.get(f"/responses/{out['id']}")
     assert r.status_code == 200
     check("Response", r.json())
+
+
+def test_responses_conversation(http: httpx.Client) -> None:
+    """A function call answered through ``previous_response_id``, and a deleted response."""
+    first = post(http, "/responses", {"model": CHAT, "input": "What is the weather in Paris?",
+                                       "tools": RESPONSE_TOOLS})
+    call = first["output"][0]
+    out = post(http, "/responses", {
+        "model": CHAT, "previous_response_id": first["id"], "tools": RESPONSE_TOOLS,
+        "input": [{"type": "function_call_output", "call_id": call["call_id"],
+                   "output": '{"temperature": 21}'}]})
+    check("Response", out)
+    assert out["previous_response_id"] == first["id"]
+    assert http.delete(f"/responses/{first['id']}").status_code == 200
+    error(http.get(f"/responses/{first['id']}"), 404)
 
 
 @pytest.mark.parametrize("extra", RESPONSE_BODIES)

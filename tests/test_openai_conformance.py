@@ -580,6 +580,8 @@ def test_error_404(http: httpx.Client) -> None:
         assert error(r, 404)["code"] == "model_not_found", path
     assert error(http.get("/models/no-such-model"), 404)["code"] == "model_not_found"
     error(http.get("/responses/resp_unknown"), 404)
+    assert error(http.post("/nonexistent", json={}), 404)["message"].startswith("Invalid URL")
+    error(http.get("/chat/completions"), 405)
 
 
 @pytest.mark.parametrize("path", ERROR_PATHS)

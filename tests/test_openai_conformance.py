@@ -325,6 +325,19 @@ def test_chat_logprobs(http: httpx.Client) -> None:
 def test_chat_options(http: httpx.Client, extra: dict[str, Any]) -> None:
     out = post(http, "/chat/completions", {"model": CHAT, "messages": HELLO, **extra})
     check("CreateChatCompletionResponse", out)
+    assert out["service_tier"] == extra.get("service_tier", "default")
+
+
+def test_service_tier_is_the_one_served(http: httpx.Client) -> None:
+    """The API reports the tier that served the request: ``auto`` is served as ``default``."""
+    for asked, served in [("auto", "default"), ("priority", "priority"), ("flex", "flex")]:
+        body = {"model": CHAT, "messages": HELLO, "service_tier": asked}
+        assert post(http, "/chat/completions", body)["service_tier"] == served
+        chunks = chat_chunks(http, body)
+        assert {c["service_tier"] for c in chunks} == {served}
+        out = post(http, "/responses", {"model": CHAT, "input": "hi", "service_tier": asked})
+        check("Response", out)
+        assert out["service_tier"] == served
 
 
 def test_chat_n2_and_reasoning(http: httpx.Client) -> None:
@@ -437,7 +450,8 @@ RESPONSE_BODIES = [
                   "reasoning": {"effort": "low", "summary": "auto"}}, id="reasoning_summary"),
     pytest.param({"input": "Say hello.", "instructions": "Be brief.", "max_output_tokens": 16,
                   "include": ["message.output_text.logprobs"], "top_logprobs": 2,
-                  "metadata": {"k": "v"}}, id="options"),
+                  "metadata": {"k": "v"}, "background": True, "service_tier": "flex"},
+                 id="options"),
     pytest.param({"input": "Say hello.", "max_output_tokens": 16,
                   "text": {"format": {"type": "json_schema", "name": "greeting",
                                       "schema": {"type": "object",
@@ -455,6 +469,7 @@ def test_responses(http: httpx.Client, extra: dict[str, Any]) -> None:
     # max_output_tokens may cut a text answer (the default config fills the limit).
     assert out["status"] in ("completed", "incomplete")
     assert (out["incomplete_details"] is None) == (out["status"] == "completed")
+    assert out["background"] is extra.get("background", False)
     if "tools" in extra:
         assert out["output"][0]["type"] == "function_call"
     if "include" in extra:  # one logprob per output token, each with its 2 alternatives

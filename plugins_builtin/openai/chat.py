@@ -41,6 +41,7 @@ from .chat_schema import (
 )
 from .errors import check_count
 from .logprobs import ChoiceLogprobs, chat_logprobs, token_logprob
+from .tiers import served_tier
 from .wire import FINISH, SYSTEM_FINGERPRINT, Usage, encoder
 
 _decoder = msgspec.json.Decoder(ChatRequest)
@@ -150,7 +151,8 @@ def _tool_calls(c: Choice) -> list[ToolCallOut] | UnsetType:
     return [ToolCallOut(tc.id, ToolCallFunction(tc.name, tc.arguments)) for tc in c.tool_calls]
 
 
-def completion(cid: str, created: int, plan: Plan, top: int | None) -> ChatCompletion:
+def completion(cid: str, created: int, plan: Plan, top: int | None, tier: str = "default"
+               ) -> ChatCompletion:
     """The non-streamed answer; ``top`` is None without ``logprobs``, else ``top_logprobs``."""
     choices = []
     for c in plan.choices:
@@ -159,14 +161,16 @@ def completion(cid: str, created: int, plan: Plan, top: int | None) -> ChatCompl
         choices.append(ChatChoice(c.index, AssistantMessage("assistant", content,
                                                             tool_calls=_tool_calls(c)),
                                   logprobs, FINISH[c.finish_reason]))
-    return ChatCompletion(cid, created, plan.model.id, choices, plan_usage(plan))
+    return ChatCompletion(cid, created, plan.model.id, choices, plan_usage(plan),
+                          service_tier=tier)
 
 
 class ChunkWriter:
     """Renders one stream's chunks; the fixed bytes around a token are encoded once."""
 
-    def __init__(self, cid: str, created: int, model: str, include_usage: bool) -> None:
-        self.cid, self.created, self.model = cid, created, model
+    def __init__(self, cid: str, created: int, model: str, include_usage: bool,
+                 tier: str = "default") -> None:
+        self.cid, self.created, self.model, self.tier = cid, created, model, tier
         self.usage: None | UnsetType = None if include_usage else UNSET
         head = encoder.encode(self.chunk([]))
         cut = head.index(b'"choices":[') + len(b'"choices":[')
@@ -174,7 +178,7 @@ class ChunkWriter:
 
     def chunk(self, choices: list[ChunkChoice], usage: Usage | None | UnsetType = None
               ) -> ChatChunk:
-        return ChatChunk(self.cid, "chat.completion.chunk", self.created, self.model, "default",
+        return ChatChunk(self.cid, "chat.completion.chunk", self.created, self.model, self.tier,
                          SYSTEM_FINGERPRINT, choices, self.usage if usage is None else usage)
 
     def encode(self, choice: ChunkChoice) -> bytes:
@@ -223,11 +227,12 @@ class Chat(OpenAIEndpoint):
         plan = self.plan(request, to_neutral(req, headers_of(request)), body)
         cid, created = wire.new_id("chatcmpl-"), wire.now()
         top = (req.top_logprobs or 0) if req.logprobs else None
+        tier = served_tier(req.service_tier)
         if req.stream:
             include = req.stream_options is not None and req.stream_options.include_usage
-            writer = ChunkWriter(cid, created, plan.model.id, include)
+            writer = ChunkWriter(cid, created, plan.model.id, include, tier)
             frames = chunks(writer, plan, top, plan_usage(plan) if include else None)
             return self.transport("sse").stream(self.with_fault(frames, plan),
                                                 pacing=plan.pacing)
         await self.wait_for(plan)
-        return wire.json_response(completion(cid, created, plan, top))
+        return wire.json_response(completion(cid, created, plan, top, tier))

@@ -64,6 +64,7 @@ from .responses_schema import (
     TextEcho,
 )
 from .responses_store import ResponseStore, Stored, not_found
+from .tiers import served_tier
 from .wire import encoder
 
 _decoder = msgspec.json.Decoder(ResponsesRequest)
@@ -204,6 +205,7 @@ class _Builder:
             top_logprobs=req.top_logprobs or 0,
             top_p=req.top_p if req.top_p is not None else 1.0,
             truncation=req.truncation or "disabled", user=req.user,
+            background=bool(req.background), service_tier=served_tier(req.service_tier),
             metadata=req.metadata or {},
         )
 

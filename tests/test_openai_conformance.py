@@ -329,8 +329,10 @@ def test_chat_options(http: httpx.Client, extra: dict[str, Any]) -> None:
 
 
 def test_service_tier_is_the_one_served(http: httpx.Client) -> None:
-    """The API reports the tier that served the request: ``auto`` is served as ``default``."""
-    for asked, served in [("auto", "default"), ("priority", "priority"), ("flex", "flex")]:
+    """The API reports the tier that served the request: ``auto`` is served as ``default``,
+    ``fast`` by ``priority``."""
+    for asked, served in [("auto", "default"), ("priority", "priority"), ("flex", "flex"),
+                          ("fast", "priority")]:
         body = {"model": CHAT, "messages": HELLO, "service_tier": asked}
         assert post(http, "/chat/completions", body)["service_tier"] == served
         chunks = chat_chunks(http, body)

@@ -1,14 +1,16 @@
 """The ``service_tier`` an OpenAI answer reports.
 
 The API reports the tier that served the request: the one asked for when it is a real tier
-(``flex``, ``priority``, ``scale``), ``default`` for ``auto``, ``default`` or none. A mock
-serves every tier alike, so it reports the asked-for one back.
+(``flex``, ``priority``, ``scale``), ``priority`` for ``fast`` (fast mode is served by the
+priority tier, as the SDK documents), and ``default`` for ``auto``, ``default`` or none. A
+mock serves every tier alike, so it reports the asked-for one back.
 """
 
 from __future__ import annotations
 
-_SERVED = frozenset({"default", "flex", "priority", "scale"})
+_SERVED = {"default": "default", "flex": "flex", "priority": "priority", "scale": "scale",
+           "fast": "priority"}
 
 
 def served_tier(asked: str | None) -> str:
-    return asked if asked is not None and asked in _SERVED else "default"
+    return _SERVED.get(asked or "auto", "default")

@@ -5,8 +5,22 @@ rewritten for JSON Schema) into ``tests/data/openai_schemas/openai_components.js
 ``tests/data/openai_schemas/extract.py``; this module never reads the spec itself. Requests go
 out as raw JSON over httpx, so what is validated is exactly what a client receives.
 
-Where the spec asks for something the real API does not send either, the test says so next
-to the exception (``KNOWN_GAPS``), with its reason.
+Every object schema is closed here (``unevaluatedProperties: false``), so a field the spec
+does not declare fails as surely as a missing one. Each object is also parsed with the SDK's
+own pydantic type (``SDK_TYPES``).
+
+Where the spec forbids what the real API sends (its own examples show it), the exception is
+patched in one place with its reason: ``SPEC_GAPS`` (Response ``user``/``usage`` null,
+``store``), ``_completion_chunk`` (legacy completions chunks) and
+``test_embeddings_base64`` (a base64 string where the spec says an array).
+
+Spec and SDK (openai 3.x) disagree on: Response ``user``/``usage`` (Optional in the SDK,
+non-null in the spec); ``store`` (in neither, sent by the API); completions chunks (both
+say a non-null ``finish_reason``); embeddings (both say ``List[float]``, yet the SDK asks
+for base64 by default and decodes after parsing, so ``_strict_response_validation=True``
+fails on its own request). The SDK also declares fields the spec lacks (Response
+``access_programs``, ``image``, ``input_transformations``, ``prompt_cache_diagnostics``,
+``tool_usage``, ``error.type``/``param``; chunk ``delta.audio``); the server sends none.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ log = logging.getLogger("mockllm.endpoint")
 T = TypeVar("T")
 
 _error_encoder = msgspec.json.Encoder()
+_HEADERS_KEY = "mockllm.headers"
 
 #: Where :meth:`Endpoint.plan` leaves a fault for a non-streamed answer.
 FAULT_KEY = "mockllm.fault"
@@ -134,6 +135,18 @@ class Endpoint:
             request.scope[FAULT_KEY] = plan.fault  # a whole-body answer fails in __call__
         return plan
 
+    @staticmethod
+    def headers(request: Request) -> dict[str, str]:
+        """The request's headers as a plain dict (names lower-case), built once per request
+        from the ASGI scope: what rules and control headers match against."""
+        scope = request.scope
+        cached: dict[str, str] | None = scope.get(_HEADERS_KEY)
+        if cached is None:
+            cached = scope[_HEADERS_KEY] = {
+                k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
+            }
+        return cached
+
     def fault_error(self, fault: Fault) -> ApiError:
         """The error an ``error`` fault stands for; providers word it their own way."""
         return fault_error(fault)
@@ -159,7 +172,7 @@ class Endpoint:
         if cached is not None:
             return cached
         limit = self.context.config.server.max_body_bytes
-        length = request.headers.get("content-length")
+        length = self.headers(request).get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
         receive = request.receive

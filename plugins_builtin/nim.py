@@ -78,7 +78,7 @@ class Rankings(Endpoint):
         neutral = NeutralRequest(
             endpoint="nim.rankings", provider="nim", model=req.model, query=req.query.text,
             inputs=_fit(tok, req, model.context_window),
-            headers={k: v for k, v in request.headers.items()},
+            headers=self.headers(request),
         )
         plan = self.plan(request, neutral, body)
         if plan.pacing is not None:

@@ -9,7 +9,6 @@ per index, each with its own seed) and ``seed``.
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from mockllm.engine.schema import ErrorSpec, Generate, Respond, ToolCallSpec
 from mockllm.engine.template import Template
 from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
 from mockllm.errors import ApiError
+from mockllm.ids import random_hex
 from mockllm.streaming import Fault
 
 _json = msgspec.json.Encoder()
@@ -189,7 +189,7 @@ class Answer:
             cut = len(pieces) > remaining
             if cut:
                 del pieces[remaining:]
-            choice.tool_calls.append(ToolCall("call_" + uuid.uuid4().hex[:24], name,
+            choice.tool_calls.append(ToolCall("call_" + random_hex(12), name,
                                               "".join(pieces), pieces))
             remaining -= len(pieces)
             if cut:

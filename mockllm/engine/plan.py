@@ -43,8 +43,10 @@ class Choice:
     @property
     def completion_tokens(self) -> int:
         """Tokens actually sent: text, reasoning and tool-call argument pieces."""
-        return (len(self.pieces) + len(self.reasoning_pieces)
-                + sum(len(tc.pieces) for tc in self.tool_calls))
+        n = len(self.pieces) + len(self.reasoning_pieces)
+        if self.tool_calls:
+            n += sum(len(tc.pieces) for tc in self.tool_calls)
+        return n
 
 
 @dataclass(slots=True)
@@ -65,4 +67,7 @@ class Plan:
 
     @property
     def completion_tokens(self) -> int:
-        return sum(c.completion_tokens for c in self.choices)
+        choices = self.choices
+        if len(choices) == 1:  # the usual case, on every request's path
+            return choices[0].completion_tokens
+        return sum(c.completion_tokens for c in choices)

@@ -100,7 +100,7 @@ class Messages(AnthropicEndpoint):
         req = convert.decode(body, self.strict(convert.MESSAGES_FIELDS))
         convert.require_model(self.context.engine.models, req.model)
         max_tokens = convert.check_generation(req)
-        neutral = convert.to_neutral(req, "anthropic.messages", request.headers, max_tokens)
+        neutral = convert.to_neutral(req, "anthropic.messages", self.headers(request), max_tokens)
         plan = self.plan(request, neutral, body)
         msg_id = render.new_id("msg")
         if req.stream:
@@ -131,7 +131,7 @@ class CountTokens(AnthropicEndpoint):
         req = convert.decode(body, self.strict(convert.COUNT_FIELDS))
         engine = self.context.engine
         model = convert.require_model(engine.models, req.model)
-        neutral = convert.to_neutral(req, "anthropic.count_tokens", request.headers, None)
+        neutral = convert.to_neutral(req, "anthropic.count_tokens", self.headers(request), None)
         count = engine.tokenizers.count(model.tokenizer, neutral.prompt_text())
         return Response(encoder.encode(TokenCount(count)), media_type="application/json")
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
 
 import msgspec
 
 from mockllm import Frame
 from mockllm.engine.plan import Choice, Plan, ToolCall
+from mockllm.ids import random_int
 from mockllm.streaming import Fault, cut_at_token
 from plugins_builtin.anthropic.wire import (
     MESSAGE_STOP,
@@ -53,7 +53,7 @@ def _base62(n: int, width: int) -> str:
 
 def new_id(prefix: str) -> str:
     """``msg_01…`` / ``req_01…``: the API's prefix, ``01`` and 22 base62 characters."""
-    return f"{prefix}_01{_base62(uuid.uuid4().int, 22)}"
+    return f"{prefix}_01{_base62(random_int(128), 22)}"
 
 
 def tool_use_id(call: ToolCall) -> str:

@@ -226,7 +226,7 @@ class Chat(_Generation):
             tools=[ToolDef(t.function.name, t.function.description, t.function.parameters)
                    for t in req.tools or ()],
             stream=req.stream, thinking=bool(req.think),
-            headers={k: v for k, v in request.headers.items()},
+            headers=self.headers(request),
             **_options(req.options), **_format(req.format),
         )
         return await self.answer(request, body, neutral, req.model)
@@ -248,7 +248,7 @@ class Generate(_Generation):
         neutral = NeutralRequest(
             endpoint="ollama.generate", provider="ollama", model=req.model, messages=messages,
             stream=req.stream, thinking=bool(req.think),
-            headers={k: v for k, v in request.headers.items()},
+            headers=self.headers(request),
             **_options(req.options), **_format(req.format),
         )
         return await self.answer(request, body, neutral, req.model)

@@ -44,7 +44,7 @@ class Embed(OllamaEndpoint):
         neutral = NeutralRequest(
             endpoint="ollama.embed", provider="ollama", model=req.model,
             inputs=[_fit(tok, t, window, req.truncate) for t in texts],
-            dimensions=req.dimensions, headers={k: v for k, v in request.headers.items()},
+            dimensions=req.dimensions, headers=self.headers(request),
         )
         planned = time.monotonic()
         plan = self.plan(request, neutral, body)
@@ -78,7 +78,7 @@ class LegacyEmbeddings(OllamaEndpoint):
         neutral = NeutralRequest(
             endpoint="ollama.embeddings", provider="ollama", model=req.model,
             inputs=[_fit(tok, req.prompt, model.context_window, True)],
-            headers={k: v for k, v in request.headers.items()},
+            headers=self.headers(request),
         )
         plan = self.plan(request, neutral, body)
         if len(plan.embeddings) != 1:

@@ -100,4 +100,4 @@ class OpenAIEndpoint(Endpoint):
 
 def headers_of(request: Request) -> dict[str, str]:
     """Lower-cased request headers for rule matching (Starlette already lower-cases them)."""
-    return dict(request.headers.items())
+    return Endpoint.headers(request)

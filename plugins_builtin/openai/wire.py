@@ -6,12 +6,12 @@ them (``monkeypatch.setattr(wire, "now", lambda: 0)``) and compare streams byte 
 
 from __future__ import annotations
 
-import os
 import time
 
 import msgspec
 from starlette.responses import Response
 
+from mockllm.ids import random_hex
 from mockllm.responses import JsonBytes
 
 #: The one encoder every OpenAI endpoint renders with.
@@ -22,7 +22,7 @@ SYSTEM_FINGERPRINT = "fp_mockllm"
 
 def new_id(prefix: str) -> str:
     """``prefix`` + 24 random hex digits (``chatcmpl-``, ``resp_``, ``call_``...)."""
-    return prefix + os.urandom(12).hex()
+    return prefix + random_hex(12)
 
 
 def now() -> int:

@@ -173,8 +173,9 @@ def test_precedence_defaults_model_rule_header(ctx: ServerContext) -> None:
     assert (p.ttft, p.itl) == pytest.approx((0.3, 0.03))  # rule over model
     p = pacing_of(ctx, request("slowmodel", "ruled", {"x-mockllm-latency-ms": "ttft=5"}))
     assert (p.ttft, p.itl) == pytest.approx((0.005, 0.03))  # header over rule, per key
-    p = pacing_of(ctx, request("plain", "x", {"x-mockllm-latency-ms": "ttft=0,itl=0"}))
-    assert p.idle
+    # Zero latency, no load model, no fault: nothing to schedule at all.
+    assert ctx.engine.plan(request("plain", "x", {"x-mockllm-latency-ms": "ttft=0,itl=0"})
+                           ).pacing is None
 
 
 def test_profiles_by_reference_and_by_header(ctx: ServerContext) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -109,11 +109,13 @@ class CompiledLatency:
     prefill: float  # seconds per prompt token
     cached_prefix: str
     cache_discount: float
+    #: No time at all (worked out once here: it is asked on every request).
+    zero: bool = field(init=False)
 
-    @property
-    def zero(self) -> bool:
-        return (self.ttft.constant and self.ttft.mean <= 0 and self.itl.constant
-                and self.itl.mean <= 0 and self.prefill <= 0)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zero", (
+            self.ttft.constant and self.ttft.mean <= 0 and self.itl.constant
+            and self.itl.mean <= 0 and self.prefill <= 0))
 
 
 class Timing:
@@ -225,7 +227,7 @@ class Timing:
         latency: Latency,
         prompt_tokens: int,
         fault: Fault | None,
-    ) -> Pacing:
+    ) -> Pacing | None:
         runtime = self.runtime
         if start < runtime.ready_at:
             raise ApiError(503, "The server is starting up; retry in a moment.",
@@ -235,6 +237,8 @@ class Timing:
             block = self._from_headers(req.headers, block)
         load = self.loads.get(model.id)
         if block.zero and (load is None or not load.bounded):
+            if fault is None:
+                return None  # nothing to wait for or break: the stream goes out as fast as it can
             return Pacing(start, 0.0, 0.0, fault, clock=runtime.clock,
                           scheduler=runtime.scheduler, errors=runtime.pacing_errors)
         if load is None:
@@ -354,8 +358,9 @@ def build_pacing(
     prompt_tokens: int,
     fault: Fault | None,
     timing: Timing | None = None,
-) -> Pacing:
-    """The schedule for one answer: the single place the engine asks for one.
+) -> Pacing | None:
+    """The schedule for one answer (None: no latency, load model or fault, so nothing to
+    wait for): the single place the engine asks for one.
 
     ``latency`` is the matched rule's, else the defaults'; ``timing`` the compiled config
     (the engine's). Without ``timing`` only ``latency`` is used (constant TTFT and ITL).

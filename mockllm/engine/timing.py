@@ -14,7 +14,8 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -110,7 +111,7 @@ class CompiledLatency:
     cached_prefix: str
     cache_discount: float
     #: No time at all (worked out once here: it is asked on every request).
-    zero: bool = field(init=False)
+    zero: bool = dc_field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zero", (

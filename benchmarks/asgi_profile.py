@@ -51,13 +51,17 @@ async def _drive(app: App, n: int, body: bytes) -> float:
 
     start = time.perf_counter()
     for _ in range(n):
-        msgs = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return msgs.pop() if msgs else {"type": "http.disconnect"}
-
-        await app(_scope(body), receive, send)
+        await app(_scope(body), _receiver(body), send)
     return (time.perf_counter() - start) / n * 1e6
+
+
+def _receiver(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
+    msgs = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return msgs.pop() if msgs else {"type": "http.disconnect"}
+
+    return receive
 
 
 def _mockllm() -> Any:

@@ -10,10 +10,12 @@ the official SDKs talk to it over real sockets. Fixtures:
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -52,6 +54,16 @@ def run_server(context: ServerContext, timeout: float = 10.0) -> Iterator[LiveSe
     finally:
         server.should_exit = True
         thread.join(timeout)
+
+
+@contextlib.contextmanager
+def run_config(text: str, **kwargs: object) -> Iterator[LiveServer]:
+    """A live server on the config ``text`` (YAML), written to a temporary file."""
+    with tempfile.TemporaryDirectory(prefix="mockllm-") as folder:
+        path = Path(folder) / "config.yaml"
+        path.write_text(text)
+        with run_server(test_context(config_path=str(path), **kwargs)) as live:
+            yield live
 
 
 def test_context(**kwargs: object) -> ServerContext:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import openai
 import pytest
 
 from mockllm.testing import LiveServer, run_server, test_context
@@ -14,3 +15,16 @@ def live() -> Iterator[LiveServer]:
     """A live server on the embedded default config."""
     with run_server(test_context()) as server:
         yield server
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[openai.OpenAI]:
+    """An OpenAI client for the test module's own ``server`` fixture (closed afterwards)."""
+    with openai.OpenAI(base_url=server.openai_url, api_key="test", max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """anyio's pytest plugin runs ``@pytest.mark.anyio`` tests on asyncio only."""
+    return "asyncio"

@@ -10,7 +10,7 @@ import anthropic
 import httpx
 import pytest
 
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config, run_server, test_context
 
 MODEL = "claude-sonnet-5-5"
 KEY = "sk-ant-test"
@@ -65,10 +65,8 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = tmp_path_factory.mktemp("anthropic") / "config.yaml"
-    path.write_text(CONFIG)
-    with run_server(test_context(config_path=str(path))) as live:
+def server() -> Iterator[LiveServer]:
+    with run_config(CONFIG) as live:
         yield live
 
 
@@ -429,11 +427,6 @@ def test_api_key_is_checked(server: LiveServer) -> None:
 
 
 # -- async --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.mark.anyio

@@ -21,11 +21,6 @@ from mockllm.streaming import LATENCY_BUCKETS, Histogram, Pacing
 from mockllm.testing import run_server, test_context
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class FakeClock:
     """Simulated time: sleepers wait in a heap; time jumps to the earliest deadline only when
     every task is blocked (a tiny discrete-event loop)."""

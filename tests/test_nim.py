@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config, run_server, test_context
 
 MODEL = "nvidia/llama-3.2-nv-rerankqa-1b-v2"
 
@@ -33,10 +33,8 @@ PASSAGES = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = tmp_path_factory.mktemp("nim") / "config.yaml"
-    path.write_text(CONFIG)
-    with run_server(test_context(config_path=str(path))) as live:
+def server() -> Iterator[LiveServer]:
+    with run_config(CONFIG) as live:
         yield live
 
 

@@ -10,7 +10,7 @@ import httpx
 import ollama
 import pytest
 
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config, test_context
 
 MODEL = "llama3.2"
 
@@ -44,10 +44,8 @@ rules:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = tmp_path_factory.mktemp("ollama") / "config.yaml"
-    path.write_text(CONFIG)
-    with run_server(test_context(config_path=str(path))) as live:
+def server() -> Iterator[LiveServer]:
+    with run_config(CONFIG) as live:
         yield live
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config
 from plugins_builtin.openai import wire
 from plugins_builtin.openai.chat import ChunkChoice, ChunkWriter, Delta
 
@@ -50,22 +49,9 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = Path(tmp_path_factory.mktemp("chat")) / "config.yaml"
-    path.write_text(CONFIG)
-    with run_server(test_context(config_path=str(path))) as live:
+def server() -> Iterator[LiveServer]:
+    with run_config(CONFIG) as live:
         yield live
-
-
-@pytest.fixture
-def client(server: LiveServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.openai_url, api_key="test", max_retries=0) as c:
-        yield c
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def ask(text: str) -> list[dict[str, str]]:

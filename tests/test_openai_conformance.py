@@ -44,7 +44,7 @@ from openai.types.responses import Response, ResponseStreamEvent
 from openai.types.shared import ErrorObject
 from pydantic import TypeAdapter
 
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config
 
 BUNDLE = Path(__file__).parent / "data" / "openai_schemas" / "openai_components.json"
 #: The name of the one schema the spec lacks: see ``_completion_chunk``.
@@ -252,10 +252,8 @@ def test_closed_schemas_refuse_invented_fields() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = Path(tmp_path_factory.mktemp("conformance")) / "config.yaml"
-    path.write_text(CONFIG)
-    with run_server(test_context(config_path=str(path))) as live:
+def server() -> Iterator[LiveServer]:
+    with run_config(CONFIG) as live:
         yield live
 
 

@@ -6,13 +6,12 @@ import base64
 import math
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config
 
 CONFIG = """
 models:
@@ -23,22 +22,9 @@ MODEL = "text-embedding-3-small"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = Path(tmp_path_factory.mktemp("embeddings")) / "config.yaml"
-    path.write_text(CONFIG)
-    with run_server(test_context(config_path=str(path))) as live:
+def server() -> Iterator[LiveServer]:
+    with run_config(CONFIG) as live:
         yield live
-
-
-@pytest.fixture
-def client(server: LiveServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.openai_url, api_key="test", max_retries=0) as c:
-        yield c
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def norm(v: list[float]) -> float:

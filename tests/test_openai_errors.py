@@ -51,12 +51,6 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     yield from serve(tmp_path_factory, MODELS + "server: {strict: true}\n")
 
 
-@pytest.fixture
-def client(server: LiveServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.openai_url, api_key="test", max_retries=0) as c:
-        yield c
-
-
 def error_of(response: httpx.Response) -> dict[str, object]:
     assert response.headers["content-type"] == "application/json"
     body = response.json()

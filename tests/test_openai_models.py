@@ -11,11 +11,6 @@ from mockllm.config import parse
 from mockllm.testing import LiveServer, run_server, test_context
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def test_list_holds_ids_and_aliases(live: LiveServer) -> None:
     with openai.OpenAI(base_url=live.openai_url, api_key="t", max_retries=0) as client:
         page = client.models.list()

@@ -33,11 +33,6 @@ from mockllm.testing import test_context
 from mockllm.transport import Frame, Transport
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class FakeClock:
     """A clock only sleeping (or simulated work) moves; sleeps return at once."""
 

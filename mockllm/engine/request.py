@@ -88,7 +88,11 @@ class NeutralRequest:
     def prompt_text(self) -> str:
         """The text the model would see, for prompt token counting: messages, tool calls
         in the conversation, offered tool definitions, and embedding/ranking inputs."""
-        parts = [m.text for m in self.messages]
+        messages = self.messages
+        if (len(messages) == 1 and not messages[0].tool_calls and not self.tools
+                and not self.query and not self.inputs):
+            return messages[0].text  # the common one-question request, without the joins
+        parts = [m.text for m in messages]
         for m in self.messages:
             parts.extend(tc.name + tc.arguments for tc in m.tool_calls)
         for t in self.tools:

@@ -1,0 +1,36 @@
+"""The README's config example is real: it parses, and its rules answer as it says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openai
+
+from mockllm.config import parse
+from mockllm.testing import run_config
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _example() -> str:
+    return re.search(r"```yaml\n(# faq\.yaml.*?)```", README.read_text(), re.S).group(1)  # type: ignore[union-attr]
+
+
+def test_readme_config_parses() -> None:
+    assert len(parse(_example(), "faq.yaml").rules) == 3
+
+
+def test_readme_config_answers() -> None:
+    with run_config(_example()) as live, openai.OpenAI(
+        base_url=live.openai_url, api_key="x", max_retries=0
+    ) as client:
+        out = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "why is the sky blue?"}])
+        assert out.choices[0].message.content == "The sky is blue."
+        out = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "weather in Paris"}],
+            tools=[{"type": "function", "function": {"name": "get_weather"}}])
+        call = out.choices[0].message.tool_calls[0]  # type: ignore[index]
+        assert (call.function.name, call.function.arguments) == (  # type: ignore[union-attr]
+            "get_weather", '{"city":"Paris"}')

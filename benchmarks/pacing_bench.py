@@ -1,6 +1,6 @@
 """Pacing accuracy under load: N concurrent paced streams against one mockllm worker.
 
-    /work/venv/bin/python -m benchmarks.pacing_bench [--streams 1000] [--ttft 100] [--itl 10]
+    python -m benchmarks.pacing_bench [--streams 1000] [--ttft 100] [--itl 10]
         [--tokens 50] [--scheduler sleep|heap] [--rounds 1]
 
 Starts ``mockllm serve`` (one worker, uvicorn's default loop: uvloop when installed) as a

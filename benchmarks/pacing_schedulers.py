@@ -1,6 +1,6 @@
 """The pacing schedulers alone: N streams of deadlines, no sockets, on uvloop and asyncio.
 
-    /work/venv/bin/python -m benchmarks.pacing_schedulers [--streams 1000] [--rounds 3]
+    python -m benchmarks.pacing_schedulers [--streams 1000] [--rounds 3]
 
 Each stream waits for 50 absolute deadlines (TTFT 100 ms, ITL 10 ms; the streams start 10 µs
 apart, as requests arriving in a burst do). Reported: the process CPU time the waiting cost,

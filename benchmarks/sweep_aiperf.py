@@ -1,7 +1,7 @@
 """An aiperf concurrency sweep against the vLLM-like profile, plotted.
 
     eval "$(bash benchmarks/aiperf_env.sh)"          # offline aiperf (docs/aiperf.md)
-    /work/venv/bin/python -m benchmarks.sweep_aiperf [--concurrency 1 4 16 64]
+    python -m benchmarks.sweep_aiperf [--concurrency 1 4 16 64]
         [--config examples/configs/vllm-like.yaml] [--out docs/sweep]
 
 Starts ``mockllm serve`` on the config (one worker), runs ``aiperf profile`` once per
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--max-concurrent", type=int, default=16, help="drawn on the plot")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/sweep")
     args = parser.parse_args()
-    aiperf = os.environ.get("AIPERF", "/work/aiperf-venv/bin/aiperf")
+    aiperf = os.environ.get("AIPERF", str(Path.home() / ".cache/mockllm/aiperf-venv/bin/aiperf"))
     port = free_port()
     proc = start_server(args.config, port)
     rows = []

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
@@ -95,7 +95,7 @@ def parse(text: str, filename: str) -> Config:
     if not isinstance(doc, dict):
         raise ConfigError([f"{filename}:1: the top level must be a mapping"])
     try:
-        config = msgspec.convert(_plain(doc), Config, strict=True)
+        config = msgspec.convert(_plain_doc(doc, filename), Config, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError([_locate(str(exc), doc, filename)]) from None
     config.source = filename
@@ -179,9 +179,10 @@ def parse_rules(text: str, filename: str = "<request body>") -> list[Rule]:
     """
     doc = _load_yaml(text, filename)
     if isinstance(doc, dict) and set(doc) == {"rules"}:
-        plain = _plain(doc)
+        plain = _plain_doc(doc, filename)
     else:
-        plain = {"rules": _plain(doc) if isinstance(doc, list) else [_plain(doc)]}
+        body = _plain_doc(doc, filename)
+        plain = {"rules": body if isinstance(doc, list) else [body]}
 
     def line(path: str) -> int:
         if isinstance(doc, dict) and set(doc) == {"rules"}:
@@ -214,13 +215,38 @@ def _load_yaml(text: str, filename: str) -> Any:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 0
         raise ConfigError([f"{filename}:{line}: {exc.problem}"]) from None
+    except YAMLError as exc:
+        raise ConfigError([f"{filename}:1: {exc}"]) from None
+    except RecursionError:
+        # ruamel's parser recurses per nesting level: ``[[[[...`` 10,000 deep
+        raise ConfigError([f"{filename}:1: the document nests too deeply"]) from None
 
 
-def _plain(node: Any) -> Any:
+#: More values than any real config holds; YAML aliases can expand a small text past it
+#: ("billion laughs"), so expansion stops here rather than eating the server's memory.
+_MAX_NODES = 1_000_000
+
+
+def _plain_doc(doc: Any, filename: str) -> Any:
+    """``doc`` as plain values; a self-referencing or exploding alias is a ConfigError."""
+    try:
+        return _plain(doc, [_MAX_NODES])
+    except RecursionError:
+        raise ConfigError([f"{filename}:1: the document nests too deeply (or an alias "
+                           "refers to itself)"]) from None
+    except OverflowError:
+        raise ConfigError([f"{filename}:1: the document expands to more than {_MAX_NODES} "
+                           "values (YAML aliases?)"]) from None
+
+
+def _plain(node: Any, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise OverflowError
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget) for v in node]
     if isinstance(node, float) and type(node) is not float:
         return float(node)  # ruamel's ScalarFloat (1.0, 1e3), which msgspec's strict mode refuses
     # ruamel's ScalarInt / ScalarBoolean / ScalarString subclasses: plain values encode anywhere

@@ -36,6 +36,12 @@ _HEADERS_KEY = "mockllm.headers"
 #: Where :meth:`Endpoint.plan` leaves a fault for a non-streamed answer.
 FAULT_KEY = "mockllm.fault"
 
+#: What a msgspec decode raises for a body that is not JSON it can read: ``DecodeError``
+#: (which ``ValidationError`` subclasses; catch that first), ``RecursionError`` for nesting
+#: deeper than msgspec's recursion limit (``{"a":{"a":...}}`` 10,000 deep), and
+#: ``UnicodeDecodeError`` for invalid UTF-8 inside a JSON string. All mean "malformed JSON".
+MALFORMED = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+
 
 def fault_error(fault: Fault) -> ApiError:
     """The ApiError an ``error`` fault stands for."""
@@ -200,7 +206,7 @@ class Endpoint:
             return decoder.decode(body)
         except msgspec.ValidationError as exc:
             raise ApiError(400, _validation_message(exc), param=_param_of(exc)) from None
-        except msgspec.DecodeError as exc:
+        except MALFORMED as exc:
             raise ApiError(
                 400,
                 "We could not parse the JSON body of your request. (HINT: This likely means "

@@ -21,6 +21,12 @@ _WORDS = ("alpha", "bravo", "river", "stone", "cloud", "maple", "orbit", "pixel"
 #: Recursive schemas stop growing here: only required properties, minimal arrays.
 _MAX_DEPTH = 6
 
+#: Client-supplied schemas can ask for anything (``minLength: 1e8``, ``minItems`` nested
+#: six deep); generation runs on the event loop, so an answer bigger than these is refused
+#: with a 400 rather than stalling every other request while it is built.
+_MAX_STRING = 100_000
+_MAX_NODES = 100_000
+
 _FORMATS = {
     "date-time": lambda r: f"2026-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T"
                            f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z",
@@ -45,14 +51,26 @@ class SchemaError(ValueError):
 
 
 def instance(schema: Any, seed: int = 0) -> Any:
-    """A value valid against ``schema`` (a JSON-schema mapping), chosen by ``seed``."""
-    return _Gen(schema, random.Random(seed)).value(schema, 0)
+    """A value valid against ``schema`` (a JSON-schema mapping), chosen by ``seed``.
+
+    Raises :class:`SchemaError` for any schema it cannot use, including keywords of the
+    wrong type (``minLength: "x"``, ``properties: 1``), which come from the client.
+    """
+    try:
+        return _Gen(schema, random.Random(seed)).value(schema, 0)
+    except SchemaError:
+        raise
+    except RecursionError:
+        raise SchemaError("the schema nests too deeply") from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        raise SchemaError(f"the schema has a keyword of the wrong type or value ({exc})") from None
 
 
 class _Gen:
     def __init__(self, root: Any, rng: random.Random) -> None:
         self.root = root
         self.rng = rng
+        self.nodes = 0
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         seen = 0
@@ -74,6 +92,9 @@ class _Gen:
         return schema
 
     def value(self, schema: Any, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > _MAX_NODES:
+            raise SchemaError(f"the schema asks for more than {_MAX_NODES} values")
         if schema is True or schema is None or schema == {}:
             return self.word()
         if schema is False:
@@ -141,8 +162,16 @@ class _Gen:
             self.word() for _ in range(self.rng.randint(1, 3)))
         lo = int(schema.get("minLength", 0))
         hi = schema.get("maxLength")
-        while len(text) < lo:
-            text += " " + self.word()
+        if lo > _MAX_STRING:
+            raise SchemaError(f"minLength {lo} is above the {_MAX_STRING} mockllm generates")
+        if len(text) < lo:
+            words = [text]
+            size = len(text)
+            while size < lo:
+                word = self.word()
+                words.append(word)
+                size += 1 + len(word)
+            text = " ".join(words)
         if hi is not None:
             text = text[: int(hi)]
             if len(text) < lo:
@@ -171,6 +200,9 @@ class _Gen:
     def make_array(self, schema: dict[str, Any], depth: int) -> list[Any]:
         lo = int(schema.get("minItems", 0))
         hi = int(schema.get("maxItems", max(lo, 3)))
+        if lo > _MAX_NODES:
+            raise SchemaError(f"minItems {lo} is above the {_MAX_NODES} mockllm generates")
+        hi = min(hi, max(lo, 16))  # any length up to maxItems is valid; keep answers small
         n = lo if depth >= _MAX_DEPTH else self.rng.randint(max(lo, min(1, hi)), max(lo, hi))
         prefix = schema.get("prefixItems") or []
         items = schema.get("items", {})

@@ -43,7 +43,7 @@ class RequestView:
             if raw is None and self.req.body:
                 try:
                     raw = _decode(self.req.body)
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
                     raw = None
             elif raw is not None and not isinstance(raw, (dict, list)):
                 raw = msgspec.to_builtins(raw)

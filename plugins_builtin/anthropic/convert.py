@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from mockllm.endpoint import MALFORMED
 from mockllm.engine.models import ModelRegistry
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.engine.schema import ModelConfig
@@ -51,7 +52,7 @@ def decode(body: bytes, strict: frozenset[str] | None = None) -> MessagesRequest
         req = messages_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiError(400, _validation_message(str(exc))) from None
-    except msgspec.DecodeError as exc:
+    except MALFORMED as exc:
         raise ApiError(
             400, f"There was an error parsing the body of your request: {exc}"
         ) from None

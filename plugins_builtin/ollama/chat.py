@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint, Frame
+from mockllm.endpoint import MALFORMED
 from mockllm.engine.plan import Choice, Plan
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.streaming import Fault
@@ -57,7 +58,7 @@ class OllamaEndpoint(Endpoint):
             return decoder.decode(body)
         except msgspec.ValidationError as exc:
             raise ApiError(400, f"invalid request: {exc}") from None
-        except msgspec.DecodeError as exc:
+        except MALFORMED as exc:
             raise ApiError(400, f"invalid JSON: {exc}") from None
 
     def require_model(self, name: str) -> None:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint, Frame
+from mockllm.endpoint import MALFORMED
 from mockllm.engine.plan import Plan
 from mockllm.engine.schema import ModelConfig
 from mockllm.streaming import cut_at_token
@@ -64,7 +65,7 @@ class OpenAIEndpoint(Endpoint):
             return decoder.decode(body)
         except msgspec.ValidationError as exc:
             raise errors.validation_error(exc) from None
-        except msgspec.DecodeError as exc:
+        except MALFORMED as exc:
             raise errors.malformed_json(exc) from None
 
     def model(self, name: str) -> ModelConfig:

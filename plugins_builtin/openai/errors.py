@@ -65,7 +65,7 @@ def validation_error(exc: msgspec.ValidationError) -> ApiError:
                     code="invalid_value")
 
 
-def malformed_json(exc: msgspec.DecodeError) -> ApiError:
+def malformed_json(exc: Exception) -> ApiError:
     return ApiError(
         400,
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't "

@@ -196,3 +196,19 @@ def test_generator_keeps_large_max_items_small() -> None:
 ], ids=["self-alias", "billion-laughs", "deep-flow", "deep-unclosed"])
 def test_hostile_yaml_rules_are_a_400(http: httpx.Client, errors: _Errors, body: bytes) -> None:
     _assert_clean(http.post("/_mockllm/rules", content=body), "admin", errors)
+
+
+@pytest.mark.parametrize("dims", [-1, 2**63 - 1, 10**7])
+def test_ollama_embed_dimensions_out_of_range(
+    http: httpx.Client, errors: _Errors, dims: int
+) -> None:
+    """A negative length is a 400; a huge one is the model's own (Ollama only truncates)."""
+    r = _post(http, "/api/embed", json.dumps(
+        {"model": "nomic-embed-text", "input": "hi", "dimensions": dims}).encode())
+    if dims < 0:
+        _assert_clean(r, "ollama", errors)
+        return
+    assert r.status_code == 200, r.text[:300]
+    vector = r.json()["embeddings"][0]
+    assert 0 < len(vector) <= 4096
+    assert not errors.records

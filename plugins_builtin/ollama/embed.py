@@ -40,11 +40,18 @@ class Embed(OllamaEndpoint):
         window = model.context_window
         if req.options is not None and req.options.num_ctx:
             window = min(window, req.options.num_ctx)
+        # Ollama truncates each vector to ``dimensions`` (0: unset) and cannot lengthen it, so
+        # a larger value is the model's own length; a negative one is refused.
+        dims = req.dimensions
+        if dims is not None and dims < 0:
+            raise ApiError(400, "dimensions must be a positive integer")
+        if not dims or dims > model.dimensions:
+            dims = None
         tok = self.context.tokenizers.get(model.tokenizer)
         neutral = NeutralRequest(
             endpoint="ollama.embed", provider="ollama", model=req.model,
             inputs=[_fit(tok, t, window, req.truncate) for t in texts],
-            dimensions=req.dimensions, headers=self.headers(request),
+            dimensions=dims, headers=self.headers(request),
         )
         planned = time.monotonic()
         plan = self.plan(request, neutral, body)

@@ -162,6 +162,8 @@ class Registry:
 
     def clear_runtime(self, key: str) -> Resolution:
         """Drop a runtime override, going back to the start-up resolution."""
+        if key not in self._contributions:
+            raise PluginError(f"unknown {self.kind} key {key!r}")
         self._runtime.pop(key, None)
         self.resolutions[key] = self._resolve(key)
         self.active.pop(key, None)

@@ -212,3 +212,13 @@ def test_ollama_embed_dimensions_out_of_range(
     vector = r.json()["embeddings"][0]
     assert 0 < len(vector) <= 4096
     assert not errors.records
+
+
+@pytest.mark.parametrize("body", [{"key": "nope"}, {"key": "nope", "plugin": "x"},
+                                  {"key": "openai.chat", "plugin": "nope"}, {"key": 1}, {}])
+def test_plugins_use_with_bad_keys_is_a_400(
+    http: httpx.Client, errors: _Errors, body: dict[str, Any]
+) -> None:
+    r = http.post("/_mockllm/plugins/use", json=body)
+    _assert_clean(r, "admin", errors)
+    assert r.status_code == 400

@@ -12,6 +12,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -76,16 +77,26 @@ def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Ha
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:
-    # OpenAI's own answer for an unknown URL; clients get JSON, never a bare text body.
+    # Clients get JSON in the envelope of the API they are speaking, never a bare text body:
+    # OpenAI's own answer for an unknown URL, unless the path or headers say otherwise.
     status = getattr(exc, "status_code", 404)
-    message = (f"Invalid URL ({request.method} {request.url.path})" if status == 404
-               else f"Method {request.method} not allowed for {request.url.path}")
-    return JSONResponse(
-        {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                   "code": None}},
-        status_code=status,
-        headers=getattr(exc, "headers", None),
-    )
+    path = request.url.path
+    message = (f"Invalid URL ({request.method} {path})" if status == 404
+               else f"Method {request.method} not allowed for {path}")
+    body: dict[str, Any]
+    if path.startswith("/api/"):  # Ollama
+        body = {"error": message}
+    elif path.startswith("/v1/messages") or "anthropic-version" in request.headers:
+        body = {"type": "error", "error": {
+            "type": "not_found_error" if status == 404 else "invalid_request_error",
+            "message": message}}
+    elif path.startswith(("/v1/ranking", "/v1/retrieval")):  # NIM
+        body = {"object": "error", "message": message, "detail": {},
+                "type": "invalid_request_error"}
+    else:
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                          "code": None}}
+    return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
 
 
 class MockApp:

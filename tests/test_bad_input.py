@@ -222,3 +222,22 @@ def test_plugins_use_with_bad_keys_is_a_400(
     r = http.post("/_mockllm/plugins/use", json=body)
     _assert_clean(r, "admin", errors)
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize(("method", "path", "kind"), [
+    ("GET", "/v1/chat/completions", "openai"),
+    ("POST", "/v1/models", "openai"),
+    ("GET", "/v1/nope", "openai"),
+    ("GET", "/v1/messages", "anthropic"),
+    ("PUT", "/v1/messages/count_tokens", "anthropic"),
+    ("GET", "/v1/ranking", "nim"),
+    ("GET", "/api/chat", "ollama"),
+    ("POST", "/api/tags", "ollama"),
+    ("GET", "/api/nope", "ollama"),
+])
+def test_wrong_method_or_url_is_in_the_provider_envelope(
+    http: httpx.Client, errors: _Errors, method: str, path: str, kind: str
+) -> None:
+    r = http.request(method, path, content=b"{}")
+    assert r.status_code in (404, 405)
+    _assert_clean(r, kind, errors)

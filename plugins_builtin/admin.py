@@ -41,7 +41,9 @@ class Admin(Endpoint):
         token = self.context.config.server.admin_token
         if token:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given, token):
+            # Bytes, not str: compare_digest refuses non-ASCII strings with a TypeError, and
+            # a header can carry any byte (Starlette decodes headers as latin-1).
+            if not hmac.compare_digest(given.encode("latin-1"), token.encode("utf-8")):
                 raise ApiError(401, "admin API: missing or wrong bearer token")
         elif request.client is None or request.client.host not in _LOOPBACK:
             raise ApiError(403, "admin API answers loopback clients only (set server.admin_token)")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mockllm.engine import jsonschema
-from mockllm.testing import LiveServer, run_server, test_context
+from mockllm.testing import LiveServer, run_config, run_server, test_context
 
 #: Every POST endpoint, with the envelope its errors come in.
 POSTS = {
@@ -241,3 +241,14 @@ def test_wrong_method_or_url_is_in_the_provider_envelope(
     r = http.request(method, path, content=b"{}")
     assert r.status_code in (404, 405)
     _assert_clean(r, kind, errors)
+
+
+@pytest.mark.parametrize("value", [b"Bearer \xff\xfe", "Bearer é".encode(), b"Bearer"])
+def test_non_ascii_admin_token_is_a_401(errors: _Errors, value: bytes) -> None:
+    with run_config("server: {admin_token: tok}\n") as live, \
+            httpx.Client(base_url=live.url, timeout=10) as c:
+        r = c.get("/_mockllm/config", headers=[(b"authorization", value)])
+        ok = c.get("/_mockllm/config", headers={"authorization": "Bearer tok"})
+    _assert_clean(r, "admin", errors)
+    assert r.status_code == 401
+    assert ok.status_code == 200

@@ -252,3 +252,15 @@ def test_non_ascii_admin_token_is_a_401(errors: _Errors, value: bytes) -> None:
     _assert_clean(r, "admin", errors)
     assert r.status_code == 401
     assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("body", [MALFORMED["deep-object"], MALFORMED["invalid-utf8-in-string"],
+                                  b"not json"])
+def test_match_json_on_an_unreadable_body_matches_nothing(body: bytes) -> None:
+    """``match.json`` decodes the raw body itself; an unreadable one is simply no match."""
+    from mockllm.engine.matching import RequestView
+    from mockllm.engine.request import NeutralRequest
+
+    view = RequestView(NeutralRequest(endpoint="openai.chat", provider="openai", model="m",
+                                      body=body))
+    assert view.raw is None

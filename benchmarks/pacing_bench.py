@@ -35,6 +35,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks.procs import wait_healthy
+
 TOKEN = b'"delta":{"content":'
 
 
@@ -188,15 +190,8 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]
         # shared machine, so the figures show mockllm rather than its neighbours.
         preexec_fn=(lambda: os.nice(args.server_nice)) if args.server_nice else None,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("mockllm did not start")
+    wait_healthy(proc, port)
+    return proc
 
 
 def report(records: list[Stream], args: argparse.Namespace) -> dict[str, float]:

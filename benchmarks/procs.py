@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,19 @@ def raise_nofile() -> int:
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, timeout: float = 30.0) -> None:
+    """Poll ``GET /health`` until it answers; kill ``proc`` and exit if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("mockllm did not start")
 
 
 def free_port() -> int:

@@ -21,9 +21,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from benchmarks.procs import wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,15 +38,8 @@ def start_server(config: Path, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, MOCKLLM_DISABLE_PLUGIN_AUTOLOAD="1")
     proc = subprocess.Popen([sys.executable, "-m", "mockllm", "serve", "--config", str(config),
                              "--port", str(port), "--log-level", "warning"], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("mockllm did not start")
+    wait_healthy(proc, port)
+    return proc
 
 
 def run_aiperf(aiperf: str, port: int, model: str, concurrency: int, requests: int,

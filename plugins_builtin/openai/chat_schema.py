@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from .logprobs import ChoiceLogprobs
-from .wire import SYSTEM_FINGERPRINT, StreamOptions, Usage
+from .wire import SYSTEM_FINGERPRINT, GenerationParams, Usage
 
 # -- request --------------------------------------------------------------------------
 
@@ -75,19 +75,14 @@ class ResponseFormat(msgspec.Struct):
     json_schema: JsonSchemaFormat | None = None
 
 
-class ChatRequest(msgspec.Struct):
+class ChatRequest(GenerationParams):
     """Every field of OpenAI's CreateChatCompletionRequest, plus vLLM's load-test extensions
     (``ignore_eos``, ``min_tokens``). Strict mode refuses keys not listed here."""
 
     model: str
     messages: list[ChatMessage]
-    stream: bool | None = None
-    stream_options: StreamOptions | None = None
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
-    n: int | None = None
-    stop: str | list[str] | None = None
-    seed: int | None = None
     response_format: ResponseFormat | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
@@ -95,12 +90,6 @@ class ChatRequest(msgspec.Struct):
     tool_choice: Any = None
     parallel_tool_calls: bool | None = None
     reasoning_effort: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    logit_bias: dict[str, float] | None = None
-    user: str | None = None
     metadata: dict[str, str] | None = None
     store: bool | None = None
     modalities: list[str] | None = None
@@ -116,8 +105,6 @@ class ChatRequest(msgspec.Struct):
     prompt_cache_options: Any = None
     safety_identifier: str | None = None
     moderation: Any = None
-    ignore_eos: bool = False
-    min_tokens: int = 0
 
 
 

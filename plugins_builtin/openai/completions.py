@@ -25,33 +25,20 @@ from . import errors, wire
 from .base import OpenAIEndpoint, headers_of, known_fields
 from .errors import check_count
 from .logprobs import CompletionLogprobs, completion_logprobs
-from .wire import FINISH, SYSTEM_FINGERPRINT, StreamOptions, Usage, encoder
+from .wire import FINISH, SYSTEM_FINGERPRINT, GenerationParams, Usage, encoder
 
 #: The API's default when ``max_tokens`` is left out.
 DEFAULT_MAX_TOKENS = 16
 
 
-class CompletionRequest(msgspec.Struct):
+class CompletionRequest(GenerationParams):
     model: str
     prompt: str | list[str | int | list[int]]
     suffix: str | None = None
     max_tokens: int | None = DEFAULT_MAX_TOKENS
     echo: bool | None = None
-    n: int | None = None
     best_of: int | None = None
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    stream: bool | None = None
-    stream_options: StreamOptions | None = None
     logprobs: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    logit_bias: dict[str, float] | None = None
-    user: str | None = None
-    ignore_eos: bool = False
-    min_tokens: int = 0
 
 
 _decoder = msgspec.json.Decoder(CompletionRequest)

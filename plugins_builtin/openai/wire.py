@@ -71,3 +71,23 @@ def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0)
 class StreamOptions(msgspec.Struct):
     include_usage: bool = False
     include_obfuscation: bool = True
+
+
+class GenerationParams(msgspec.Struct, kw_only=True):
+    """Request fields chat and completions share: sampling, streaming, and vLLM's
+    load-test extensions (``ignore_eos``, ``min_tokens``). Keyword-only, so each request
+    Struct keeps its own required fields first."""
+
+    n: int | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    ignore_eos: bool = False
+    min_tokens: int = 0

@@ -74,17 +74,16 @@ class ServerContext:
         self.config_error: str | None = None
         self.started_at = 0.0
         self.extras: dict[str, Any] = {}
-        #: Called with every finished request's Observation (journal, metrics, plugins).
-        self.observers: list[Observer] = [self._journal]
+        #: Called with every finished request's Observation (metrics, plugins); the journal
+        #: records it first.
+        self.observers: list[Observer] = []
 
     def observe(self, obs: Observation) -> None:
+        # Health, metrics and admin calls are not model requests: not in the journal.
+        if not obs.endpoint.startswith("mockllm."):
+            self.journal.record(obs)
         for observer in self.observers:
             observer(obs)
-
-    def _journal(self, obs: Observation) -> None:
-        if obs.endpoint.startswith("mockllm."):
-            return  # health, metrics and admin calls are not model requests
-        self.journal.record(obs)
 
     @property
     def hook(self) -> Any:

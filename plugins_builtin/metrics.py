@@ -9,7 +9,7 @@ docs/metrics.md lists every series.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -31,32 +31,77 @@ from mockllm.streaming import LATENCY_BUCKETS, Histogram
 EXTRA_KEY = "mockllm.metrics"
 
 
+class _Series:
+    """Everything counted for one (endpoint, model, status): one dict lookup per request."""
+
+    __slots__ = ("completion_tokens", "e2e", "prompt_tokens", "requests", "ttft")
+
+    def __init__(self) -> None:
+        self.requests = self.prompt_tokens = self.completion_tokens = 0
+        self.ttft = Histogram(LATENCY_BUCKETS)
+        self.e2e = Histogram(LATENCY_BUCKETS)
+
+
 class Metrics:
-    """Counts per finished request (an observer) and a collector for the exposition."""
+    """Counts per finished request (an observer) and a collector for the exposition.
+
+    The observer only bumps one :class:`_Series`; the per-label tables Prometheus wants
+    (``requests``, ``prompt_tokens``...) are summed from the series at scrape time.
+    """
 
     def __init__(self, context: ServerContext) -> None:
         self.context = context
-        self.requests: dict[tuple[str, str, str], int] = {}
-        self.prompt_tokens: dict[tuple[str, str], int] = {}
-        self.completion_tokens: dict[tuple[str, str], int] = {}
-        self.ttft: dict[tuple[str, str], Histogram] = {}
-        self.e2e: dict[tuple[str, str], Histogram] = {}
+        self.series: dict[tuple[str, str | None, int], _Series] = {}
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
 
     def observe(self, obs: Observation) -> None:
-        model = obs.model or ""
-        key3 = (obs.endpoint, model, str(obs.status))
-        self.requests[key3] = self.requests.get(key3, 0) + 1
+        key = (obs.endpoint, obs.model, obs.status)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = _Series()
+        series.requests += 1
         if obs.model is None or obs.status >= 400:
             return
-        key = (obs.endpoint, model)
-        self.prompt_tokens[key] = self.prompt_tokens.get(key, 0) + obs.prompt_tokens
-        self.completion_tokens[key] = self.completion_tokens.get(key, 0) + obs.completion_tokens
+        series.prompt_tokens += obs.prompt_tokens
+        series.completion_tokens += obs.completion_tokens
         if obs.first_token is not None:
-            _hist(self.ttft, key).observe(obs.first_token - obs.start)
+            series.ttft.observe(obs.first_token - obs.start)
         if obs.end is not None:
-            _hist(self.e2e, key).observe(obs.end - obs.start)
+            series.e2e.observe(obs.end - obs.start)
+
+    # -- tables by label, built at scrape time ----------------------------------------------
+
+    @property
+    def requests(self) -> dict[tuple[str, str, str], int]:
+        return {(e, m or "", str(st)): s.requests for (e, m, st), s in self.series.items()}
+
+    def _ok(self) -> Iterator[tuple[tuple[str, str], _Series]]:
+        for (endpoint, model, status), series in self.series.items():
+            if model is not None and status < 400:
+                yield (endpoint, model), series
+
+    @property
+    def prompt_tokens(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for key, series in self._ok():
+            out[key] = out.get(key, 0) + series.prompt_tokens
+        return out
+
+    @property
+    def completion_tokens(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for key, series in self._ok():
+            out[key] = out.get(key, 0) + series.completion_tokens
+        return out
+
+    @property
+    def ttft(self) -> dict[tuple[str, str], Histogram]:
+        return _merge_into({}, ((k, s.ttft) for k, s in self._ok() if s.ttft.count))
+
+    @property
+    def e2e(self) -> dict[tuple[str, str], Histogram]:
+        return _merge_into({}, ((k, s.e2e) for k, s in self._ok() if s.e2e.count))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -125,13 +170,6 @@ class Metrics:
                          {(m,): h for m, h in timing.queue_time.items()})
 
 
-def _hist(table: dict[tuple[str, str], Histogram], key: tuple[str, str]) -> Histogram:
-    hist = table.get(key)
-    if hist is None:
-        hist = table[key] = Histogram(LATENCY_BUCKETS)
-    return hist
-
-
 def _by_model(table: dict[tuple[str, str], int]) -> dict[tuple[str, ...], int]:
     out: dict[tuple[str, ...], int] = {}
     for (_, model), n in table.items():
@@ -140,11 +178,16 @@ def _by_model(table: dict[tuple[str, str], int]) -> dict[tuple[str, ...], int]:
 
 
 def _merge(table: dict[tuple[str, str], Histogram]) -> dict[tuple[str, ...], Histogram]:
-    out: dict[tuple[str, ...], Histogram] = {}
-    for (_, model), hist in table.items():
-        merged = out.get((model,))
+    return _merge_into({}, (((model,), hist) for (_, model), hist in table.items()))
+
+
+def _merge_into(out: dict[Any, Histogram], pairs: Iterable[tuple[Any, Histogram]]
+                ) -> dict[Any, Histogram]:
+    """Sum histograms with the same key (same bounds) into ``out``."""
+    for key, hist in pairs:
+        merged = out.get(key)
         if merged is None:
-            merged = out[(model,)] = Histogram(hist.bounds)
+            merged = out[key] = Histogram(hist.bounds)
         merged.counts = [a + b for a, b in zip(merged.counts, hist.counts, strict=True)]
         merged.sum += hist.sum
         merged.count += hist.count

@@ -169,8 +169,10 @@ class Engine:
                     and not embedding):
                 plan.error = max_tokens_error(req.provider, model, req.max_tokens)
                 return plan
-        view = RequestView(req, model.id)
-        rule = self.select(view, ctl.rule)
+        # Without rules there is nothing to match: the view is built only if a template
+        # asks for its values.
+        view = RequestView(req, model.id) if self._all or ctl.rule is not None else None
+        rule = self.select(view, ctl.rule) if view is not None else None
         plan.rule = rule.name if rule is not None else None
         if ctl.status is not None:
             # A forced error answers instead of the rule: its sequence does not advance.
@@ -192,8 +194,8 @@ class Engine:
             seed = req.seed if req.seed is not None else zlib.crc32(prompt.encode())
             budget = req.max_tokens if req.max_tokens is not None else model.max_output_tokens
             # Template values are gathered only for an answer that renders some.
-            values = (_Values(req, view, model, plan.rule, uses + 1) if answer.needs_values
-                      else _no_values)
+            values = (_Values(req, view or RequestView(req, model.id), model, plan.rule,
+                              uses + 1) if answer.needs_values else _no_values)
             for index in range(max(req.n, 1)):
                 plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
                                                   values))

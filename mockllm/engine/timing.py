@@ -161,6 +161,14 @@ class Timing:
 
             raise ConfigError([f"{config.source}: {p}: {m}" for p, m in problems])
         self._defaults_struct = config.defaults.latency
+        #: Models answered at once unless a rule, header or fault says otherwise: no latency
+        #: from the model or the defaults and no bounded load model. One set lookup then
+        #: settles the pacing of the common request.
+        self.unpaced = frozenset(m.id for m in config.models if self._unpaced(m.id))
+
+    def _unpaced(self, model_id: str) -> bool:
+        block = self.by_model.get(model_id, self.defaults)
+        return block is not None and block.zero and not self.loads[model_id].bounded
 
     def _add(self, block: Latency, where: str, profiles: dict[str, Latency],
              problems: list[tuple[str, str]]) -> CompiledLatency | None:
@@ -230,6 +238,11 @@ class Timing:
         fault: Fault | None,
     ) -> Pacing | None:
         runtime = self.runtime
+        if (fault is None and model.id in self.unpaced and start >= runtime.ready_at
+                and (latency is self._defaults_struct or latency is _DEFAULT)
+                and not (self.control_headers and (LATENCY_HEADER in req.headers
+                                                   or PROFILE_HEADER in req.headers))):
+            return None
         if start < runtime.ready_at:
             raise ApiError(503, "The server is starting up; retry in a moment.",
                            headers={"retry-after": str(max(int(runtime.ready_at - start), 1))})

@@ -39,12 +39,14 @@ FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
           "stop_sequence": "stop", "content_filter": "content_filter"}
 
 
-class PromptTokensDetails(msgspec.Struct):
+# The details are frozen so one shared zero instance can stand in every answer that has
+# nothing to report (most of them): no two allocations per response for constant bytes.
+class PromptTokensDetails(msgspec.Struct, frozen=True):
     cached_tokens: int = 0
     audio_tokens: int = 0
 
 
-class CompletionTokensDetails(msgspec.Struct):
+class CompletionTokensDetails(msgspec.Struct, frozen=True):
     reasoning_tokens: int = 0
     audio_tokens: int = 0
     accepted_prediction_tokens: int = 0
@@ -63,9 +65,15 @@ class Usage(msgspec.Struct):
         default_factory=CompletionTokensDetails)
 
 
+_NO_PROMPT_DETAILS = PromptTokensDetails()
+_NO_COMPLETION_DETAILS = CompletionTokensDetails()
+
+
 def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0) -> Usage:
+    details = (CompletionTokensDetails(reasoning_tokens) if reasoning_tokens
+               else _NO_COMPLETION_DETAILS)
     return Usage(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens,
-                 completion_tokens_details=CompletionTokensDetails(reasoning_tokens))
+                 _NO_PROMPT_DETAILS, details)
 
 
 class StreamOptions(msgspec.Struct):

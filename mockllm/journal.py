@@ -30,18 +30,20 @@ class Entry(msgspec.Struct, omit_defaults=True):
 class Journal:
     """Keeps each request's :class:`Observation` as it is, and builds the :class:`Entry`
     only when someone reads the journal: recording is on the per-request path, reading is
-    not."""
+    not. An entry's wall-clock ``time`` is worked out at read time from the observation's
+    monotonic end, so recording needs no clock call."""
 
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[tuple[float, Observation]] = deque(maxlen=size)
+        self._entries: deque[Observation] = deque(maxlen=size)
 
     def resize(self, size: int) -> None:
         if size != self._entries.maxlen:
             self._entries = deque(self._entries, maxlen=size)
 
     def record(self, obs: Observation) -> None:
-        obs.body = obs.body[:BODY_LIMIT]  # the same object when it is short enough
-        self._entries.append((time.time(), obs))
+        if len(obs.body) > BODY_LIMIT:
+            obs.body = obs.body[:BODY_LIMIT]
+        self._entries.append(obs)
 
     @staticmethod
     def entry(when: float, obs: Observation) -> Entry:
@@ -60,11 +62,14 @@ class Journal:
     ) -> list[Entry]:
         """Entries oldest first; ``limit`` keeps the newest ``limit`` (0 or None: all)."""
         out = [
-            (when, o) for when, o in self._entries
+            o for o in self._entries
             if (rule is None or o.rule == rule) and (model is None or o.model == model)
             and (endpoint is None or o.endpoint == endpoint)
         ]
-        return [self.entry(when, o) for when, o in (out[-limit:] if limit else out)]
+        # Monotonic -> wall clock: right unless the system clock was stepped since.
+        offset = time.time() - time.monotonic()
+        return [self.entry(offset + (o.end if o.end is not None else o.start), o)
+                for o in (out[-limit:] if limit else out)]
 
     def clear(self) -> None:
         self._entries.clear()

@@ -75,7 +75,7 @@ MALFORMED = b'{"malformed": tr'
 
 #: Bucket bounds (seconds) of the pacing error histogram: fine below 10 ms, where it matters.
 PACING_ERROR_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01,
-                        0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+                        0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 #: Bucket bounds of latency histograms (TTFT, ITL, e2e); vLLM's, so dashboards line up.
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
                    5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)

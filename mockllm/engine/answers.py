@@ -148,6 +148,10 @@ class Answer:
         self.cycle = spec.cycle
         self.needs_values = self.template is not None or any(
             not (t.name.constant and t.literal is not None) for t in self.tool_calls)
+        #: Generated text and nothing else (the embedded defaults): ``choice`` takes a
+        #: short path that skips the text/template/tool-call/reasoning dispatch.
+        self.plain = (self.text is None and self.template is None and not self.tool_calls
+                      and self.reasoning is None and not self.sequence)
 
     def pick(self, uses: int) -> Answer:
         """The answer for the ``uses``-th match (0-based) of a sequence, or itself."""
@@ -160,6 +164,8 @@ class Answer:
         self, req: NeutralRequest, tok: Tokenizer, index: int, seed: int, budget: int,
         values: Values,
     ) -> Choice:
+        if self.plain and not req.stop and req.response_format is None:
+            return self._generated(req, tok, index, seed, budget)
         choice = Choice(index=index)
         reasoning = self._reasoning(req, tok, seed)
         if len(reasoning) > budget:
@@ -198,6 +204,23 @@ class Answer:
         choice.finish_reason = "tool_calls"
         return choice
 
+    def _generated(self, req: NeutralRequest, tok: Tokenizer, index: int, seed: int,
+                   budget: int) -> Choice:
+        """The same Choice as the general path for a plain generated answer.
+
+        Generated text for a seed is prefix-stable (``generate(n)[:k] == generate(k)``), so
+        asking for exactly the pieces kept is the same as generating one more and cutting.
+        """
+        gen = self.generate or _GENERATE
+        fill = req.max_tokens is not None and (req.ignore_eos or gen.fill)
+        n = budget + 1 if fill else max(gen.tokens, req.min_tokens)
+        if n > budget or (n == budget and req.ignore_eos):
+            n, finish = budget, "length"  # ran into the limit
+        else:
+            finish = "stop"
+        pieces = generate(tok, n, gen.seed + index if gen.seed is not None else seed)
+        return Choice(index, pieces, [], [], finish)  # type: ignore[arg-type]
+
     def _reasoning(self, req: NeutralRequest, tok: Tokenizer, seed: int) -> list[str]:
         r = self.reasoning
         if r is None or not req.thinking:
@@ -222,7 +245,7 @@ class Answer:
         elif req.response_format in ("json_schema", "json_object"):
             out = cached_pieces(tok, _structured(req, seed))
         else:
-            gen = self.generate or Generate()
+            gen = self.generate or _GENERATE
             fill = exact or (gen.fill and req.max_tokens is not None)
             # Filling runs into the limit, which is a "length" finish: ask for one more.
             n = remaining + 1 if fill else max(gen.tokens, req.min_tokens)
@@ -236,6 +259,9 @@ class Answer:
                 extra[0] = " " + extra[0]
             out.extend(extra)
         return out
+
+
+_GENERATE = Generate()
 
 
 def _structured(req: NeutralRequest, seed: int) -> str:

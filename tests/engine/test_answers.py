@@ -323,3 +323,25 @@ def test_unknown_model_is_a_404() -> None:
     with pytest.raises(ApiError) as info:
         engine("rules: []").plan(chat(model="gpt-nope"))
     assert info.value.status == 404 and info.value.code == "model_not_found"
+
+
+@pytest.mark.parametrize("generate", ["{tokens: 4}", "{tokens: 4, fill: true}",
+                                      "{tokens: 300, seed: 9}", "{tokens: 0}"])
+def test_plain_generated_short_path_equals_the_general_path(generate: str) -> None:
+    # A generate-only answer skips the general dispatch; it must give the same Choice for
+    # every length setting (limits below, at and above the generated count, ignore_eos,
+    # min_tokens, n), or the short path would change answers.
+    e = engine(f"defaults: {{respond: {{generate: {generate}}}}}")
+    assert e._defaults.plain
+    for max_tokens in (None, 1, 3, 4, 5, 300):
+        for ignore_eos in (False, True):
+            for min_tokens in (0, 4, 6):
+                req = chat("same prompt", max_tokens=max_tokens, ignore_eos=ignore_eos,
+                           min_tokens=min_tokens, n=2)
+                short = e.plan(req).choices
+                e._defaults.plain = False
+                try:
+                    general = e.plan(req).choices
+                finally:
+                    e._defaults.plain = True
+                assert short == general, (max_tokens, ignore_eos, min_tokens)

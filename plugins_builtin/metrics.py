@@ -103,19 +103,19 @@ class Metrics:
             if model is not None and status < 400:
                 yield (endpoint, model), series
 
-    @property
-    def prompt_tokens(self) -> dict[tuple[str, str], int]:
+    def _tokens(self, field: str) -> dict[tuple[str, str], int]:
         out: dict[tuple[str, str], int] = {}
         for key, series in self._ok():
-            out[key] = out.get(key, 0) + series.prompt_tokens
+            out[key] = out.get(key, 0) + getattr(series, field)
         return out
 
     @property
+    def prompt_tokens(self) -> dict[tuple[str, str], int]:
+        return self._tokens("prompt_tokens")
+
+    @property
     def completion_tokens(self) -> dict[tuple[str, str], int]:
-        out: dict[tuple[str, str], int] = {}
-        for key, series in self._ok():
-            out[key] = out.get(key, 0) + series.completion_tokens
-        return out
+        return self._tokens("completion_tokens")
 
     @property
     def ttft(self) -> dict[tuple[str, str], Histogram]:

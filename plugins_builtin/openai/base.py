@@ -51,8 +51,7 @@ class OpenAIEndpoint(Endpoint):
         self, request: Request, decoder: msgspec.json.Decoder[T], fields: frozenset[str]
     ) -> tuple[T, bytes]:
         """Auth, then the body decoded into the request Struct (400/401/413 on failure)."""
-        if self.context.config.server.api_keys:
-            self.authorize(request)
+        self.authorize(request)
         body = await self.read_body(request)
         req = self.decode(body, decoder)
         if self.context.config.server.strict:

@@ -145,8 +145,7 @@ def to_neutral(req: ChatRequest, headers: dict[str, str]) -> NeutralRequest:
         json_schema=schema,
         headers=headers,
     )
-    if req.logprobs:
-        neutral.logprobs, neutral.top_logprobs = True, req.top_logprobs or 0
+    neutral.logprobs, neutral.top_logprobs = bool(req.logprobs), req.top_logprobs or 0
     neutral.thinking = req.reasoning_effort is not None and req.reasoning_effort != "none"
     return neutral
 

@@ -11,7 +11,7 @@ import time
 import msgspec
 from starlette.responses import Response
 
-from mockllm.ids import random_int
+from mockllm.ids import random_hex
 from mockllm.responses import JsonBytes
 
 #: The one encoder every OpenAI endpoint renders with.
@@ -22,7 +22,7 @@ SYSTEM_FINGERPRINT = "fp_mockllm"
 
 def new_id(prefix: str) -> str:
     """``prefix`` + 24 random hex digits (``chatcmpl-``, ``resp_``, ``call_``...)."""
-    return prefix + random_int(96).to_bytes(12, "big").hex()  # random_hex(12), inlined
+    return prefix + random_hex(12)
 
 
 def now() -> int:

@@ -1,14 +1,15 @@
-"""Sending frames: one ASGI send per frame, released on absolute deadlines.
+"""Sending frames, released on absolute deadlines.
 
 Token frame i is due at ``start + ttft + sum(itl[:i])``. Deadlines are absolute, so time spent
 encoding or in the event loop is absorbed instead of accumulating as drift. For every token
 frame the actual send time minus the due time goes into a fixed-bucket :class:`Histogram`
 (``mockllm_pacing_error_seconds``), so memory stays bounded however long the server runs.
 
-Waiting uses one scheduler per event loop: ``sleep`` (each wait is an ``asyncio.sleep``, i.e.
-one ``loop.call_at`` per token) or ``heap`` (one timer armed for the earliest deadline of a
-shared heap, waking every stream that is due). docs/latency.md has the measurements behind the
-default.
+Waiting uses one scheduler per event loop: ``heap`` (one timer armed for the earliest deadline
+of a shared heap; a paced stream is a :class:`~mockllm.pump.Pump` stepped straight from that
+timer) or ``sleep`` (each wait is an ``asyncio.sleep``, i.e. one ``loop.call_at`` per token).
+A stream with a fault takes the plain coroutine path (:meth:`StreamResponse._paced`).
+docs/latency.md has the measurements behind the default.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import weakref
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockllm.observe import Observation
+from mockllm.pump import Pump
 
 if TYPE_CHECKING:
     from mockllm.engine.load import Ticket
@@ -144,11 +147,16 @@ class SleepScheduler:
 
 
 class HeapScheduler:
-    """One heap of (deadline, future) per loop and a single timer for its earliest deadline."""
+    """One heap of (deadline, callback) per loop and a single timer for its earliest deadline.
+
+    :meth:`call_at` runs a callback once its deadline has passed (a paced stream's
+    :class:`~mockllm.pump.Pump` steps from it directly); :meth:`sleep_until` is the awaitable
+    form for code that waits in a task.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, clock: Clock = time.monotonic) -> None:
         self.loop, self.clock = loop, clock
-        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._armed = float("inf")
@@ -158,16 +166,20 @@ class HeapScheduler:
         # with 1,000 streams, cut the scheduling CPU by 3x and the p99 error to under 2 ms.
         self.tick = 0.001 if type(loop).__module__.startswith("uvloop") else 0.0
 
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` from the timer once the clock has passed ``deadline``."""
+        heapq.heappush(self._heap, (deadline, next(self._seq), callback))
+        if deadline < self._armed:
+            self._arm(deadline)
+
     def sleep_until(self, deadline: float) -> asyncio.Future[None]:
-        # A bare future, no coroutine: the cheapest thing a stream can wait on. It is
-        # resolved by _fire only once the clock has passed ``deadline`` (never early).
+        # A bare future, no coroutine: the cheapest thing a task can wait on. It is
+        # resolved only once the clock has passed ``deadline`` (never early).
         fut: asyncio.Future[None] = self.loop.create_future()
         if deadline <= self.clock():
             fut.set_result(None)
-            return fut
-        heapq.heappush(self._heap, (deadline, next(self._seq), fut))
-        if deadline < self._armed:
-            self._arm(deadline)
+        else:
+            self.call_at(deadline, partial(_wake, fut))
         return fut
 
     def _arm(self, deadline: float) -> None:
@@ -178,13 +190,23 @@ class HeapScheduler:
 
     def _fire(self) -> None:
         self._timer, self._armed = None, float("inf")
-        heap, now = self._heap, self.clock()
-        while heap and heap[0][0] <= now:
-            fut = heapq.heappop(heap)[2]
-            if not fut.done():
-                fut.set_result(None)
+        heap, clock = self._heap, self.clock
+        now = clock()
+        while heap:
+            if heap[0][0] > now:
+                # Running the callbacks takes time: look at the clock again before waiting
+                # a whole tick for entries that have come due meanwhile.
+                now = clock()
+                if heap[0][0] > now:
+                    break
+            heapq.heappop(heap)[2]()
         if heap:
             self._arm(heap[0][0])
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 _heaps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapScheduler] = (
@@ -196,11 +218,18 @@ class LoopHeapScheduler:
     """The :class:`HeapScheduler` of whichever loop is running (tests run several loops)."""
 
     def sleep_until(self, deadline: float) -> Awaitable[None]:
+        return self._heap().sleep_until(deadline)
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
+        self._heap().call_at(deadline, callback)
+
+    @staticmethod
+    def _heap() -> HeapScheduler:
         loop = asyncio.get_running_loop()
         sched = _heaps.get(loop)
         if sched is None:
             sched = _heaps[loop] = HeapScheduler(loop)
-        return sched.sleep_until(deadline)
+        return sched
 
 
 def default_scheduler() -> Scheduler:
@@ -400,13 +429,16 @@ class StreamResponse(Response):
                         "headers": self.raw_headers})
             await pacing.acquire()
             if pacing.fault is None:
-                await self._paced_batched(send, pacing)
+                # The pump's last write ends the response; ending it also reads as a
+                # disconnect, so the watcher goes first.
+                await Pump(self, send, pacing, on_end=watcher.cancel).run()
             else:
                 complete = await self._paced(send, pacing)
-            watcher.cancel()  # the end of the response also reads as a disconnect
-            if complete:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            # else: a disconnect fault; the response stays incomplete and the server closes it
+                watcher.cancel()
+                if complete:
+                    await send({"type": "http.response.body", "body": b"",
+                                "more_body": False})
+                # else: a disconnect fault; the response stays incomplete, the server closes it
         except asyncio.CancelledError:
             if not gone or task is None:
                 raise
@@ -434,72 +466,6 @@ class StreamResponse(Response):
         if self.transport.terminator:
             await send({"type": "http.response.body", "body": self.transport.terminator,
                         "more_body": True})
-
-    async def _paced_batched(self, send: Send, pacing: Pacing) -> None:
-        """The paced path without faults, built to stay on time with many streams.
-
-        Frames that are due go out together in one ASGI send: a token with the frames that
-        wait for it (role, finish, usage), and, when the stream has fallen behind, every
-        token that is already overdue. On the wire that is the same SSE/NDJSON events, but
-        a late stream catches up with one write instead of one per token, so overload does
-        not feed on itself. The error recorded for a token is its actual send time minus its
-        due time.
-        """
-        encode = self.transport.encode
-        clock = pacing.clock
-        sleep_until = pacing.scheduler.sleep_until
-        errors = pacing.errors.append
-        itl_sink = pacing.itl_sink
-        due_of = pacing.due
-        ready: list[bytes] = []  # due frames, up to and including the last due token
-        held: list[bytes] = []  # frames after that token, waiting for the next token
-        dues: list[float] = []  # due times of the tokens in ``ready``
-        tokens = 0
-        last = -1.0  # when the previous batch of tokens went out
-
-        for frame in self.frames:
-            if not frame.token:
-                held.append(encode(frame))
-                continue
-            due = due_of(tokens)
-            tokens += 1
-            if due > clock():
-                if ready:
-                    now = clock()  # the moment the bytes are handed to the server
-                    await send({"type": "http.response.body", "more_body": True,
-                                "body": ready[0] if len(ready) == 1 else b"".join(ready)})
-                    ready.clear()
-                    last = self._record(now, last, dues, errors, itl_sink)
-                await sleep_until(due)
-            if held:
-                ready.extend(held)
-                held.clear()
-            ready.append(encode(frame))
-            dues.append(due)
-        if self.transport.terminator:
-            held.append(self.transport.terminator)
-        ready.extend(held)
-        if ready:
-            now = clock()
-            await send({"type": "http.response.body", "body": b"".join(ready),
-                        "more_body": True})
-            if dues:
-                self._record(now, last, dues, errors, itl_sink)
-
-    def _record(self, now: float, last: float, dues: list[float],
-                errors: Callable[[float], None], itl_sink: Histogram | None) -> float:
-        """Note the tokens of one send: pacing errors, first token, gaps. Returns ``now``."""
-        for due in dues:
-            errors(now - due)
-        if last < 0:
-            if self.observation is not None:
-                self.observation.first_token = now
-        elif itl_sink is not None:
-            itl_sink.observe(now - last)
-        if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
-            itl_sink.observe(0.0, len(dues) - 1)
-        dues.clear()
-        return now
 
     async def _paced(self, send: Send, pacing: Pacing) -> bool:
         encode = self.transport.encode

@@ -1,0 +1,157 @@
+"""The pump: a paced stream stepped from the heap scheduler's timer, on a real event loop.
+
+What matters is what the server receives: every frame once and in order, the response ended
+by the last write, nothing sent after a failure or a cancellation, and a send held up by flow
+control never overtaken by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from mockllm.pump import Pump
+from mockllm.streaming import HeapScheduler, Pacing, StreamResponse
+from mockllm.transport import Frame, Transport
+
+
+class Ctx:
+    def observe(self, obs: Any) -> None:
+        pass
+
+
+class Raw(Transport):
+    terminator = b"END|"
+
+    def encode(self, frame: Frame) -> bytes:
+        return frame.data + b"|"
+
+
+def frames(tokens: int) -> list[Frame]:
+    out = [Frame(None, b"role")]
+    out += [Frame(None, b"t%d" % i, token=True) for i in range(tokens)]
+    out.append(Frame(None, b"usage", final=True))
+    return out
+
+
+def tokens_in(body: bytes) -> int:
+    return sum(part.startswith(b"t") for part in body.split(b"|"))
+
+
+EXPECTED = b"role|" + b"".join(b"t%d|" % i for i in range(12)) + b"usage|END|"
+
+
+def setup(ttft: float = 0.003, itl: float = 0.002
+          ) -> tuple[StreamResponse, Pacing, HeapScheduler]:
+    sched = HeapScheduler(asyncio.get_running_loop())
+    pacing = Pacing(time.monotonic(), ttft, itl, scheduler=sched)
+    return StreamResponse(Raw(Ctx()), frames(12), pacing), pacing, sched
+
+
+@pytest.mark.anyio
+async def test_every_frame_once_in_order_and_the_last_write_ends_the_response() -> None:
+    response, pacing, _ = setup()
+    messages: list[dict[str, Any]] = []
+    ended: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await Pump(response, send, pacing, on_end=lambda: ended.append(len(messages))).run()
+    assert b"".join(m["body"] for m in messages) == EXPECTED
+    assert [m["more_body"] for m in messages] == [True] * (len(messages) - 1) + [False]
+    assert messages[-1]["body"].endswith(b"usage|END|")  # no write of its own for the end
+    assert ended == [len(messages) - 1]  # on_end runs just before the last write
+    assert pacing.errors.count == 12 and pacing.errors.max >= 0  # never early
+    # each token was due when it went out
+    first = messages[0]["body"]
+    assert first.startswith(b"role|t0|")
+
+
+@pytest.mark.anyio
+async def test_a_send_held_by_flow_control_is_never_overtaken() -> None:
+    response, pacing, _ = setup(ttft=0.0, itl=0.002)
+    release = asyncio.Event()
+    active = 0
+    overlaps = 0
+    bodies: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal active, overlaps
+        active += 1
+        overlaps += active > 1
+        if len(bodies) == 2:  # the third write waits for the transport to drain
+            await release.wait()
+        bodies.append(message["body"])
+        active -= 1
+
+    task = asyncio.ensure_future(Pump(response, send, pacing).run())
+    await asyncio.sleep(0.02)  # several tokens fall due while the write is held
+    assert len(bodies) == 2 and not task.done()
+    release.set()
+    await task
+    assert overlaps == 0
+    assert b"".join(bodies) == EXPECTED
+    # the tokens that fell due meanwhile left together, in one catch-up write
+    assert any(tokens_in(body) >= 3 for body in bodies[3:])
+
+
+@pytest.mark.anyio
+async def test_a_failing_send_fails_the_stream_and_nothing_more_is_sent() -> None:
+    response, pacing, _ = setup()
+    calls = 0
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("transport gone")
+
+    with pytest.raises(RuntimeError, match="transport gone"):
+        await Pump(response, send, pacing).run()
+    await asyncio.sleep(0.03)  # past the whole schedule
+    assert calls == 2
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_stream_stops_sending() -> None:
+    response, pacing, sched = setup(ttft=0.0, itl=0.005)
+    bodies: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        bodies.append(message["body"])
+
+    task = asyncio.ensure_future(Pump(response, send, pacing).run())
+    await asyncio.sleep(0.012)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    sent = len(bodies)
+    assert 0 < sent < 12
+    await asyncio.sleep(0.08)  # the stale timer entry fires and does nothing
+    assert len(bodies) == sent
+
+
+@pytest.mark.anyio
+async def test_streams_sharing_one_heap_each_keep_their_own_schedule() -> None:
+    sched = HeapScheduler(asyncio.get_running_loop())
+    start = time.monotonic()
+    out: dict[int, list[float]] = {}
+
+    async def one(i: int) -> None:
+        pacing = Pacing(start, 0.002 * i, 0.003, scheduler=sched)
+        times = out.setdefault(i, [])
+
+        async def send(message: dict[str, Any]) -> None:
+            times.extend([time.monotonic()] * tokens_in(message["body"]))
+
+        await Pump(StreamResponse(Raw(Ctx()), frames(12), pacing), send, pacing).run()
+        # never early: token k was sent at or after its due time
+        for k, t in enumerate(times):
+            assert t >= pacing.due(k)
+
+    await asyncio.gather(*(one(i) for i in range(20)))
+    assert all(len(v) == 12 for v in out.values())

@@ -1,10 +1,13 @@
 """Pacing accuracy under load: N concurrent paced streams against one mockllm worker.
 
     python -m benchmarks.pacing_bench [--streams 1000] [--ttft 100] [--itl 10]
-        [--tokens 50] [--scheduler sleep|heap] [--rounds 1]
+        [--tokens 50] [--scheduler sleep|heap] [--rounds 1] [--against raw|none]
 
 Starts ``mockllm serve`` (one worker, uvicorn's default loop: uvloop when installed) as a
-subprocess, opens every stream at once from a raw asyncio client (protocol callbacks, no
+subprocess and, with ``--against raw`` (the default), the floor ``benchmarks.raw_pacer`` (the
+same pacing algorithm with no framework at all), and measures them in alternating rounds,
+so the ratio between the two is taken under the same machine load. Each round opens every
+stream at once from a raw asyncio client (protocol callbacks on uvloop when installed, no
 HTTP library, so the client stays cheap), and reports the pacing error two ways:
 
 * server: the ``mockllm_pacing_error_seconds`` histogram from ``GET /metrics`` (send time
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -30,14 +34,17 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.procs import wait_healthy
 
 TOKEN = b'"delta":{"content":'
+T = TypeVar("T")
 
 
 @dataclass
@@ -161,6 +168,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_raw(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.raw_pacer", "--port", str(port),
+         "--ttft", str(args.ttft), "--itl", str(args.itl), "--tokens", str(args.tokens)],
+        cwd=Path(__file__).resolve().parent.parent,
+        preexec_fn=(lambda: os.nice(args.server_nice)) if args.server_nice else None,
+    )
+    wait_healthy(proc, port)
+    return proc
+
+
 def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     config = (
         "models: [{id: bench, tokenizer: cl100k_base}]\n"
@@ -228,6 +246,72 @@ def _quantiles(xs: list[float]) -> list[float]:
     return statistics.quantiles(xs, n=100) if len(xs) > 2 else [float("nan")] * 99
 
 
+def measure(name: str, proc: subprocess.Popen[bytes], port: int,
+            args: argparse.Namespace) -> dict[str, float | str]:
+    """One round against one server: its histogram, the client's view, both CPUs."""
+    before = pacing_histogram(port)
+    cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
+    client0 = client_cpu()
+    records, client_lag = run_client(run_round(port, args.streams, args.tokens))
+    cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
+    client_cpu_s = client_cpu() - client0
+    time.sleep(0.2)  # let the server finish observing
+    count, mean, p99 = histogram_stats(before, pacing_histogram(port))
+    client = report(records, args)
+    return {
+        "server": name,
+        "scheduler": args.scheduler if name == "mockllm" else "-",
+        "streams": args.streams,
+        "server_tokens": count,
+        "server_mean_ms": mean * 1000,
+        "server_p99_ms": p99 * 1000,
+        "server_cpu_s": cpu,
+        "round_wall_s": wall,
+        "client_cpu_s": client_cpu_s,
+        "client_loop_lag_p99_ms": client_lag * 1000,
+        **{f"client_{k}": v for k, v in client.items()},
+    }
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_client(coro: Coroutine[Any, Any, T]) -> T:
+    """uvloop when installed: the client shares the machine, so the cheaper the better."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def summary(rows: list[dict[str, float | str]]) -> dict[str, float]:
+    """Medians per server and mockllm / raw ratios (> 1: mockllm is worse)."""
+    keys = ("server_mean_ms", "server_p99_ms", "server_cpu_s", "client_after_first_p99_ms",
+            "client_ttft_mean_ms")
+    med = {
+        (name, k): statistics.median(float(r[k]) for r in rows if r["server"] == name)
+        for name in {str(r["server"]) for r in rows} for k in keys
+    }
+    out = {f"{name}_{k}": v for (name, k), v in med.items()}
+    if ("raw", keys[0]) in med:
+        for k in keys:
+            raw = med[("raw", k)]
+            out[f"ratio_{k}"] = med[("mockllm", k)] / raw if raw else float("nan")
+    return out
+
+
+def print_row(row: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(row), flush=True)
+        return
+    for k, v in row.items():
+        print(f"{k:>34}: {v:.3f}" if isinstance(v, float) else f"{k:>34}: {v}")
+    print(flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--streams", type=int, default=1000)
@@ -236,42 +320,31 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--scheduler", choices=["sleep", "heap"], default="heap")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--against", choices=["raw", "none"], default="raw",
+                        help="also measure benchmarks.raw_pacer, round for round")
     parser.add_argument("--server-nice", type=int, default=0,
-                        help="nice increment for the server process (negative needs root)")
+                        help="nice increment for the server processes (negative needs root)")
     parser.add_argument("--json", action="store_true", help="one JSON line per round")
     args = parser.parse_args()
-    port = free_port()
-    proc = start_server(args, port)
+    servers: list[tuple[str, subprocess.Popen[bytes], int]] = []
     try:
-        asyncio.run(run_round(port, 10, args.tokens))  # warm up
+        port = free_port()
+        servers.append(("mockllm", start_server(args, port), port))
+        if args.against == "raw":
+            port = free_port()
+            servers.append(("raw", start_raw(args, port), port))
+        for _, _, port in servers:
+            run_client(run_round(port, 10, args.tokens))  # warm up
+        rows = []
         for _ in range(args.rounds):
-            before = pacing_histogram(port)
-            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
-            records, client_lag = asyncio.run(run_round(port, args.streams, args.tokens))
-            cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0
-            time.sleep(0.2)  # let the server finish observing
-            count, mean, p99 = histogram_stats(before, pacing_histogram(port))
-            client = report(records, args)
-            row = {
-                "scheduler": args.scheduler,
-                "streams": args.streams,
-                "server_tokens": count,
-                "server_mean_ms": mean * 1000,
-                "server_p99_ms": p99 * 1000,
-                "server_cpu_s": cpu,
-                "round_wall_s": wall,
-                "client_loop_lag_p99_ms": client_lag * 1000,
-                **{f"client_{k}": v for k, v in client.items()},
-            }
-            if args.json:
-                print(json.dumps(row))
-            else:
-                for k, v in row.items():
-                    print(f"{k:>28}: {v:.3f}" if isinstance(v, float) else f"{k:>28}: {v}")
-                print()
+            for name, proc, port in servers:
+                rows.append(measure(name, proc, port, args))
+                print_row(rows[-1], args.json)
+        print_row({"summary": "medians", **summary(rows)}, args.json)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for _, proc, _ in servers:
+            proc.terminate()
+            proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,9 @@ class Pump:
 
     async def run(self) -> None:
         """Send the whole stream; returns after the last write (or raises what failed)."""
-        call_at: CallAt | None = getattr(self.pacing.scheduler, "call_at", None)
+        scheduler = self.pacing.scheduler
+        here = getattr(scheduler, "for_running_loop", None)
+        call_at: CallAt | None = getattr(here() if here else scheduler, "call_at", None)
         if call_at is None:  # a scheduler that can only be awaited (a test's fake clock)
             while (due := self.advance()) is not None:
                 if self.blocked is not None:

@@ -189,19 +189,24 @@ class HeapScheduler:
         self._timer = self.loop.call_later(max(deadline - self.clock(), self.tick), self._fire)
 
     def _fire(self) -> None:
-        self._timer, self._armed = None, float("inf")
+        # While the callbacks run, ``_armed`` stays at -inf: what they push is armed once,
+        # below, instead of cancelling and re-creating the loop's timer for every push.
+        self._timer, self._armed = None, float("-inf")
         heap, clock = self._heap, self.clock
         now = clock()
-        while heap:
-            if heap[0][0] > now:
-                # Running the callbacks takes time: look at the clock again before waiting
-                # a whole tick for entries that have come due meanwhile.
-                now = clock()
+        try:
+            while heap:
                 if heap[0][0] > now:
-                    break
-            heapq.heappop(heap)[2]()
-        if heap:
-            self._arm(heap[0][0])
+                    # Running the callbacks takes time: look at the clock again before
+                    # waiting a whole tick for entries that have come due meanwhile.
+                    now = clock()
+                    if heap[0][0] > now:
+                        break
+                heapq.heappop(heap)[2]()
+        finally:  # a callback that raised must not leave the heap without a timer
+            self._armed = float("inf")
+            if heap:
+                self._arm(heap[0][0])
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
@@ -218,13 +223,14 @@ class LoopHeapScheduler:
     """The :class:`HeapScheduler` of whichever loop is running (tests run several loops)."""
 
     def sleep_until(self, deadline: float) -> Awaitable[None]:
-        return self._heap().sleep_until(deadline)
+        return self.for_running_loop().sleep_until(deadline)
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
-        self._heap().call_at(deadline, callback)
+        self.for_running_loop().call_at(deadline, callback)
 
     @staticmethod
-    def _heap() -> HeapScheduler:
+    def for_running_loop() -> HeapScheduler:
+        """The running loop's heap (a stream looks it up once, not per token)."""
         loop = asyncio.get_running_loop()
         sched = _heaps.get(loop)
         if sched is None:

@@ -155,3 +155,48 @@ async def test_streams_sharing_one_heap_each_keep_their_own_schedule() -> None:
 
     await asyncio.gather(*(one(i) for i in range(20)))
     assert all(len(v) == 12 for v in out.values())
+
+
+class CountingLoop:
+    """Just enough of a loop for HeapScheduler: counts the timers it is asked to create."""
+
+    def __init__(self) -> None:
+        self.timers = 0
+        self.cancelled = 0
+
+    def call_later(self, delay: float, callback: Any) -> Any:
+        self.timers += 1
+        loop = self
+
+        class Handle:
+            def cancel(self) -> None:
+                loop.cancelled += 1
+
+        return Handle()
+
+
+def test_callbacks_that_push_during_a_fire_arm_the_timer_once() -> None:
+    now = [100.0]
+    loop = CountingLoop()
+    sched = HeapScheduler(loop, clock=lambda: now[0])  # type: ignore[arg-type]
+    ran: list[int] = []
+
+    def stream(i: int) -> Any:
+        def step() -> None:
+            ran.append(i)
+            sched.call_at(now[0] + 0.01 + i * 1e-5, lambda: ran.append(-i))  # the next token
+
+        return step
+
+    for i in range(100):
+        sched.call_at(100.001, stream(i))
+    assert loop.timers == 1  # one timer for the earliest deadline
+    now[0] = 100.002
+    sched._fire()
+    assert sorted(ran) == list(range(100))
+    # 100 callbacks each pushed a later deadline while the heap was firing: one new timer,
+    # not one per push (which would also cancel 99 of them)
+    assert loop.timers == 2 and loop.cancelled == 0
+    now[0] = 100.05
+    sched._fire()
+    assert len(ran) == 200 and loop.timers == 2  # nothing left to arm

@@ -1,0 +1,168 @@
+"""The floor for paced streaming in Python on this machine: no framework at all.
+
+    python -m benchmarks.raw_pacer --port 8000 [--ttft 100] [--itl 10] [--tokens 50]
+
+A bare uvloop protocol server (asyncio's loop when uvloop is missing) that answers any POST
+with a chunked SSE stream of ``--tokens`` chat chunks the size of mockllm's, paced on
+absolute deadlines by one heap and one timer, overdue tokens leaving in one write, the last
+write ending the response: mockllm's pacing algorithm with nothing else around it (no HTTP
+parser beyond finding the end of the request, no ASGI, no JSON, no plan). ``GET /metrics``
+exposes ``mockllm_pacing_error_seconds`` with mockllm's buckets, so
+``benchmarks.pacing_bench --against raw`` measures both servers the same way. Not a server
+to use; a yardstick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import itertools
+import time
+
+from mockllm.streaming import Histogram
+
+CHUNK = (
+    b'data: {"id":"chatcmpl-0123456789abcdef01234567","object":"chat.completion.chunk",'
+    b'"created":1700000000,"model":"bench","system_fingerprint":"fp_mockllm",'
+    b'"choices":[{"index":0,"delta":{"content":" token"},"logprobs":null,'
+    b'"finish_reason":null}]}\n\n'
+)
+HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+        b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n")
+END = b"data: [DONE]\n\n"
+
+
+def chunk(body: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(body), body)
+
+
+class Pacer:
+    """One heap of (deadline, stream) and one timer: the heap scheduler without callbacks."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.heap: list[tuple[float, int, Stream]] = []
+        self.seq = itertools.count()
+        self.timer: asyncio.TimerHandle | None = None
+        self.armed = float("inf")
+        self.tick = 0.001 if type(loop).__module__.startswith("uvloop") else 0.0
+        self.errors = Histogram()
+
+    def at(self, deadline: float, stream: Stream) -> None:
+        heapq.heappush(self.heap, (deadline, next(self.seq), stream))
+        if deadline < self.armed:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.armed = deadline
+            self.timer = self.loop.call_later(max(deadline - time.monotonic(), self.tick),
+                                              self.fire)
+
+    def fire(self) -> None:
+        self.timer, self.armed = None, float("-inf")  # no re-arming while steps push
+        heap, now = self.heap, time.monotonic()
+        while heap:
+            if heap[0][0] > now:
+                now = time.monotonic()
+                if heap[0][0] > now:
+                    break
+            heapq.heappop(heap)[2].step()
+        self.armed = float("inf")
+        if heap:
+            deadline = heap[0][0]
+            self.armed = deadline
+            self.timer = self.loop.call_later(max(deadline - time.monotonic(), self.tick),
+                                              self.fire)
+
+
+class Stream:
+    def __init__(self, pacer: Pacer, transport: asyncio.Transport, args: argparse.Namespace
+                 ) -> None:
+        self.pacer, self.transport = pacer, transport
+        self.start = time.monotonic()
+        self.ttft, self.itl, self.tokens = args.ttft / 1000, args.itl / 1000, args.tokens
+        self.i = 0
+        transport.write(HEAD)
+        pacer.at(self.start + self.ttft, self)
+
+    def step(self) -> None:
+        now, n = time.monotonic(), 0
+        while self.i < self.tokens and (due := self.start + self.ttft + self.itl * self.i) <= now:
+            self.pacer.errors.observe(now - due)
+            self.i += 1
+            n += 1
+        if self.i < self.tokens:
+            self.transport.write(chunk(CHUNK * n))
+            self.pacer.at(self.start + self.ttft + self.itl * self.i, self)
+        else:
+            self.transport.write(chunk(CHUNK * n + END) + b"0\r\n\r\n")
+            self.transport.close()
+
+
+class Protocol(asyncio.Protocol):
+    def __init__(self, pacer: Pacer, args: argparse.Namespace) -> None:
+        self.pacer, self.args, self.buf = pacer, args, b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        head, sep, body = self.buf.partition(b"\r\n\r\n")
+        if not sep:
+            return
+        if head.startswith(b"GET"):
+            text = (metrics(self.pacer.errors) if b" /metrics " in head.split(b"\r\n")[0]
+                    else b'{"status":"ok"}')
+            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\nconnection: close"
+                                 b"\r\n\r\n%s" % (len(text), text))
+            self.transport.close()
+            return
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if len(body) >= length:
+            Stream(self.pacer, self.transport, self.args)
+
+
+def metrics(h: Histogram) -> bytes:
+    name, out, cumulative = "mockllm_pacing_error_seconds", [], 0
+    out.append(f"# TYPE {name} histogram")
+    for bound, n in zip(h.bounds, h.counts, strict=False):
+        cumulative += n
+        out.append(f'{name}_bucket{{le="{bound}"}} {cumulative}')
+    out.append(f'{name}_bucket{{le="+Inf"}} {h.count}')
+    out.append(f"{name}_count {h.count}")
+    out.append(f"{name}_sum {h.sum}")
+    return ("\n".join(out) + "\n").encode()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    pacer = Pacer(loop)
+    server = await loop.create_server(lambda: Protocol(pacer, args), args.host, args.port,
+                                      backlog=2048)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ttft", type=float, default=100.0)
+    parser.add_argument("--itl", type=float, default=10.0)
+    parser.add_argument("--tokens", type=int, default=50)
+    args = parser.parse_args()
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(args))
+    else:
+        uvloop.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

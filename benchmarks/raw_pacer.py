@@ -4,8 +4,8 @@
 
 A bare uvloop protocol server (asyncio's loop when uvloop is missing) that answers any POST
 with a chunked SSE stream of ``--tokens`` chat chunks the size of mockllm's, paced on
-absolute deadlines by one heap and one timer, overdue tokens leaving in one write, the last
-write ending the response: mockllm's pacing algorithm with nothing else around it (no HTTP
+absolute deadlines by mockllm's own heap scheduler, overdue tokens leaving in one write, the
+last write ending the response: mockllm's pacing algorithm with nothing else around it (no HTTP
 parser beyond finding the end of the request, no ASGI, no JSON, no plan). ``GET /metrics``
 exposes ``mockllm_pacing_error_seconds`` with mockllm's buckets, so
 ``benchmarks.pacing_bench --against raw`` measures both servers the same way. Not a server
@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
-import itertools
 import time
 
-from mockllm.streaming import Histogram
+from mockllm.streaming import HeapScheduler, Histogram
 
 CHUNK = (
     b'data: {"id":"chatcmpl-0123456789abcdef01234567","object":"chat.completion.chunk",'
@@ -38,41 +36,11 @@ def chunk(body: bytes) -> bytes:
 
 
 class Pacer:
-    """One heap of (deadline, stream) and one timer: the heap scheduler without callbacks."""
+    """mockllm's heap scheduler (one heap, one timer) and the error histogram it feeds."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.heap: list[tuple[float, int, Stream]] = []
-        self.seq = itertools.count()
-        self.timer: asyncio.TimerHandle | None = None
-        self.armed = float("inf")
-        self.tick = 0.001 if type(loop).__module__.startswith("uvloop") else 0.0
+        self.at = HeapScheduler(loop).call_at
         self.errors = Histogram()
-
-    def at(self, deadline: float, stream: Stream) -> None:
-        heapq.heappush(self.heap, (deadline, next(self.seq), stream))
-        if deadline < self.armed:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.armed = deadline
-            self.timer = self.loop.call_later(max(deadline - time.monotonic(), self.tick),
-                                              self.fire)
-
-    def fire(self) -> None:
-        self.timer, self.armed = None, float("-inf")  # no re-arming while steps push
-        heap, now = self.heap, time.monotonic()
-        while heap:
-            if heap[0][0] > now:
-                now = time.monotonic()
-                if heap[0][0] > now:
-                    break
-            heapq.heappop(heap)[2].step()
-        self.armed = float("inf")
-        if heap:
-            deadline = heap[0][0]
-            self.armed = deadline
-            self.timer = self.loop.call_later(max(deadline - time.monotonic(), self.tick),
-                                              self.fire)
 
 
 class Stream:
@@ -83,7 +51,7 @@ class Stream:
         self.ttft, self.itl, self.tokens = args.ttft / 1000, args.itl / 1000, args.tokens
         self.i = 0
         transport.write(HEAD)
-        pacer.at(self.start + self.ttft, self)
+        pacer.at(self.start + self.ttft, self.step)
 
     def step(self) -> None:
         now, n = time.monotonic(), 0
@@ -93,7 +61,7 @@ class Stream:
             n += 1
         if self.i < self.tokens:
             self.transport.write(chunk(CHUNK * n))
-            self.pacer.at(self.start + self.ttft + self.itl * self.i, self)
+            self.pacer.at(self.start + self.ttft + self.itl * self.i, self.step)
         else:
             self.transport.write(chunk(CHUNK * n + END) + b"0\r\n\r\n")
             self.transport.close()

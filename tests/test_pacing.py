@@ -30,7 +30,8 @@ from mockllm.streaming import (
     jittered,
 )
 from mockllm.testing import test_context
-from mockllm.transport import Frame, Transport
+
+from .stream_helpers import Ctx, Raw, frames
 
 
 class FakeClock:
@@ -46,28 +47,6 @@ class FakeClock:
     async def sleep_until(self, deadline: float) -> None:
         self.sleeps.append(deadline)
         self.now = max(self.now, deadline)
-
-
-class Ctx:
-    def __init__(self) -> None:
-        self.observed: list[Any] = []
-
-    def observe(self, obs: Any) -> None:
-        self.observed.append(obs)
-
-
-class Raw(Transport):
-    terminator = b"END|"
-
-    def encode(self, frame: Frame) -> bytes:
-        return frame.data + b"|"
-
-
-def frames(tokens: int) -> list[Frame]:
-    out = [Frame(None, b"role")]
-    out += [Frame(None, b"t%d" % i, token=True) for i in range(tokens)]
-    out.append(Frame(None, b"usage", final=True))
-    return out
 
 
 async def run(pacing: Pacing, clock: FakeClock, tokens: int, work: float = 0.0

@@ -15,26 +15,8 @@ import pytest
 
 from mockllm.pump import Pump
 from mockllm.streaming import HeapScheduler, Pacing, StreamResponse
-from mockllm.transport import Frame, Transport
 
-
-class Ctx:
-    def observe(self, obs: Any) -> None:
-        pass
-
-
-class Raw(Transport):
-    terminator = b"END|"
-
-    def encode(self, frame: Frame) -> bytes:
-        return frame.data + b"|"
-
-
-def frames(tokens: int) -> list[Frame]:
-    out = [Frame(None, b"role")]
-    out += [Frame(None, b"t%d" % i, token=True) for i in range(tokens)]
-    out.append(Frame(None, b"usage", final=True))
-    return out
+from .stream_helpers import Ctx, Raw, frames
 
 
 def tokens_in(body: bytes) -> int:

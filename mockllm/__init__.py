@@ -1,11 +1,15 @@
 """mockllm: a mock LLM API server whose every endpoint and transport is a pluggy plugin.
 
-The names below are the public surface plugin authors write against (DESIGN.md §3).
+The names below are the public surface plugin authors write against (DESIGN.md §3 and §9);
+tests/test_public_api.py snapshots them, so any change to it is deliberate. Nothing a plugin
+needs lives anywhere else: no plugin has to import ``plugins_builtin`` or a private module.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -15,6 +19,18 @@ from mockllm.registry import PluginError, Registry
 from mockllm.specs import EndpointSpec, RouteSpec, TransportSpec
 from mockllm.transport import Frame, Transport
 
+if TYPE_CHECKING:
+    from mockllm.config import Config, ConfigError
+    from mockllm.context import ServerContext
+    from mockllm.engine.latency import LatencyModel, LatencyParamError
+    from mockllm.engine.plan import Choice, Plan, ToolCall
+    from mockllm.engine.reply import Reply
+    from mockllm.engine.request import Message, NeutralRequest, ToolDef
+    from mockllm.engine.tokens import Tokenizer
+    from mockllm.engine.view import RequestView
+    from mockllm.observe import Observation
+    from mockllm.streaming import Fault, Pacing
+
 try:
     __version__ = version("mockllm")
 except PackageNotFoundError:  # running from a source tree that is not installed
@@ -23,14 +39,63 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 #: Decorator for hook implementations: ``@hookimpl`` or ``@hookimpl(tryfirst=True)``.
 hookimpl = pluggy.HookimplMarker("mockllm")
 
+#: Public names whose modules pull in the engine and config parsing; imported on first use,
+#: so ``import mockllm`` (and the pytest plugin) stays light and no import cycle can form.
+_LAZY = {
+    "Choice": "mockllm.engine.plan",
+    "Config": "mockllm.config",
+    "ConfigError": "mockllm.config",
+    "Fault": "mockllm.streaming",
+    "LatencyModel": "mockllm.engine.latency",
+    "LatencyParamError": "mockllm.engine.latency",
+    "Message": "mockllm.engine.request",
+    "NeutralRequest": "mockllm.engine.request",
+    "Observation": "mockllm.observe",
+    "Pacing": "mockllm.streaming",
+    "Plan": "mockllm.engine.plan",
+    "Reply": "mockllm.engine.reply",
+    "RequestView": "mockllm.engine.view",
+    "ServerContext": "mockllm.context",
+    "ToolCall": "mockllm.engine.plan",
+    "ToolDef": "mockllm.engine.request",
+    "Tokenizer": "mockllm.engine.tokens",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mockllm' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "ApiError",
+    "Choice",
+    "Config",
+    "ConfigError",
     "Endpoint",
     "EndpointSpec",
+    "Fault",
     "Frame",
+    "LatencyModel",
+    "LatencyParamError",
+    "Message",
+    "NeutralRequest",
+    "Observation",
+    "Pacing",
+    "Plan",
     "PluginError",
     "Registry",
+    "Reply",
+    "RequestView",
     "RouteSpec",
+    "ServerContext",
+    "Tokenizer",
+    "ToolCall",
+    "ToolDef",
     "Transport",
     "TransportSpec",
     "__version__",

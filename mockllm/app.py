@@ -142,6 +142,45 @@ _INTERNAL = {"error": {"message": "The server had an error processing your reque
                        "type": "server_error", "param": None, "code": None}}
 
 
+async def _start(context: ServerContext) -> list[str]:
+    """Run every ``mockllm_startup`` in pluggy's call order; the plugins, in that order."""
+    started: list[str] = []
+    # get_hookimpls() is in reverse call order; calling them one by one records who started.
+    for impl in reversed(context.hook.mockllm_startup.get_hookimpls()):
+        result = impl.function(**_args(impl, context))
+        if inspect.isawaitable(result):
+            await result
+        started.append(impl.plugin_name)
+    return started
+
+
+async def _stop(context: ServerContext, started: list[str]) -> None:
+    """``mockllm_shutdown`` in the reverse order of start-up; one failure stops no other."""
+    impls = list(reversed(context.hook.mockllm_shutdown.get_hookimpls()))
+    order = {name: i for i, name in enumerate(started)}
+    # Plugins that started are stopped last-started first; the rest (no startup hook) first.
+    impls.sort(key=lambda impl: -order.get(impl.plugin_name, len(order)))
+    for impl in impls:
+        try:
+            result = impl.function(**_args(impl, context))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("mockllm_shutdown of plugin %s failed", impl.plugin_name)
+    for stop in list(context.extras.get("on_shutdown", [])):
+        # Older plugins put coroutine functions (or coroutines) here; both still work.
+        try:
+            result = stop() if callable(stop) else stop
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("on_shutdown callback %r failed", stop)
+
+
+def _args(impl: Any, context: ServerContext) -> dict[str, Any]:
+    return {"context": context} if "context" in impl.argnames else {}
+
+
 def build_app(context: ServerContext) -> MockApp:
     table = route_table(context)
     routes = [Route(path, _handler(context, claims), methods=[method])
@@ -153,15 +192,12 @@ def build_app(context: ServerContext) -> MockApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         context.warm()
-        for result in context.hook.mockllm_startup(context=context):
-            if inspect.isawaitable(result):
-                await result
+        started = await _start(context)
         context.started_at = time.time()
         try:
             yield
         finally:
-            for stop in list(context.extras.get("on_shutdown", [])):
-                await stop()
+            await _stop(context, started)
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={404: _no_route, 405: _no_route})

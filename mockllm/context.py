@@ -7,6 +7,7 @@ on runtime switches and reloads only.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from mockllm.engine.tokens import Tokenizers
 from mockllm.journal import Journal
 from mockllm.observe import Observation, Observer
 from mockllm.plugins import LoadedPlugins, LoadOptions, Source, build_plugin_manager
-from mockllm.registry import PluginError, Registry
+from mockllm.registry import KeyRegistry, PluginError
 from mockllm.transport import Transport
 
 log = logging.getLogger("mockllm")
@@ -58,7 +59,8 @@ class ServerContext:
     reload, so a request sees one consistent pair (read them once per request)."""
 
     def __init__(
-        self, config: Config, plugins: LoadedPlugins, endpoints: Registry, transports: Registry
+        self, config: Config, plugins: LoadedPlugins, endpoints: KeyRegistry,
+        transports: KeyRegistry
     ) -> None:
         self.config = config
         self.plugins = plugins
@@ -110,6 +112,17 @@ class ServerContext:
             self.tokenizers.get(model.tokenizer)
 
 
+def _check_use_keys(use: dict[str, str], endpoints: list[str], transports: list[str]) -> None:
+    unknown = sorted(k for k in use if k not in endpoints and k not in transports)
+    if not unknown:
+        return
+    key = unknown[0]
+    close = difflib.get_close_matches(key, [*endpoints, *transports], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise PluginError(f"--use names an unknown key {key!r}{hint}: it is neither an endpoint "
+                      "key nor a transport key (mockllm plugins lists them)")
+
+
 def create_context(options: StartupOptions | None = None) -> ServerContext:
     """Assemble everything; raises ``ConfigError`` or ``PluginError`` with readable lines."""
     options = options or StartupOptions()
@@ -127,13 +140,15 @@ def create_context(options: StartupOptions | None = None) -> ServerContext:
     use = dict(config.plugins.use)
     use.update(parse_use(os.environ.get("MOCKLLM_USE", "").split(","), "MOCKLLM_USE"))
     use.update(options.use)
-    endpoints, transports = Registry("endpoint"), Registry("transport")
+    endpoints, transports = KeyRegistry("endpoint"), KeyRegistry("transport")
     refs = plugins.refs()
     hook = plugins.pm.hook
     endpoints.collect(reversed(hook.mockllm_register_endpoints.get_hookimpls()), refs)
     transports.collect(reversed(hook.mockllm_register_transports.get_hookimpls()), refs)
-    endpoints.resolve_all({k: v for k, v in use.items() if k in endpoints.keys()})
-    transports.resolve_all({k: v for k, v in use.items() if k not in endpoints.keys()})
+    _check_use_keys(use, endpoints.keys(), transports.keys())
+    blocked = [i.name for i in plugins.infos if i.status == "blocked"]
+    endpoints.resolve_all({k: v for k, v in use.items() if k in endpoints.keys()}, blocked)
+    transports.resolve_all({k: v for k, v in use.items() if k in transports.keys()}, blocked)
     for warning in [*plugins.warnings, *endpoints.warnings, *transports.warnings]:
         log.warning(warning)
     context = ServerContext(config, plugins, endpoints, transports)

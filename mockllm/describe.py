@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockllm.context import ServerContext
-from mockllm.registry import Registry
+from mockllm.registry import KeyRegistry
 from mockllm.resolve import Resolution
 
 _WHY = {
@@ -24,7 +24,7 @@ def _impls(r: Resolution) -> list[dict[str, Any]]:
     ]
 
 
-def _entry(reg: Registry, key: str) -> dict[str, Any]:
+def _entry(reg: KeyRegistry, key: str) -> dict[str, Any]:
     r = reg.resolutions[key]
     return {"key": key, "selected": r.winner.plugin, "reason": r.reason,
             "implementations": _impls(r)}

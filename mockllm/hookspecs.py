@@ -4,7 +4,7 @@ Hooks are called at start-up (and on a runtime switch or config reload), never p
 Builtin implementations live in ``plugins_builtin/`` and are registered with ``trylast=True``,
 so any installed plugin is called before them.
 
-docs/hooks.md has one heading per hook below; tests/test_hooks_documented.py keeps them in step.
+docs/hooks.md has one heading per hook below; tests/test_hooks.py keeps them in step.
 """
 
 from __future__ import annotations
@@ -71,6 +71,19 @@ def mockllm_startup(context: ServerContext) -> Any:
     :return: ``None`` or an awaitable, which is awaited. Raising stops start-up.
 
     Default: ``builtin.admin`` starts the config file watcher.
+    """
+
+
+@hookspec
+def mockllm_shutdown(context: ServerContext) -> Any:
+    """Called once from the ASGI lifespan when the server stops.
+
+    :param context: the server context ``mockllm_startup`` got.
+    :return: ``None`` or an awaitable, which is awaited.
+
+    Plugins are shut down in the reverse order of ``mockllm_startup``, so a plugin started
+    after another is stopped before it. An exception is logged and the next plugin is still
+    shut down. Default: ``builtin.admin`` stops the config file watcher.
     """
 
 

@@ -1,8 +1,10 @@
 """Contributions per key, their resolution, and the active instances.
 
-The vocabulary follows the seed design: ``register(key)(cls)``, ``use_implementation``,
-``list_implementations`` and ``create_instance``. The per-request path only reads
-``Registry.active`` (a dict), so a runtime switch is picked up by the very next request.
+Two classes, two audiences. :class:`Registry` is what a ``mockllm_register_*`` hook receives:
+it can only contribute (``register(key)(cls)`` and ``wrap(key)(cls)``). :class:`KeyRegistry`
+is the server's side: resolution, ``use_implementation``, ``list_implementations`` and
+``create_instance``. The per-request path only reads ``KeyRegistry.active`` (a dict), so a
+runtime switch is picked up by the very next request.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from mockllm.resolve import Contribution, Resolution, ResolutionError, resolve
+from mockllm.resolve import Contribution, Resolution, ResolutionError, rank, resolve
 from mockllm.specs import EndpointSpec, RouteSpec
 
 T = TypeVar("T", bound=type)
@@ -39,23 +41,22 @@ class _Declaration:
 
 
 class Registry:
-    """One registry per kind: ``endpoint`` or ``transport``."""
+    """What a ``mockllm_register_endpoints`` / ``mockllm_register_transports`` hook gets.
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._contributions: dict[str, list[Contribution]] = {}
-        self._declarations: dict[str, _Declaration] = {}
-        self._current: PluginRef | None = None
-        self._overrides: dict[str, str] = {}
-        self._runtime: dict[str, str | type] = {}
-        self.resolutions: dict[str, Resolution] = {}
-        self.warnings: list[str] = []
-        self._instances: dict[type, Any] = {}
-        self._lock = threading.Lock()
-        #: key -> the instance answering it; filled lazily, emptied on a switch.
-        self.active: dict[str, Any] = {}
+    It can only contribute: everything is recorded with the plugin whose hook is running,
+    and the winner per key is chosen later by the precedence rules (docs/plugins.md).
+    """
 
-    # -- contribution (called from hookimpls) -------------------------------------------
+    __slots__ = ("_owner", "_ref")
+
+    def __init__(self, owner: KeyRegistry, ref: PluginRef) -> None:
+        self._owner = owner
+        self._ref = ref
+
+    @property
+    def kind(self) -> str:
+        """``endpoint`` or ``transport``."""
+        return self._owner.kind
 
     def register(
         self,
@@ -66,14 +67,57 @@ class Registry:
         routes: Iterable[RouteSpec] | None = None,
         when_header: str | None = None,
     ) -> Callable[[T], T]:
-        """Decorator: record ``cls`` as the current plugin's implementation of ``key``.
+        """Decorator: ``cls`` implements ``key``; ``cls(context)`` builds it.
 
         ``path``/``methods`` (or several ``routes``) declare a new endpoint key; an existing
         key inherits its declaration, so overriding needs only the key.
         """
-        ref = self._current
-        if ref is None:
-            raise PluginError(f"{self.kind} {key!r} registered outside a mockllm hook call")
+        return self._owner._register(self._ref, key, path, methods, routes, when_header)
+
+    def wrap(self, key: str) -> Callable[[T], T]:
+        """Decorator: ``cls(context, inner)`` wraps whatever implementation wins ``key``.
+
+        ``inner`` is the instance that would otherwise serve the key (the builtin or another
+        plugin's); the wrapper may delegate with ``await inner(request)``. Several wrappers
+        of one key stack in precedence order: the highest-ranked one is outermost.
+        """
+        return self._owner._wrap(self._ref, key)
+
+    def keys(self) -> list[str]:
+        """The keys contributed so far (by plugins whose hooks already ran)."""
+        return self._owner.keys()
+
+
+class KeyRegistry:
+    """The server's registry of one kind (``endpoint`` or ``transport``)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._contributions: dict[str, list[Contribution]] = {}
+        self._declarations: dict[str, _Declaration] = {}
+        self._wraps: dict[str, list[Contribution]] = {}
+        self._overrides: dict[str, str] = {}
+        self._runtime: dict[str, str | type] = {}
+        self.resolutions: dict[str, Resolution] = {}
+        self.warnings: list[str] = []
+        self._instances: dict[type, Any] = {}
+        #: (key, base class) -> the outermost wrapper around that class's instance.
+        self._wrapped: dict[tuple[str, type], Any] = {}
+        self._lock = threading.Lock()
+        #: key -> the instance answering it; filled lazily, emptied on a switch.
+        self.active: dict[str, Any] = {}
+
+    # -- contribution (through a Registry handed to a hookimpl) --------------------------
+
+    def _register(
+        self,
+        ref: PluginRef,
+        key: str,
+        path: str | None,
+        methods: Iterable[str] | None,
+        routes: Iterable[RouteSpec] | None,
+        when_header: str | None,
+    ) -> Callable[[T], T]:
         declared: tuple[RouteSpec, ...] = tuple(routes or ())
         if path is not None:
             verbs = tuple(m.upper() for m in (methods or ("POST",)))
@@ -91,6 +135,18 @@ class Registry:
 
         return decorator
 
+    def _wrap(self, ref: PluginRef, key: str) -> Callable[[T], T]:
+        def decorator(cls: T) -> T:
+            if not isinstance(cls, type):
+                raise PluginError(f"{ref.name}: wrapper of {self.kind} {key!r} must be a "
+                                  f"class, got {cls!r}")
+            self._wraps.setdefault(key, []).append(
+                Contribution(key, ref.name, cls, ref.load_index, ref.builtin, ref.tryfirst)
+            )
+            return cls
+
+        return decorator
+
     def _declare(self, key: str, plugin: str, routes: tuple[RouteSpec, ...]) -> None:
         old = self._declarations.get(key)
         if old is not None and old.routes != routes:
@@ -102,19 +158,22 @@ class Registry:
             self._declarations[key] = _Declaration(plugin, routes)
 
     def collect(self, hook_impls: Iterable[Any], refs: dict[str, PluginRef]) -> None:
-        """Run each hookimpl with ``self`` as ``registry``, attributing what it registers."""
+        """Run each hookimpl with a :class:`Registry` of its own, attributing what it adds."""
         for impl in hook_impls:
             base = refs[impl.plugin_name]
-            self._current = PluginRef(base.name, base.load_index, base.builtin, impl.tryfirst)
-            try:
-                impl.function(registry=self)
-            finally:
-                self._current = None
+            ref = PluginRef(base.name, base.load_index, base.builtin, impl.tryfirst)
+            kwargs = {"registry": Registry(self, ref)} if "registry" in impl.argnames else {}
+            impl.function(**kwargs)
 
     # -- resolution -------------------------------------------------------------------
 
-    def resolve_all(self, overrides: dict[str, str] | None = None) -> None:
-        """Choose a winner for every key; raises :class:`PluginError` on a bad override."""
+    def resolve_all(self, overrides: dict[str, str] | None = None,
+                    blocked: Iterable[str] = ()) -> None:
+        """Choose a winner for every key; raises :class:`PluginError` on a bad override.
+
+        ``overrides`` must name keys of this registry (the caller sorts ``--use`` items by
+        kind); ``blocked`` plugin names make a missing-path error say why.
+        """
         self._overrides = dict(overrides or {})
         unknown = sorted(set(self._overrides) - set(self._contributions))
         if unknown:
@@ -122,14 +181,26 @@ class Registry:
         for key in self._contributions:
             if self.kind == "endpoint" and key not in self._declarations:
                 who = ", ".join(c.plugin for c in self._contributions[key])
+                hint = ""
+                off = [b for b in blocked if b.startswith("builtin.")]
+                if off:
+                    hint = (f" (blocked plugins, which may declare it: {', '.join(off)}; "
+                            "an override by key alone needs the declaring plugin loaded)")
                 raise PluginError(
                     f"endpoint {key!r} (from {who}) has no path: declare it with "
-                    f"registry.register({key!r}, path=..., methods=[...])"
+                    f"registry.register({key!r}, path=..., methods=[...]){hint}"
                 )
+        for key, wraps in self._wraps.items():
+            if key not in self._contributions:
+                who = ", ".join(c.plugin for c in wraps)
+                raise PluginError(f"{who} wraps {self.kind} {key!r}, which no plugin "
+                                  "implements")
+            wraps.sort(key=rank)
         resolutions = {k: self._resolve(k) for k in self._contributions}
         self.resolutions = resolutions
         self.warnings = [w for r in resolutions.values() for w in r.warnings]
         self.active.clear()
+        self._wrapped.clear()
 
     def _resolve(self, key: str) -> Resolution:
         try:
@@ -181,6 +252,10 @@ class Registry:
             return list(self._contributions.get(key, []))
         return [r.winner, *r.shadowed]
 
+    def wrappers(self, key: str) -> list[Contribution]:
+        """The wrappers of ``key``, outermost first."""
+        return list(self._wraps.get(key, ()))
+
     def spec(self, key: str) -> EndpointSpec:
         decl = self._declarations[key]
         return EndpointSpec(key, decl.routes)
@@ -189,15 +264,22 @@ class Registry:
         return self.resolutions[key].winner.impl
 
     def create_instance(self, key: str, context: Any) -> Any:
-        """The active implementation of ``key``, built once per class on first use."""
+        """The active implementation of ``key``: built once per class on first use, inside
+        the key's wrappers (each chain built once per key and implementation)."""
         cls = self.selected(key)
-        instance = self._instances.get(cls)
-        if instance is None:
-            with self._lock:
-                instance = self._instances.get(cls)
-                if instance is None:
-                    instance = cls(context)
-                    self._instances[cls] = instance
+        with self._lock:
+            instance = self._instances.get(cls)
+            if instance is None:
+                instance = self._instances[cls] = cls(context)
+            wraps = self._wraps.get(key)
+            if wraps:
+                chain = self._wrapped.get((key, cls))
+                if chain is None:
+                    chain = instance
+                    for wrapper in reversed(wraps):  # the lowest-ranked one innermost
+                        chain = wrapper.impl(context, chain)
+                    self._wrapped[(key, cls)] = chain
+                instance = chain
         self.active[key] = instance
         return instance
 

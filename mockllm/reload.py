@@ -125,13 +125,20 @@ def start(context: ServerContext) -> asyncio.Task[None] | None:
         return None
     task = asyncio.get_running_loop().create_task(Watcher(context, path).run(),
                                                   name="mockllm-config-watcher")
-
-    async def stop() -> None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    context.extras.setdefault("on_shutdown", []).append(stop)
+    context.extras[_TASK] = task
     return task
+
+
+async def stop(context: ServerContext) -> None:
+    """Stop the watcher :func:`start` started, if any."""
+    task = context.extras.pop(_TASK, None)
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+_TASK = "mockllm.reload.watcher"

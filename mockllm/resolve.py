@@ -65,7 +65,9 @@ def find(contributions: list[Contribution], name: str | type) -> Contribution | 
     return None
 
 
-def _rank(c: Contribution) -> tuple[int, int]:
+def rank(c: Contribution) -> tuple[int, int]:
+    """Sort key of precedence without overrides: tryfirst, then plugins, then builtins;
+    load order inside a tier."""
     tier = 0 if c.tryfirst else (1 if not c.builtin else 2)
     return (tier, c.load_index)
 
@@ -79,7 +81,7 @@ def resolve(
     """Choose the winner for ``key`` among ``contributions`` (all for this key)."""
     if not contributions:
         raise ResolutionError(f"no plugin implements {key!r}")
-    ordered = sorted(contributions, key=_rank)
+    ordered = sorted(contributions, key=rank)
     forced: tuple[tuple[Reason, str | type | None], ...] = (
         ("runtime", runtime), ("override", override))
     for why, name in forced:
@@ -98,7 +100,7 @@ def resolve(
     rest = tuple(ordered[1:])
     reason: Reason = "tryfirst" if winner.tryfirst else ("builtin" if winner.builtin else "plugin")
     warnings: tuple[str, ...] = ()
-    tied = [c for c in rest if _rank(c)[0] == _rank(winner)[0] and not winner.builtin]
+    tied = [c for c in rest if rank(c)[0] == rank(winner)[0] and not winner.builtin]
     if tied:
         names = ", ".join(c.plugin for c in tied)
         warnings = (

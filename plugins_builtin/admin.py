@@ -13,7 +13,7 @@ from mockllm import ApiError, Endpoint, PluginError, Registry, RouteSpec, hookim
 from mockllm.config import ConfigError, parse_rules
 from mockllm.context import ServerContext
 from mockllm.describe import plugins_json
-from mockllm.reload import reload_now, start
+from mockllm.reload import reload_now, start, stop
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 
@@ -146,6 +146,12 @@ class Admin(Endpoint):
 def mockllm_startup(context: ServerContext) -> None:
     """Start the config file watcher (hot reload) when the server runs on ``--config``."""
     start(context)
+
+
+@hookimpl(trylast=True)
+async def mockllm_shutdown(context: ServerContext) -> None:
+    """Stop the config file watcher."""
+    await stop(context)
 
 
 @hookimpl(trylast=True)

@@ -84,6 +84,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.configured: list[Any] = []
         self.started: list[Any] = []
+        self.stopped: list[Any] = []
 
     @mockllm.hookimpl
     def mockllm_configure(self, config: Any) -> None:
@@ -94,6 +95,10 @@ class _Recorder:
         async def later() -> None:
             self.started.append(context)
         return later()
+
+    @mockllm.hookimpl
+    async def mockllm_shutdown(self, context: Any) -> None:
+        self.stopped.append(context)
 
     @mockllm.hookimpl
     def mockllm_asgi_middleware(self, context: Any) -> list[Middleware]:
@@ -142,6 +147,40 @@ def test_hook_mockllm_startup(recorder: Any) -> None:
     ctx, rec = recorder
     with TestClient(build_app(ctx)):
         assert rec.started == [ctx]
+
+
+def test_hook_mockllm_shutdown(recorder: Any) -> None:
+    ctx, rec = recorder
+    with TestClient(build_app(ctx)):
+        assert rec.stopped == []
+    assert rec.stopped == [ctx]
+
+
+def test_shutdown_runs_in_reverse_start_order_and_survives_a_failure() -> None:
+    ctx = make([])
+    events: list[str] = []
+
+    def plugin(name: str, fail: bool = False) -> Any:
+        class P:
+            @mockllm.hookimpl
+            def mockllm_startup(self) -> None:
+                events.append(f"start {name}")
+
+            @mockllm.hookimpl
+            def mockllm_shutdown(self) -> None:
+                events.append(f"stop {name}")
+                if fail:
+                    raise RuntimeError("shutdown bug")
+        return P()
+
+    ctx.plugins.pm.register(plugin("a", fail=True), name="a")
+    ctx.plugins.pm.register(plugin("b"), name="b")
+    with TestClient(build_app(ctx)):
+        pass
+    starts = [e for e in events if e.startswith("start")]
+    stops = [e for e in events if e.startswith("stop")]
+    assert stops == [s.replace("start", "stop") for s in reversed(starts)]
+    assert set(stops) == {"stop a", "stop b"}  # a raised; b still stopped
 
 
 def test_hook_mockllm_asgi_middleware(recorder: Any) -> None:

@@ -13,59 +13,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import Count, Match, TextMatch, parse_json_path
+from mockllm.engine.view import MISSING as _MISSING
+from mockllm.engine.view import RequestView
 
-_MISSING: Any = object()
-
-
-class RequestView:
-    """A request plus lazily derived values and the named groups captured so far."""
-
-    __slots__ = ("_last_user", "_raw", "_system", "captures", "model_id", "req")
-
-    def __init__(self, req: NeutralRequest, model_id: str = "") -> None:
-        self.req = req
-        #: The canonical id of the requested model (``req.model`` may be an alias).
-        self.model_id = model_id
-        self._last_user: str | None = None
-        self._system: str | None = None
-        self._raw: Any = _MISSING
-        self.captures: dict[str, str] = {}
-
-    @property
-    def raw(self) -> Any:
-        """The JSON body as plain data: ``req.raw``, else ``req.body`` decoded once."""
-        if self._raw is _MISSING:
-            raw = self.req.raw
-            if raw is None and self.req.body:
-                try:
-                    raw = _decode(self.req.body)
-                except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-                    raw = None
-            elif raw is not None and not isinstance(raw, (dict, list)):
-                raw = msgspec.to_builtins(raw)
-            self._raw = raw
-        return self._raw
-
-    @property
-    def last_user(self) -> str:
-        if self._last_user is None:
-            self._last_user = self.req.last_user
-        return self._last_user
-
-    @property
-    def system(self) -> str:
-        if self._system is None:
-            self._system = self.req.system
-        return self._system
-
+__all__ = ["Check", "RequestView", "TextTest", "compile_match"]
 
 Check = Callable[[RequestView], bool]
-
-_decode = msgspec.json.Decoder().decode
 
 
 class TextTest:

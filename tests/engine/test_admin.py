@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -95,22 +96,29 @@ def test_journal_is_a_bounded_ring(http: httpx.Client) -> None:
     assert json.loads(entries[0]["body"])["messages"][0]["content"] == "message 3"
 
 
-def test_config_shows_tokenizer_fallbacks(live: LiveServer) -> None:
+def test_the_default_config_needs_no_tokenizer_fallback(live: LiveServer) -> None:
     shown = httpx.get(live.url + "/_mockllm/config").json()
-    # The default config's OpenAI models ask for o200k_base, not available offline.
-    assert shown["tokenizer_fallbacks"] == {"o200k_base": "cl100k_base"}
+    # o200k_base and cl100k_base ship with mockllm: nothing falls back.
+    assert shown["tokenizer_fallbacks"] == {}
     assert shown["error"] is None and shown["source"] == "<embedded default>"
 
 
-def test_fallback_is_logged_once_at_start_up(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_fallback_is_shown_and_logged_once(tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
     from mockllm.testing import run_server, test_context
 
+    # p50k_base is a real tiktoken vocabulary that mockllm does not ship (and no test
+    # machine has in tiktoken's cache: it is never downloaded).
+    path = tmp_path / "mockllm.yaml"
+    path.write_text("models: [{id: davinci, provider: openai, tokenizer: p50k_base}]\n")
     with caplog.at_level("WARNING", logger="mockllm.tokens"), \
-            run_server(test_context()) as live, httpx.Client(base_url=live.url) as http:
+            run_server(test_context(config_path=str(path))) as live, \
+            httpx.Client(base_url=live.url) as http:
         for _ in range(3):
-            http.post("/v1/chat/completions", json={
-                "model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
-    warnings = [r for r in caplog.records if "o200k_base" in r.getMessage()]
+            assert ask(http, "hi", model="davinci").status_code == 200
+        shown = http.get("/_mockllm/config").json()
+    assert shown["tokenizer_fallbacks"] == {"p50k_base": "cl100k_base"}
+    warnings = [r for r in caplog.records if "p50k_base" in r.getMessage()]
     assert len(warnings) == 1
     assert "not available offline; counting with 'cl100k_base'" in warnings[0].getMessage()
 

@@ -23,6 +23,10 @@ from mockllm.journal import Journal
 from mockllm.observe import Observation, Observer
 from mockllm.plugins import LoadedPlugins, LoadOptions, Source, build_plugin_manager
 from mockllm.registry import KeyRegistry, PluginError
+from mockllm.reload import reload_now
+from mockllm.state import State
+from mockllm.state.changes import AddRules, Change, ClearRules, Flush, Reload, UseImplementation
+from mockllm.state.memory import MemoryState
 from mockllm.transport import Transport
 
 log = logging.getLogger("mockllm")
@@ -60,17 +64,23 @@ class ServerContext:
 
     def __init__(
         self, config: Config, plugins: LoadedPlugins, endpoints: KeyRegistry,
-        transports: KeyRegistry
+        transports: KeyRegistry, state: State | None = None,
     ) -> None:
         self.config = config
+        #: This process's journal: the memory state's (what in-process tests read); a
+        #: shared state keeps the server's journal in its store.
+        self.journal = Journal(size=config.server.journal_size)
+        #: Counters, runtime changes, journal, stored objects (mockllm.state): this
+        #: process's, or shared with every worker and host.
+        self.state: State = state if state is not None else MemoryState(self.journal)
         self.plugins = plugins
         self.endpoints = endpoints
         self.transports = transports
         self.tokenizers = Tokenizers(lambda name: plugins.pm.hook.mockllm_tokenizer(name=name))
         #: Latency models, load models and pacing histograms; kept across reloads.
         self.timing = TimingRuntime.from_hook(plugins.pm.hook)
-        self.engine = Engine(config, self.tokenizers, self.timing)
-        self.journal = Journal(size=config.server.journal_size)
+        self.engine = Engine(config, self.tokenizers, self.timing, counters=self.state)
+        self._record = self.state.record
         self.config_path: str | None = None
         #: The last reload error (file:line message), shown by GET /_mockllm/config.
         self.config_error: str | None = None
@@ -83,7 +93,7 @@ class ServerContext:
     def observe(self, obs: Observation) -> None:
         # Health, metrics and admin calls are not model requests: not in the journal.
         if not obs.endpoint.startswith("mockllm."):
-            self.journal.record(obs)
+            self._record(obs)
         for observer in self.observers:
             observer(obs)
 
@@ -102,9 +112,28 @@ class ServerContext:
         # previous=: counters of unchanged rules and runtime rules carry over (engine.py).
         engine = Engine(config, self.tokenizers, self.timing, previous=self.engine)
         self.config, self.engine = config, engine
-        self.journal.resize(config.server.journal_size)
+        self.state.resize_journal(config.server.journal_size)
         self.config_error = None
         self.hook.mockllm_configure(config=config)
+
+    def apply_change(self, change: Change) -> None:
+        """Apply an admin change here (``mockllm.state.changes``); raises PluginError for
+        a switch to an unknown plugin. The state publishes it to the other processes."""
+        if isinstance(change, AddRules):
+            self.engine.add_rules(change.rules)
+        elif isinstance(change, ClearRules):
+            self.engine.clear_rules()
+        elif isinstance(change, UseImplementation):
+            registry = self.endpoints if change.kind == "endpoint" else self.transports
+            if change.plugin is None:
+                registry.clear_runtime(change.key)
+            else:
+                registry.use_implementation(change.key, change.plugin)
+        elif isinstance(change, Reload):
+            if self.config_path is not None:
+                reload_now(self)
+        else:
+            assert isinstance(change, Flush)  # the state's own business
 
     def warm(self) -> None:
         """Load every model's tokenizer now, so the first request does not pay for it."""

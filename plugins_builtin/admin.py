@@ -14,6 +14,7 @@ from mockllm.config import ConfigError, parse_rules
 from mockllm.context import ServerContext
 from mockllm.describe import plugins_json
 from mockllm.reload import reload_now, start, stop
+from mockllm.state.changes import AddRules, Change, ClearRules, Reload, UseImplementation
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 
@@ -66,16 +67,21 @@ class Admin(Endpoint):
 
     async def use(self, request: Request) -> Response:
         req = self.decode(await self.read_body(request), _use_decoder)
-        registry = (self.context.endpoints if req.key in self.context.endpoints.keys()
-                    else self.context.transports)
+        kind, registry = (("endpoint", self.context.endpoints)
+                          if req.key in self.context.endpoints.keys()
+                          else ("transport", self.context.transports))
         try:
-            if req.plugin is None:
-                r = registry.clear_runtime(req.key)
-            else:
-                r = registry.use_implementation(req.key, req.plugin)
+            await self._change(UseImplementation(kind, req.key, req.plugin))
         except PluginError as exc:
             raise ApiError(400, str(exc), param="plugin") from None
+        r = registry.resolutions[req.key]
         return JSONResponse({"key": req.key, "selected": r.winner.plugin, "reason": r.reason})
+
+    async def _change(self, change: Change) -> None:
+        """Here first (a bad change is refused before anyone else sees it), then in every
+        other process sharing the state."""
+        self.context.apply_change(change)
+        await self.context.state.publish(change)
 
     async def get_config(self, request: Request) -> Response:
         ctx = self.context
@@ -94,6 +100,7 @@ class Admin(Endpoint):
         ok, error = reload_now(self.context)
         if not ok:
             return JSONResponse({"reloaded": False, "error": error}, status_code=400)
+        await self.context.state.publish(Reload())
         return JSONResponse({"reloaded": True, "source": self.context.config_path})
 
     async def get_requests(self, request: Request) -> Response:
@@ -101,21 +108,24 @@ class Admin(Endpoint):
         limit = q.get("limit")
         if limit is not None and not limit.isdigit():
             raise ApiError(400, "limit must be a non-negative integer", param="limit")
-        journal = self.context.journal
-        entries = journal.query(q.get("rule"), q.get("model"), int(limit) if limit else None,
-                                endpoint=q.get("endpoint"))
-        return JSONResponse({"requests": journal.as_json(entries), "count": len(entries)})
+        entries = await self.context.state.journal(
+            q.get("rule"), q.get("model"), int(limit) if limit else None,
+            endpoint=q.get("endpoint"))
+        return JSONResponse({"requests": msgspec.to_builtins(entries), "count": len(entries)})
 
     async def clear_requests(self, request: Request) -> Response:
-        self.context.journal.clear()
+        await self.context.state.clear_journal()
         return JSONResponse({"cleared": True})
 
     async def get_rules(self, request: Request) -> Response:
         engine = self.context.engine
+        uses = await self.context.state.uses([r.counter for r in engine.runtime + engine.rules])
+        n = len(engine.runtime)
         return JSONResponse({
-            "runtime": [{"name": r.name, "uses": r.state.uses,
-                         "rule": msgspec.to_builtins(r.rule)} for r in engine.runtime],
-            "file": [{"name": r.name, "uses": r.state.uses} for r in engine.rules],
+            "runtime": [{"name": r.name, "uses": u, "rule": msgspec.to_builtins(r.rule)}
+                        for r, u in zip(engine.runtime, uses[:n], strict=True)],
+            "file": [{"name": r.name, "uses": u}
+                     for r, u in zip(engine.rules, uses[n:], strict=True)],
         })
 
     async def add_rules(self, request: Request) -> Response:
@@ -132,13 +142,13 @@ class Admin(Endpoint):
                                             source="<request body>"))
             except ConfigError as exc:
                 raise ApiError(400, str(exc), param="rules") from None
+        await self._change(AddRules(rules))
         engine = self.context.engine
-        engine.add_rules(rules)
         return JSONResponse({"added": [r.name for r in engine.runtime[: len(rules)]],
                              "runtime_rules": len(engine.runtime_rules)})
 
     async def clear_rules(self, request: Request) -> Response:
-        self.context.engine.clear_rules()
+        await self._change(ClearRules())
         return JSONResponse({"cleared": True})
 
 

@@ -4,10 +4,12 @@ Everything that can be prepared is prepared in ``__init__`` (rules compiled, tem
 parsed, models indexed), so :meth:`Engine.plan` does only cheap per-request work: a linear
 scan of compiled checks, then rendering the chosen answer.
 
-Per-process state (how often each rule answered: sequences, ``times`` and ``{counter}``) is
-kept in :class:`RuleState` objects keyed by the rule's content. A hot reload hands them on
-to the new engine, so a rule that did not change keeps its count; a changed rule starts
-over. Runtime rules (``POST /_mockllm/rules``) are handed on too.
+How often each rule answered (sequences, ``times`` and ``{counter}``) is kept in one
+:class:`~mockllm.engine.counters.RuleCounter` per rule, keyed by the rule's content, from the
+engine's :class:`~mockllm.engine.counters.Counters` (the server's state: this process, or
+shared by every process). A hot reload builds the new engine on the same counters, so a rule
+that did not change keeps its count; a changed rule starts over. Runtime rules
+(``POST /_mockllm/rules``) are handed on too.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from mockllm.engine import control, vectors
 from mockllm.engine.answers import Answer, make_error
+from mockllm.engine.counters import Counters, LocalCounters, RuleCounter
 from mockllm.engine.matching import Check, RequestView, compile_match
 from mockllm.engine.models import ModelRegistry, context_error, max_tokens_error
 from mockllm.engine.plan import Plan
@@ -40,17 +42,11 @@ _key_encoder = msgspec.json.Encoder(order="sorted")
 _LIMITED = frozenset({"openai", "anthropic", "nim"})
 
 
-@dataclass(slots=True)
-class RuleState:
-    """How many times a rule answered (this process, since start or since it changed)."""
-
-    uses: int = 0
-
-
 class CompiledRule:
-    __slots__ = ("answer", "checks", "key", "latency", "name", "rule", "state", "times")
+    __slots__ = ("answer", "checks", "counter", "exact", "key", "latency", "name", "rule",
+                 "times")
 
-    def __init__(self, rule: Rule, name: str, key: bytes, state: RuleState) -> None:
+    def __init__(self, rule: Rule, name: str, key: bytes, counter: RuleCounter) -> None:
         self.rule = rule
         self.name = name
         self.key = key
@@ -58,15 +54,22 @@ class CompiledRule:
         self.answer = Answer(rule.respond)
         self.latency = rule.latency
         self.times = rule.times
-        self.state = state
+        self.counter = counter
+        #: The answer depends on how often the rule answered (a shared state then counts
+        #: before answering; otherwise it may count in a batch).
+        self.exact = self.times is not None or _counted(self.answer)
 
     def matches(self, view: RequestView) -> bool:
-        if self.times is not None and self.state.uses >= self.times:
+        if self.counter.exhausted(self.times):
             return False
         for check in self.checks:
             if not check(view):
                 return False
         return True
+
+
+def _counted(answer: Answer) -> bool:
+    return bool(answer.sequence) or answer.needs_values
 
 
 class Engine:
@@ -76,6 +79,7 @@ class Engine:
         tokenizers: Tokenizers,
         timing: TimingRuntime | None = None,
         previous: Engine | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self.config = config
         self.tokenizers = tokenizers
@@ -83,28 +87,32 @@ class Engine:
         self.timing: Timing | None = timing.compile(config) if timing is not None else None
         self.models = ModelRegistry(config.models)
         self.control_headers = config.server.control_headers
-        old = previous._states if previous is not None else {}
-        self._states: dict[bytes, RuleState] = {}
-        self.rules = self._compile(config.rules, "rules", old)
+        #: Where the counters live; a reload keeps them (so do runtime rules).
+        self.counters: Counters = (counters if counters is not None else previous.counters
+                                   if previous is not None else LocalCounters())
+        self._keys: set[bytes] = set()
+        self.rules = self._compile(config.rules, "rules")
         self.runtime_rules: list[Rule] = list(previous.runtime_rules) if previous else []
-        self.runtime = self._compile(self.runtime_rules, "runtime", old)
+        self.runtime = self._compile(self.runtime_rules, "runtime")
         self._defaults = Answer(config.defaults.respond)
         key = b"defaults:" + _key_encoder.encode(config.defaults.respond)
-        self._defaults_state = self._states[key] = old.get(key) or RuleState()
+        self._keys.add(key)
+        self._defaults_counter = self.counters.counter(key)
+        self._defaults_exact = _counted(self._defaults)
+        self.counters.retain(self._keys)
         self._index()
 
     # -- rules --------------------------------------------------------------------------
 
-    def _compile(
-        self, rules: list[Rule], prefix: str, old: dict[bytes, RuleState]
-    ) -> tuple[CompiledRule, ...]:
+    def _compile(self, rules: list[Rule], prefix: str) -> tuple[CompiledRule, ...]:
         out = []
         for i, rule in enumerate(rules):
             key = prefix.encode() + b":" + _key_encoder.encode(rule)
-            while key in self._states:  # identical rules keep separate counts
+            while key in self._keys:  # identical rules keep separate counts
                 key += b"+"
-            state = self._states[key] = old.get(key) or RuleState()
-            out.append(CompiledRule(rule, rule.name or f"{prefix}[{i}]", key, state))
+            self._keys.add(key)
+            out.append(CompiledRule(rule, rule.name or f"{prefix}[{i}]", key,
+                                    self.counters.counter(key)))
         return tuple(out)
 
     def _index(self) -> None:
@@ -115,21 +123,17 @@ class Engine:
 
     def add_rules(self, rules: list[Rule]) -> None:
         """Put runtime rules ahead of every other rule (the newest first)."""
-        self.runtime_rules = [*rules, *self.runtime_rules]
-        old = self._states
-        self._states = {k: v for k, v in old.items() if not k.startswith(b"runtime:")}
-        self.runtime = self._compile(self.runtime_rules, "runtime", old)
-        self._index()
+        self._set_runtime([*rules, *self.runtime_rules])
 
     def clear_rules(self) -> None:
-        self.runtime_rules = []
-        self._states = {k: v for k, v in self._states.items() if not k.startswith(b"runtime:")}
-        self.runtime = ()
-        self._index()
+        self._set_runtime([])
 
-    def reset_counters(self) -> None:
-        for state in self._states.values():
-            state.uses = 0
+    def _set_runtime(self, rules: list[Rule]) -> None:
+        self.runtime_rules = rules
+        self._keys = {k for k in self._keys if not k.startswith(b"runtime:")}
+        self.runtime = self._compile(rules, "runtime")
+        self.counters.retain(self._keys)
+        self._index()
 
     def select(self, view: RequestView, forced: str | None) -> CompiledRule | None:
         if forced is not None:
@@ -139,10 +143,30 @@ class Engine:
             for check in rule.checks:  # for the named groups templates may use
                 check(view)
             return rule
-        for rule in self._all:
+        return self._scan(view, self._all)
+
+    @staticmethod
+    def _scan(view: RequestView, rules: tuple[CompiledRule, ...]) -> CompiledRule | None:
+        for rule in rules:
             if rule.matches(view):
                 return rule
         return None
+
+    def _count(self, view: RequestView | None, rule: CompiledRule,
+               forced: bool) -> tuple[CompiledRule | None, int]:
+        """Count the answer of ``rule``: (the rule that answers, its uses before).
+
+        A rule another process used up since it matched here (``times``) hands over to the
+        next match; in one process ``matches`` already saw that.
+        """
+        current: CompiledRule | None = rule
+        while current is not None:
+            uses = current.counter.take(None if forced else current.times, current.exact)
+            if uses is not None:
+                return current, uses
+            assert view is not None
+            current = self._scan(view, self._all[self._all.index(current) + 1:])
+        return None, self._defaults_counter.take(None, self._defaults_exact) or 0
 
     # -- plans --------------------------------------------------------------------------
 
@@ -178,9 +202,11 @@ class Engine:
             # A forced error answers instead of the rule: its sequence does not advance.
             plan.error = make_error(ErrorSpec(status=ctl.status), req.provider)
             return plan
-        state = rule.state if rule is not None else self._defaults_state
-        uses = state.uses
-        state.uses += 1
+        if rule is None:
+            uses = self._defaults_counter.take(None, self._defaults_exact) or 0
+        else:
+            rule, uses = self._count(view, rule, ctl.rule is not None)
+            plan.rule = rule.name if rule is not None else None
         answer = (rule.answer if rule is not None else self._defaults).pick(uses)
         if answer.empty:
             answer = self._defaults.pick(uses)

@@ -63,7 +63,7 @@ from .responses_schema import (
     TextDoneEvent,
     TextEcho,
 )
-from .responses_store import ResponseStore, Stored, not_found
+from .responses_store import STORE_SIZE, Stored, not_found
 from .tiers import served_tier
 from .wire import encoder
 
@@ -349,7 +349,7 @@ class Responses(OpenAIEndpoint):
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
-        self.store = ResponseStore()
+        self.store = context.state.store("openai.responses", Stored, STORE_SIZE)
 
     async def handle(self, request: Request) -> Response:
         if request.method == "POST":
@@ -357,10 +357,10 @@ class Responses(OpenAIEndpoint):
         self.authorize(request)
         rid = request.path_params.get("response_id", "")
         if request.method == "DELETE":
-            if not self.store.delete(rid):
+            if not await self.store.delete(rid):
                 raise not_found(rid)
             return wire.json_response(Deleted(rid))
-        stored = self.store.get(rid)
+        stored = await self.store.get(rid)
         if stored is None:
             raise not_found(rid)
         return wire.json_response(stored.response)
@@ -375,11 +375,11 @@ class Responses(OpenAIEndpoint):
         event = ErrorEvent("error", code, err.message, err.param, sent)
         return Frame(event.type, wire.encoder.encode(event))
 
-    def _conversation(self, req: ResponsesRequest) -> tuple[list[Message], list[Message]]:
+    async def _conversation(self, req: ResponsesRequest) -> tuple[list[Message], list[Message]]:
         """(turns before this request, this request's new turns)."""
         history: list[Message] = []
         if req.previous_response_id is not None:
-            prev = self.store.get(req.previous_response_id)
+            prev = await self.store.get(req.previous_response_id)
             if prev is None:
                 raise ApiError(404, f"Previous response with id '{req.previous_response_id}' "
                                     "not found.", param="previous_response_id")
@@ -396,7 +396,7 @@ class Responses(OpenAIEndpoint):
             what = "name" if not fmt.name else "schema"
             raise errors.invalid(f"text.format.{what}", "Missing required parameter: "
                                  f"'text.format.{what}'.", "missing_required_parameter")
-        history, new = self._conversation(req)
+        history, new = await self._conversation(req)
         if isinstance(req.instructions, str):
             system = [Message("developer", req.instructions)]
         else:
@@ -415,7 +415,7 @@ class Responses(OpenAIEndpoint):
         final = build.final()
         if req.store is not False:
             turns = [*history, *new, *output_messages(build.choice)]
-            self.store.put(Stored(final, turns))
+            await self.store.put(final.id, Stored(final, turns))
         if req.stream:
             return self.transport("sse-events").stream(self.with_fault(build.events(final), plan),
                                                        pacing=plan.pacing)

@@ -96,14 +96,15 @@ def test_create_text_counts_every_token(client: anthropic.Anthropic) -> None:
 
 
 def test_load_tester_extensions(client: anthropic.Anthropic) -> None:
-    natural = client.messages.create(model=MODEL, max_tokens=50, messages=ask("extend"))
-    assert natural.usage.output_tokens == 32 and natural.stop_reason == "end_turn"
+    natural = client.messages.create(model=MODEL, max_tokens=1000, messages=ask("extend"))
+    assert natural.usage.output_tokens < 1000 and natural.stop_reason == "end_turn"
     full = client.messages.create(model=MODEL, max_tokens=50, messages=ask("extend"),
                                   extra_body={"ignore_eos": True})
     assert full.usage.output_tokens == 50 and full.stop_reason == "max_tokens"
-    longer = client.messages.create(model=MODEL, max_tokens=50, messages=ask("extend"),
-                                    extra_body={"min_tokens": 40})
-    assert longer.usage.output_tokens == 40
+    # Natural answers are at most 400 tokens, so min_tokens sets this one's length.
+    longer = client.messages.create(model=MODEL, max_tokens=1000, messages=ask("extend"),
+                                    extra_body={"min_tokens": 600})
+    assert longer.usage.output_tokens == 600 and longer.stop_reason == "end_turn"
 
 
 def test_end_turn_and_system_as_string_or_blocks(client: anthropic.Anthropic) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import msgspec
 
 from mockllm.engine import jsonschema
+from mockllm.engine.behaviour import Behaviour, natural_length, reasoning_length
+from mockllm.engine.behaviour import arguments as behaviour_arguments
 from mockllm.engine.plan import Choice, ToolCall
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Generate, Respond, ToolCallSpec
@@ -119,14 +121,9 @@ class CompiledToolCall:
         if self.arguments is not None:
             return name, _json.encode(_render_args(self.arguments, values)).decode()
         tool = next((t for t in req.tools if t.name == name), None)
-        if tool is None or not tool.parameters:
+        if tool is None:
             return name, "{}"
-        try:
-            args = jsonschema.instance(tool.parameters, seed)
-        except jsonschema.SchemaError as exc:
-            raise ApiError(400, f"Invalid schema for function '{name}': {exc}",
-                           param="tools") from None
-        return name, _json.encode(args).decode()
+        return name, behaviour_arguments(tool, seed)
 
 
 class Answer:
@@ -152,6 +149,9 @@ class Answer:
         #: short path that skips the text/template/tool-call/reasoning dispatch.
         self.plain = (self.text is None and self.template is None and not self.tool_calls
                       and self.reasoning is None and not self.sequence)
+        #: Text the engine makes up (generated or structured), which obeys ``tool_choice``.
+        self.generative = (self.text is None and self.template is None
+                           and not self.tool_calls and not self.sequence)
 
     def pick(self, uses: int) -> Answer:
         """The answer for the ``uses``-th match (0-based) of a sequence, or itself."""
@@ -162,9 +162,9 @@ class Answer:
 
     def choice(
         self, req: NeutralRequest, tok: Tokenizer, index: int, seed: int, budget: int,
-        values: Values,
+        values: Values, behaviour: Behaviour,
     ) -> Choice:
-        if self.plain and not req.stop and req.response_format is None:
+        if self.plain and not (req.stop or req.response_format or req.tools or req.thinking):
             return self._generated(req, tok, index, seed, budget)
         choice = Choice(index=index)
         reasoning = self._reasoning(req, tok, seed)
@@ -174,10 +174,13 @@ class Answer:
             return choice
         choice.reasoning_pieces = reasoning
         remaining = budget - len(reasoning)
-        text = self._text(req, tok, seed, remaining, values, index)
+        # A generated answer obeys tool_choice; a rule's own text or tool calls win.
+        chosen = behaviour.tools(req) if self.generative and req.tools else []
+        calling = bool(self.tool_calls or chosen)
+        text = [] if chosen else self._text(req, tok, seed, remaining, values, index)
         text = _apply_stop(choice, text, req.stop)
         if len(text) > remaining or (
-            req.ignore_eos and not self.tool_calls and len(text) == remaining
+            req.ignore_eos and not calling and len(text) == remaining
             and choice.finish_reason == "stop"
         ):
             # With ignore_eos the model runs into max_tokens, which is a "length" finish.
@@ -186,11 +189,16 @@ class Answer:
             choice.stop_sequence = None
         choice.pieces = text
         remaining -= len(text)
-        if not self.tool_calls or choice.finish_reason != "stop":
+        if not calling or choice.finish_reason != "stop":
             return choice
-        vals = values(index) if self.needs_values else {}
-        for i, call in enumerate(self.tool_calls):
-            name, args = call.render(req, vals, seed + i)
+        if chosen:
+            calls = [(t.name, behaviour_arguments(t, seed + i)) for i, t in enumerate(chosen)]
+        else:
+            vals = values(index) if self.needs_values else {}
+            calls = [c.render(req, vals, seed + i) for i, c in enumerate(self.tool_calls)]
+        if not req.parallel_tool_calls:
+            del calls[1:]
+        for name, args in calls:
             pieces = cached_pieces(tok, args)
             cut = len(pieces) > remaining
             if cut:
@@ -212,21 +220,29 @@ class Answer:
         asking for exactly the pieces kept is the same as generating one more and cutting.
         """
         gen = self.generate or _GENERATE
+        seed = gen.seed + index if gen.seed is not None else seed
         fill = req.max_tokens is not None and (req.ignore_eos or gen.fill)
-        n = budget + 1 if fill else max(gen.tokens, req.min_tokens)
+        n = budget + 1 if fill else max(natural_length(gen.tokens, seed), req.min_tokens)
         if n > budget or (n == budget and req.ignore_eos):
             n, finish = budget, "length"  # ran into the limit
         else:
             finish = "stop"
-        pieces = generate(tok, n, gen.seed + index if gen.seed is not None else seed)
+        pieces = generate(tok, n, seed)
         return Choice(index, pieces, [], [], finish)  # type: ignore[arg-type]
 
     def _reasoning(self, req: NeutralRequest, tok: Tokenizer, seed: int) -> list[str]:
-        r = self.reasoning
-        if r is None or not req.thinking:
+        if not req.thinking:
             return []
-        out = cached_pieces(tok, r) if isinstance(r, str) else generate(
-            tok, r.tokens, r.seed if r.seed is not None else seed ^ 0x5EED)
+        r = self.reasoning
+        if isinstance(r, str):
+            out = cached_pieces(tok, r)
+        else:
+            # No reasoning in the answer: the model thinks as long as the request's effort
+            # and budget make natural.
+            rseed = r.seed if r is not None and r.seed is not None else seed ^ 0x5EED
+            n = (reasoning_length(req, rseed) if r is None or r.tokens is None
+                 else natural_length(r.tokens, rseed))
+            out = generate(tok, n, rseed)
         if req.thinking_budget is not None and len(out) > req.thinking_budget:
             del out[req.thinking_budget:]
         return out
@@ -246,12 +262,13 @@ class Answer:
             out = cached_pieces(tok, _structured(req, seed))
         else:
             gen = self.generate or _GENERATE
+            seed = gen.seed + index if gen.seed is not None else seed
             fill = exact or (gen.fill and req.max_tokens is not None)
             # Filling runs into the limit, which is a "length" finish: ask for one more.
-            n = remaining + 1 if fill else max(gen.tokens, req.min_tokens)
+            n = remaining + 1 if fill else max(natural_length(gen.tokens, seed),
+                                               req.min_tokens)
             # One past the budget is enough for the caller to see the cut ("length").
-            return generate(tok, min(n, remaining + 1),
-                            gen.seed + index if gen.seed is not None else seed)
+            return generate(tok, min(n, remaining + 1), seed)
         if exact and len(out) < remaining:
             # ignore_eos: the model would have gone on past its answer; so do we.
             extra = generate(tok, remaining - len(out), seed)

@@ -23,6 +23,7 @@ import msgspec
 
 from mockllm.engine import control, vectors
 from mockllm.engine.answers import Answer, make_error
+from mockllm.engine.behaviour import Behaviour
 from mockllm.engine.counters import Counters, LocalCounters, RuleCounter
 from mockllm.engine.matching import Check, RequestView, compile_match
 from mockllm.engine.models import ModelRegistry, context_error, max_tokens_error
@@ -95,6 +96,7 @@ class Engine:
         self.runtime_rules: list[Rule] = list(previous.runtime_rules) if previous else []
         self.runtime = self._compile(self.runtime_rules, "runtime")
         self._defaults = Answer(config.defaults.respond)
+        self.behaviour = Behaviour(config.defaults.tools)
         key = b"defaults:" + _key_encoder.encode(config.defaults.respond)
         self._keys.add(key)
         self._defaults_counter = self.counters.counter(key)
@@ -224,7 +226,7 @@ class Engine:
                               uses + 1) if answer.needs_values else _no_values)
             for index in range(max(req.n, 1)):
                 plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
-                                                  values))
+                                                  values, self.behaviour))
         latency = self._latency(rule, model)
         plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault,
                                    self.timing)

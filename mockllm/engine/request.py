@@ -58,6 +58,12 @@ class NeutralRequest(msgspec.Struct):
     top_logprobs: int = 0
     thinking: bool = False
     thinking_budget: int | None = None
+    #: How hard to think: ``minimal`` .. ``max`` (None: the provider's default, medium).
+    reasoning_effort: str | None = None
+    #: ``auto`` | ``none`` | ``required``; ``tool_name`` set: that one tool is forced.
+    tool_choice: str = "auto"
+    tool_name: str | None = None
+    parallel_tool_calls: bool = True
     inputs: list[str] = msgspec.field(default_factory=list)  # embeddings / rankings passages
     query: str = ""
     headers: dict[str, str] = msgspec.field(default_factory=dict)

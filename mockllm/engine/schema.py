@@ -104,7 +104,9 @@ class Match(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Generate(msgspec.Struct, forbid_unknown_fields=True):
-    tokens: int = 32
+    #: How many tokens: a number, a range ``{min, max}`` the seed picks from, or omitted: a
+    #: natural length (12 to 400, mostly short), as a model that finished its thought.
+    tokens: int | Count | None = None
     seed: int | None = None
     #: When the request sets a token limit, generate exactly that many tokens (a model that
     #: never stops early, so load testers get the output length they ask for).
@@ -190,8 +192,10 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
         if self.error is not None and not 400 <= self.error.status <= 599:
             found.append(("error.status", f"{self.error.status} is not an error status "
                                           "(400-599)"))
-        if self.generate is not None and self.generate.tokens < 0:
-            found.append(("generate.tokens", "must be 0 or more"))
+        if self.generate is not None:
+            found.extend(("generate." + p, m) for p, m in _length_problems(self.generate))
+        if isinstance(self.reasoning, Generate):
+            found.extend(("reasoning." + p, m) for p, m in _length_problems(self.reasoning))
         if self.fault is not None and (self.fault.after < 0 or self.fault.seconds < 0):
             found.append(("fault", "after and seconds must be 0 or more"))
         if self.fault is not None and not 400 <= self.fault.status <= 599:
@@ -250,14 +254,39 @@ class Rule(msgspec.Struct, forbid_unknown_fields=True):
         return found
 
 
+def _length_problems(gen: Generate) -> list[tuple[str, str]]:
+    t = gen.tokens
+    if isinstance(t, int):
+        return [("tokens", "must be 0 or more")] if t < 0 else []
+    if isinstance(t, Count):
+        if (t.min is not None and t.min < 0) or (t.max is not None and t.max < 0):
+            return [("tokens", "min and max must be 0 or more")]
+        if t.min is not None and t.max is not None and t.min > t.max:
+            return [("tokens", f"min {t.min} is above max {t.max}")]
+    return []
+
+
+class ToolsDefaults(msgspec.Struct, forbid_unknown_fields=True):
+    """What a generated answer does with offered tools (docs/config.md, ``defaults.tools``)."""
+
+    #: ``tool_choice: auto`` (or none given): answer ``text``, or ``call`` the first offered
+    #: tool while the last message is not a tool result.
+    auto: Literal["text", "call"] = "text"
+    #: Tools called at once when the request allows parallel calls (forced or ``call``).
+    parallel: int = 1
+
+
 class Defaults(msgspec.Struct, forbid_unknown_fields=True):
     respond: Respond = msgspec.field(default_factory=lambda: Respond(generate=Generate()))
     latency: Latency = msgspec.field(default_factory=Latency)
+    tools: ToolsDefaults = msgspec.field(default_factory=ToolsDefaults)
 
     def problems(self) -> list[tuple[str, str]]:
         found = [(f"respond.{p}", m) for p, m in self.respond.problems(BUILTIN_NAMES)]
         if self.respond.empty:
             found.append(("respond", "the default answer cannot be empty"))
+        if self.tools.parallel < 1:
+            found.append(("tools.parallel", "must be 1 or more"))
         return found
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
@@ -34,6 +35,7 @@ MESSAGES_FIELDS = frozenset({
     "tool_choice", "thinking", "temperature", "top_p", "top_k", "metadata", "service_tier",
     "container", "mcp_servers", "context_management", "output_config", "cache_control",
     "diagnostics", "inference_geo", "speed", "user_profile_id", "workspace_id",
+    "output_format",
 })
 COUNT_FIELDS = frozenset({
     "model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers",
@@ -111,14 +113,50 @@ def to_neutral(
         thinking_budget=budget,
         headers=dict(headers),
     )
+    if req.tool_choice is not None:
+        _tool_choice(neutral, req.tool_choice)
+    fmt = req.output_config.format if req.output_config is not None else None
+    fmt = fmt or req.output_format
+    if fmt is not None:
+        if fmt.type != "json_schema":
+            raise ApiError(400, f"output_config.format: Input tag '{fmt.type}' found using "
+                                "'type' does not match any of the expected tags: 'json_schema'")
+        if fmt.schema is None:
+            raise ApiError(400, "output_config.format.schema: Field required")
+        neutral.response_format, neutral.json_schema = "json_schema", fmt.schema
+    if thinking and req.output_config is not None and req.output_config.effort is not None:
+        neutral.reasoning_effort = req.output_config.effort
     return neutral
+
+
+_TOOL_CHOICES = frozenset({"auto", "any", "tool", "none"})
+
+
+def _tool_choice(neutral: NeutralRequest, choice: dict[str, Any]) -> None:
+    """``tool_choice``: ``auto``, ``any`` (some tool), ``tool`` (that one), ``none``."""
+    kind = choice.get("type")
+    if kind not in _TOOL_CHOICES:
+        raise ApiError(400, f"tool_choice: Input tag '{kind}' found using 'type' does not match "
+                            "any of the expected tags: 'auto', 'any', 'tool', 'none'")
+    neutral.parallel_tool_calls = not choice.get("disable_parallel_tool_use")
+    if kind in ("any", "tool") and neutral.thinking:
+        raise ApiError(400, "Thinking may not be enabled when tool_choice forces tool use.")
+    if kind == "tool":
+        name = choice.get("name")
+        if not isinstance(name, str):
+            raise ApiError(400, "tool_choice.tool.name: Field required")
+        if not any(t.name == name for t in neutral.tools):
+            raise ApiError(400, f"tool_choice.name: tool '{name}' was not found in tools")
+        neutral.tool_choice, neutral.tool_name = "required", name
+    else:
+        neutral.tool_choice = "required" if kind == "any" else kind
 
 
 def _thinking(req: MessagesRequest) -> tuple[bool, int | None]:
     t = req.thinking
     if t is None or t.type == "disabled":
         return False, None
-    if t.type == "adaptive":
+    if t.type in ("adaptive", "between_tools"):
         return True, None
     if t.type == "enabled":
         if t.budget_tokens is None:
@@ -131,7 +169,7 @@ def _thinking(req: MessagesRequest) -> tuple[bool, int | None]:
         return True, t.budget_tokens
     raise ApiError(
         400, f"thinking: Input tag '{t.type}' found using 'type' does not match any of the "
-        "expected tags: 'adaptive', 'disabled', 'enabled'",
+        "expected tags: 'adaptive', 'between_tools', 'disabled', 'enabled'",
     )
 
 

@@ -50,6 +50,18 @@ class ThinkingParam(msgspec.Struct):
     display: str | None = None
 
 
+class OutputFormat(msgspec.Struct):
+    type: str
+    schema: dict[str, Any] | None = None
+
+
+class OutputConfig(msgspec.Struct):
+    """``output_config``: structured outputs (``format``) and ``effort``."""
+
+    format: OutputFormat | None = None
+    effort: str | None = None
+
+
 class MessagesRequest(msgspec.Struct):
     """``POST /v1/messages``; ``max_tokens`` is checked by hand to word the error like the
     API (it is optional for ``count_tokens``)."""
@@ -67,6 +79,9 @@ class MessagesRequest(msgspec.Struct):
     top_p: float | None = None
     top_k: int | None = None
     metadata: dict[str, Any] | None = None
+    output_config: OutputConfig | None = None
+    #: The structured-outputs beta's spelling (``anthropic-beta: structured-outputs-...``).
+    output_format: OutputFormat | None = None
     # vLLM's load-testing extensions (aiperf sends them with --extra-inputs); the real API
     # has no such fields.
     ignore_eos: bool = False

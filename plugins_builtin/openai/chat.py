@@ -21,7 +21,7 @@ from mockllm.engine.plan import Choice
 from mockllm.engine.request import ToolCallIn
 from mockllm.engine.schema import ModelConfig
 
-from . import errors, wire
+from . import errors, reasoning, tool_choice, wire
 from .base import OpenAIEndpoint, headers_of, known_fields
 from .chat_schema import (
     AssistantMessage,
@@ -121,7 +121,7 @@ def _check_limit(name: str, limit: int, model: ModelConfig) -> None:
                              f"you provided {limit}.")
 
 
-def to_neutral(req: ChatRequest, headers: dict[str, str]) -> NeutralRequest:
+def to_neutral(req: ChatRequest, headers: dict[str, str], model: ModelConfig) -> NeutralRequest:
     fmt = req.response_format
     fmt_type = fmt.type if fmt is not None and fmt.type != "text" else None
     schema = fmt.json_schema.schema if fmt is not None and fmt.json_schema else None
@@ -146,7 +146,11 @@ def to_neutral(req: ChatRequest, headers: dict[str, str]) -> NeutralRequest:
         headers=headers,
     )
     neutral.logprobs, neutral.top_logprobs = bool(req.logprobs), req.top_logprobs or 0
-    neutral.thinking = req.reasoning_effort is not None and req.reasoning_effort != "none"
+    if req.tools is not None or req.tool_choice is not None:
+        tool_choice.apply(neutral, req.tool_choice, req.parallel_tool_calls, "chat")
+    effort = reasoning.effort(model, req.reasoning_effort)
+    if effort is not None:
+        neutral.thinking, neutral.reasoning_effort = True, effort
     return neutral
 
 
@@ -244,7 +248,7 @@ class Chat(OpenAIEndpoint):
         req, body = await self.parse(request, _decoder, _FIELDS)
         model = self.model(req.model)
         _check(req, model)
-        plan = self.plan(request, to_neutral(req, headers_of(request)), body)
+        plan = self.plan(request, to_neutral(req, headers_of(request), model), body)
         cid, created = wire.new_id("chatcmpl-"), wire.now()
         top = (req.top_logprobs or 0) if req.logprobs else None
         tier = served_tier(req.service_tier)

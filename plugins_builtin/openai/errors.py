@@ -75,7 +75,7 @@ def malformed_json(exc: Exception) -> ApiError:
     )
 
 
-def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
+def invalid(param: str, message: str, code: str | None = "invalid_value") -> ApiError:
     """A 400 for a value the types allow but the API refuses (``n: 0``, empty ``messages``)."""
     return ApiError(400, message, param=param, code=code)
 

@@ -53,7 +53,8 @@ def test_wrong_type_names_line_and_path() -> None:
           - respond:
               generate: {tokens: many}
         """)
-    assert out[0].startswith("cfg.yaml:3: rules[0].respond.generate.tokens: Expected `int`")
+    assert out[0].startswith("cfg.yaml:3: rules[0].respond.generate.tokens: Expected `int | object"
+                          " | null`, got `str`")
 
 
 def test_missing_required_key() -> None:

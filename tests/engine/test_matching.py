@@ -25,7 +25,9 @@ def test_first_match_wins_and_defaults_catch_the_rest() -> None:
     plan = e.plan(chat("Why is the SKY blue?"))
     assert plan.rule == "a" and plan.choices[0].text == "A"
     other = e.plan(chat("hello"))
-    assert other.rule is None and len(other.choices[0].pieces) == 32  # defaults: 32 tokens
+    # The defaults: generated text that stops on its own.
+    assert other.rule is None and other.choices[0].finish_reason == "stop"
+    assert 12 <= len(other.choices[0].pieces) <= 400
 
 
 def test_unnamed_rules_are_named_by_position() -> None:

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from mockllm import yamlguard
 from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
@@ -35,6 +36,20 @@ class PluginsConfig(msgspec.Struct, forbid_unknown_fields=True):
     use: dict[str, str] = {}
     disable: list[str] = []
     load: list[str] = []
+
+
+#: The default ``server.limits.yaml_depth``: far more than any config nests (about 10).
+YAML_DEPTH = 64
+
+
+class Limits(msgspec.Struct, forbid_unknown_fields=True):
+    """Bounds on the work one request may ask for; past one, the provider's 400 or 413."""
+
+    #: Nesting depth of a YAML document (runtime rules, config files), checked before
+    #: parsing: ruamel takes seconds on a small, deeply nested text.
+    yaml_depth: int = YAML_DEPTH
+    #: Bytes of a runtime-rules body (``POST /_mockllm/rules``). 413 past it.
+    yaml_bytes: int = 4 * 1024 * 1024
 
 
 class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,6 +71,8 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     watch: bool = True
     #: Seconds between two looks at the config file.
     watch_interval: float = 0.25
+    #: Bounds on the work one request may ask for.
+    limits: Limits = msgspec.field(default_factory=Limits)
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,24 +95,28 @@ def load_default() -> Config:
     return parse(default_config_text(), EMBEDDED)
 
 
-def load_file(path: str | Path) -> Config:
+def load_file(path: str | Path, max_depth: int = YAML_DEPTH) -> Config:
     p = Path(path)
     try:
         text = p.read_text("utf-8")
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
-    return parse(text, str(p))
+    return parse(text, str(p), max_depth)
 
 
-def parse(text: str, filename: str) -> Config:
-    """Parse and validate a config; raises :class:`ConfigError` with every problem found."""
-    doc = _load_yaml(text, filename)
+def parse(text: str, filename: str, max_depth: int = YAML_DEPTH) -> Config:
+    """Parse and validate a config; raises :class:`ConfigError` with every problem found.
+
+    ``max_depth`` bounds the nesting, checked before parsing (``server.limits.yaml_depth``
+    of the running config on a reload; the default at start-up).
+    """
+    doc = _load_yaml(text, filename, max_depth)
     if doc is None:
         doc = CommentedMap()
     if not isinstance(doc, dict):
         raise ConfigError([f"{filename}:1: the top level must be a mapping"])
     try:
-        config = msgspec.convert(_plain_doc(doc, filename), Config, strict=True)
+        config = msgspec.convert(_plain_doc(doc, filename, len(text)), Config, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError([_locate(str(exc), doc, filename)]) from None
     config.source = filename
@@ -156,6 +177,9 @@ def check(config: Config) -> list[tuple[str, str]]:
         problems.append(("server.journal_size", "must be 1 or more"))
     if config.server.watch_interval <= 0:
         problems.append(("server.watch_interval", "must be above 0"))
+    for name in Limits.__struct_fields__:
+        if not getattr(config.server.limits, name) > 0:
+            problems.append((f"server.limits.{name}", "must be above 0"))
     return problems
 
 
@@ -172,16 +196,17 @@ def check_rules(rules: list[Rule], prefix: str = "rules") -> list[tuple[str, str
     return problems
 
 
-def parse_rules(text: str, filename: str = "<request body>") -> list[Rule]:
+def parse_rules(text: str, filename: str = "<request body>",
+                max_depth: int = YAML_DEPTH) -> list[Rule]:
     """Rules from YAML or JSON text: one rule, a list of rules, or ``{rules: [...]}``.
 
     Errors are :class:`ConfigError` with line and key path, like a config file's.
     """
-    doc = _load_yaml(text, filename)
+    doc = _load_yaml(text, filename, max_depth)
     if isinstance(doc, dict) and set(doc) == {"rules"}:
-        plain = _plain_doc(doc, filename)
+        plain = _plain_doc(doc, filename, len(text))
     else:
-        body = _plain_doc(doc, filename)
+        body = _plain_doc(doc, filename, len(text))
         plain = {"rules": body if isinstance(doc, list) else [body]}
 
     def line(path: str) -> int:
@@ -207,7 +232,11 @@ class _Rules(msgspec.Struct, forbid_unknown_fields=True):
     rules: list[Rule] = []
 
 
-def _load_yaml(text: str, filename: str) -> Any:
+def _load_yaml(text: str, filename: str, max_depth: int) -> Any:
+    deepest, line = yamlguard.depth(text, max_depth)
+    if deepest > max_depth:
+        raise ConfigError([f"{filename}:{line}: the document nests deeper than {max_depth} "
+                           "levels (server.limits.yaml_depth)"])
     yaml = YAML(typ="rt")
     try:
         return yaml.load(text)
@@ -222,20 +251,22 @@ def _load_yaml(text: str, filename: str) -> Any:
         raise ConfigError([f"{filename}:1: the document nests too deeply"]) from None
 
 
-#: More values than any real config holds; YAML aliases can expand a small text past it
-#: ("billion laughs"), so expansion stops here rather than eating the server's memory.
-_MAX_NODES = 1_000_000
+#: Values a document may expand to beyond one per two bytes of its text (a text without
+#: aliases never has more). YAML aliases can expand a small text far past that ("billion
+#: laughs"), so expansion stops here rather than eating the server's time and memory.
+_EXTRA_NODES = 100_000
 
 
-def _plain_doc(doc: Any, filename: str) -> Any:
+def _plain_doc(doc: Any, filename: str, size: int) -> Any:
     """``doc`` as plain values; a self-referencing or exploding alias is a ConfigError."""
+    budget = _EXTRA_NODES + size // 2
     try:
-        return _plain(doc, [_MAX_NODES])
+        return _plain(doc, [budget])
     except RecursionError:
         raise ConfigError([f"{filename}:1: the document nests too deeply (or an alias "
                            "refers to itself)"]) from None
     except OverflowError:
-        raise ConfigError([f"{filename}:1: the document expands to more than {_MAX_NODES} "
+        raise ConfigError([f"{filename}:1: the document expands to more than {budget} "
                            "values (YAML aliases?)"]) from None
 
 

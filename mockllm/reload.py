@@ -19,7 +19,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from mockllm.config import Config, ConfigError, parse
+from mockllm.config import YAML_DEPTH, Config, ConfigError, parse
 
 if TYPE_CHECKING:
     from mockllm.context import ServerContext
@@ -30,8 +30,9 @@ log = logging.getLogger("mockllm.reload")
 _SETTLE = 0.02
 
 
-def load(path: str) -> tuple[Config | None, str | None, bytes]:
-    """Parse ``path``: (config, None, digest) or (None, error, digest)."""
+def load(path: str, max_depth: int = YAML_DEPTH) -> tuple[Config | None, str | None, bytes]:
+    """Parse ``path``: (config, None, digest) or (None, error, digest). Slow for a big
+    file (ruamel is pure Python): call it in a worker thread, never on the event loop."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -43,7 +44,7 @@ def load(path: str) -> tuple[Config | None, str | None, bytes]:
         # config is valid (no models), and applying it would fail every request.
         return None, f"{path}:1: the file is empty", digest
     try:
-        return parse(data.decode("utf-8"), path), None, digest
+        return parse(data.decode("utf-8"), path, max_depth), None, digest
     except UnicodeDecodeError as exc:
         return None, f"{path}:1: not UTF-8 text: {exc}", digest
     except ConfigError as exc:
@@ -65,10 +66,11 @@ def apply(context: ServerContext, config: Config | None, error: str | None) -> b
     return False
 
 
-def reload_now(context: ServerContext) -> tuple[bool, str | None]:
-    """Reload the ``--config`` file once (``POST /_mockllm/reload``)."""
+async def reload_now(context: ServerContext) -> tuple[bool, str | None]:
+    """Reload the ``--config`` file once (``POST /_mockllm/reload``), parsed off the loop."""
     assert context.config_path is not None
-    config, error, _ = load(context.config_path)
+    config, error, _ = await asyncio.to_thread(load, context.config_path,
+                                               context.config.server.limits.yaml_depth)
     ok = apply(context, config, error)
     return ok, context.config_error if not ok else None
 
@@ -103,7 +105,8 @@ class Watcher:
         if self._look() != stat:
             return None
         self._stat = stat
-        config, error, digest = await asyncio.to_thread(load, self.path)
+        config, error, digest = await asyncio.to_thread(
+            load, self.path, self.context.config.server.limits.yaml_depth)
         if digest == self._digest:
             return None
         self._digest = digest

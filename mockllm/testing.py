@@ -36,7 +36,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def run_server(context: ServerContext, timeout: float = 10.0) -> Iterator[LiveServer]:
+def run_server(context: ServerContext, timeout: float = 60.0) -> Iterator[LiveServer]:
     """Serve ``context`` on 127.0.0.1 (a free port) for the duration of the block."""
     config = uvicorn.Config(build_app(context), host="127.0.0.1", port=0, log_level="warning",
                             access_log=False, lifespan="on")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 
+import anyio.to_thread
 import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -97,7 +98,7 @@ class Admin(Endpoint):
         if self.context.config_path is None:
             raise ApiError(400, "the server runs on the embedded default config; start it "
                                 "with --config FILE to reload")
-        ok, error = reload_now(self.context)
+        ok, error = await reload_now(self.context)
         if not ok:
             return JSONResponse({"reloaded": False, "error": error}, status_code=400)
         await self.context.state.publish(Reload())
@@ -130,8 +131,15 @@ class Admin(Endpoint):
 
     async def add_rules(self, request: Request) -> Response:
         body = await self.read_body(request)
+        limits = self.context.config.server.limits
+        if len(body) > limits.yaml_bytes:
+            raise ApiError(413, f"rules body too large: the limit is {limits.yaml_bytes} bytes "
+                                "(server.limits.yaml_bytes)", param="rules")
+        text = body.decode("utf-8", errors="replace")
         try:
-            rules = parse_rules(body.decode("utf-8", errors="replace"))
+            # ruamel is pure Python: a large body parsed here would stall every request.
+            rules = await anyio.to_thread.run_sync(parse_rules, text, "<request body>",
+                                                   limits.yaml_depth)
         except ConfigError as exc:
             raise ApiError(400, str(exc), param="rules") from None
         if any(r.latency is not None for r in rules):

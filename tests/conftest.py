@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 
@@ -15,6 +16,18 @@ def live() -> Iterator[LiveServer]:
     """A live server on the embedded default config."""
     with run_server(test_context()) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """One plain HTTP client per test module, for the requests no SDK makes (pass full URLs).
+
+    A fresh ``httpx.post`` per request builds a client, an SSL context and a connection
+    each time (about 80 ms apiece on a busy machine); this one keeps its connections.
+    The timeout is generous: a busy machine is slow, and no test waits on it to fail.
+    """
+    with httpx.Client(timeout=60) as c:
+        yield c
 
 
 @pytest.fixture

@@ -163,11 +163,11 @@ def test_create_stream_event_order(client: anthropic.Anthropic) -> None:
 NORMALISE = re.compile(rb"msg_01[0-9A-Za-z]{22}")
 
 
-def test_stream_bytes_exact(server: LiveServer) -> None:
+def test_stream_bytes_exact(http: httpx.Client, server: LiveServer) -> None:
     body = {"model": MODEL, "max_tokens": 100, "stream": True, "messages": ask("stopper"),
             "stop_sequences": ["blue"]}
-    r = httpx.post(server.url + "/v1/messages", json=body,
-                   headers={"x-api-key": KEY, "anthropic-version": "2023-06-01"})
+    r = http.post(server.url + "/v1/messages", json=body,
+                  headers={"x-api-key": KEY, "anthropic-version": "2023-06-01"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert re.fullmatch(r"req_01[0-9A-Za-z]{22}", r.headers["request-id"])
@@ -267,14 +267,16 @@ def test_thinking_blocks_when_enabled(client: anthropic.Anthropic) -> None:
 # -- models -------------------------------------------------------------------------------
 
 
-def test_models_list_in_anthropic_shape(client: anthropic.Anthropic, server: LiveServer) -> None:
+def test_models_list_in_anthropic_shape(
+    http: httpx.Client, client: anthropic.Anthropic, server: LiveServer
+) -> None:
     expected = [m.id for m in server.context.engine.models.models if m.provider == "anthropic"]
     assert [m.id for m in client.models.list()] == expected
     assert [m.id for m in client.models.list(limit=2)] == expected  # follows has_more
     page = client.models.list(limit=2)
     assert page.has_more and page.first_id == expected[0] and page.last_id == expected[1]
-    back = httpx.get(server.url + "/v1/models", params={"before_id": expected[2], "limit": 1},
-                     headers={"x-api-key": KEY, "anthropic-version": "2023-06-01"}).json()
+    back = http.get(server.url + "/v1/models", params={"before_id": expected[2], "limit": 1},
+                    headers={"x-api-key": KEY, "anthropic-version": "2023-06-01"}).json()
     assert [m["id"] for m in back["data"]] == [expected[1]] and back["has_more"] is True
     assert back["first_id"] == back["last_id"] == expected[1]
     info = client.models.retrieve(MODEL)
@@ -283,7 +285,7 @@ def test_models_list_in_anthropic_shape(client: anthropic.Anthropic, server: Liv
     with pytest.raises(anthropic.NotFoundError):
         client.models.retrieve("gpt-4o")
     # Without anthropic-version the same path answers in OpenAI's shape.
-    plain = httpx.get(server.url + "/v1/models", headers={"authorization": f"Bearer {KEY}"})
+    plain = http.get(server.url + "/v1/models", headers={"authorization": f"Bearer {KEY}"})
     plain = plain.json()
     assert plain["object"] == "list"
 
@@ -291,9 +293,9 @@ def test_models_list_in_anthropic_shape(client: anthropic.Anthropic, server: Liv
 # -- errors -------------------------------------------------------------------------------
 
 
-def test_missing_max_tokens_is_400_in_envelope(server: LiveServer) -> None:
-    r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY},
-                   json={"model": MODEL, "messages": ask("hi")})
+def test_missing_max_tokens_is_400_in_envelope(http: httpx.Client, server: LiveServer) -> None:
+    r = http.post(server.url + "/v1/messages", headers={"x-api-key": KEY},
+                  json={"model": MODEL, "messages": ask("hi")})
     assert r.status_code == 400
     body = r.json()
     assert body["type"] == "error"
@@ -313,9 +315,9 @@ def test_missing_max_tokens_is_400_in_envelope(server: LiveServer) -> None:
     b'{"model": "claude-sonnet-5-5", "max_tokens": 10, "messages": [{"role": "user", '
     b'"content": 7}]}',
 ])
-def test_bad_bodies_are_400(server: LiveServer, body: bytes) -> None:
-    r = httpx.post(server.url + "/v1/messages", content=body,
-                   headers={"x-api-key": KEY, "content-type": "application/json"})
+def test_bad_bodies_are_400(http: httpx.Client, server: LiveServer, body: bytes) -> None:
+    r = http.post(server.url + "/v1/messages", content=body,
+                  headers={"x-api-key": KEY, "content-type": "application/json"})
     assert r.status_code == 400
     assert r.json()["error"]["type"] == "invalid_request_error"
 
@@ -345,15 +347,15 @@ def test_sdk_exceptions(client: anthropic.Anthropic) -> None:
     assert broken.value.type == "api_error"
 
 
-def test_errors_before_a_stream_and_body_limit(client: anthropic.Anthropic,
+def test_errors_before_a_stream_and_body_limit(http: httpx.Client, client: anthropic.Anthropic,
                                                server: LiveServer) -> None:
     with pytest.raises(anthropic.InternalServerError) as overloaded:
         with client.messages.stream(model=MODEL, max_tokens=5, messages=ask("hi"),
                                     extra_headers={"x-mock-scenario": "overloaded"}) as s:
             s.get_final_message()
     assert overloaded.value.status_code == 529
-    r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY},
-                   content=b'{"model": "x", "pad": "' + b"a" * 200_000 + b'"}')
+    r = http.post(server.url + "/v1/messages", headers={"x-api-key": KEY},
+                  content=b'{"model": "x", "pad": "' + b"a" * 200_000 + b'"}')
     assert r.status_code == 413 and r.json()["error"]["type"] == "request_too_large"
 
 
@@ -387,7 +389,7 @@ def test_tool_result_with_text_is_still_a_tool_turn(client: anthropic.Anthropic)
     assert out.content[0].text == "It is sunny and 18C in Paris."
 
 
-def test_overload_mid_stream_is_an_error_event(client: anthropic.Anthropic,
+def test_overload_mid_stream_is_an_error_event(http: httpx.Client, client: anthropic.Anthropic,
                                                server: LiveServer) -> None:
     scenario = {"x-mock-scenario": "overloaded-mid-stream"}
     seen = []
@@ -399,8 +401,8 @@ def test_overload_mid_stream_is_an_error_event(client: anthropic.Anthropic,
                               "error": {"type": "overloaded_error", "message": "Overloaded"}}
     assert err.value.type == "overloaded_error"
     assert seen[:2] == ["message_start", "content_block_start"] and "message_stop" not in seen
-    r = httpx.post(server.url + "/v1/messages", headers={"x-api-key": KEY, **scenario},
-                   json={"model": MODEL, "max_tokens": 50, "stream": True, "messages": ask("hi")})
+    r = http.post(server.url + "/v1/messages", headers={"x-api-key": KEY, **scenario},
+                  json={"model": MODEL, "max_tokens": 50, "stream": True, "messages": ask("hi")})
     events = [line for line in r.text.split("\n") if line.startswith("event: ")]
     # ``after: 2`` counts token frames: two text deltas, then the error.
     assert events == ["event: message_start", "event: content_block_start", "event: ping",
@@ -415,14 +417,14 @@ def test_overload_mid_stream_is_an_error_event(client: anthropic.Anthropic,
     assert plain.value.status_code == 529 and plain.value.type == "overloaded_error"
 
 
-def test_api_key_is_checked(server: LiveServer) -> None:
+def test_api_key_is_checked(http: httpx.Client, server: LiveServer) -> None:
     with anthropic.Anthropic(base_url=server.url, api_key="wrong", max_retries=0) as c:
         with pytest.raises(anthropic.AuthenticationError) as err:
             c.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"))
         assert err.value.type == "authentication_error"
         with pytest.raises(anthropic.AuthenticationError):
             c.messages.count_tokens(model=MODEL, messages=ask("hi"))
-    r = httpx.post(server.url + "/v1/messages", json={})
+    r = http.post(server.url + "/v1/messages", json={})
     assert r.status_code == 401
     assert r.json()["error"]["message"] == "x-api-key header is required"
 

@@ -105,7 +105,7 @@ def server() -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def http(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as c:
+    with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
 
 
@@ -193,9 +193,24 @@ def test_generator_keeps_large_max_items_small() -> None:
     b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
     b"rules: " + b"[" * YAML_DEPTH + b"]" * YAML_DEPTH,
     b"{" * YAML_DEPTH,
-], ids=["self-alias", "billion-laughs", "deep-flow", "deep-unclosed"])
+    b"- " * YAML_DEPTH + b"x",
+    MALFORMED["deep-object"],
+], ids=["self-alias", "billion-laughs", "deep-flow", "deep-unclosed", "deep-block", "deep-json"])
 def test_hostile_yaml_rules_are_a_400(http: httpx.Client, errors: _Errors, body: bytes) -> None:
-    _assert_clean(http.post("/_mockllm/rules", content=body), "admin", errors)
+    r = http.post("/_mockllm/rules", content=body)
+    _assert_clean(r, "admin", errors)
+    assert r.status_code == 400
+
+
+def test_a_rules_body_past_yaml_bytes_is_a_413(errors: _Errors) -> None:
+    with run_config("server: {limits: {yaml_bytes: 64}}\n") as live, \
+            httpx.Client(base_url=live.url, timeout=60) as c:
+        small = c.post("/_mockllm/rules", content=b"{respond: {text: hi}}")
+        big = c.post("/_mockllm/rules", content=b"{respond: {text: " + b"x" * 64 + b"}}")
+    assert small.status_code == 200, small.text
+    _assert_clean(big, "admin", errors)
+    assert big.status_code == 413
+    assert "server.limits.yaml_bytes" in big.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("dims", [-1, 2**63 - 1, 10**7])
@@ -246,7 +261,7 @@ def test_wrong_method_or_url_is_in_the_provider_envelope(
 @pytest.mark.parametrize("value", [b"Bearer \xff\xfe", "Bearer é".encode(), b"Bearer"])
 def test_non_ascii_admin_token_is_a_401(errors: _Errors, value: bytes) -> None:
     with run_config("server: {admin_token: tok}\n") as live, \
-            httpx.Client(base_url=live.url, timeout=10) as c:
+            httpx.Client(base_url=live.url, timeout=60) as c:
         r = c.get("/_mockllm/config", headers=[(b"authorization", value)])
         ok = c.get("/_mockllm/config", headers={"authorization": "Bearer tok"})
     _assert_clean(r, "admin", errors)

@@ -55,11 +55,12 @@ def serve(*args: str) -> Iterator[str]:
         env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    poll = httpx.Client(timeout=60)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(url + "/health").status_code == 200:
+                if poll.get(url + "/health").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -69,8 +70,9 @@ def serve(*args: str) -> Iterator[str]:
             time.sleep(0.05)
         yield url
     finally:
+        poll.close()
         proc.terminate()
-        proc.wait(10)
+        proc.wait(30)
         log.close()
 
 
@@ -85,33 +87,33 @@ def chat(url: str) -> str | None:
     return out.choices[0].message.content  # type: ignore[no-any-return]
 
 
-def test_installed_plugin_wins_over_builtin() -> None:
+def test_installed_plugin_wins_over_builtin(http: httpx.Client) -> None:
     with serve() as url:
         assert chat(url) == "say cheese"
-        r = httpx.post(url + "/v1/echo/reverse", json={"text": "abc"})
+        r = http.post(url + "/v1/echo/reverse", json={"text": "abc"})
         assert r.json() == {"text": "cba"}
 
 
-def test_use_builtin_brings_the_builtin_back() -> None:
+def test_use_builtin_brings_the_builtin_back(http: httpx.Client) -> None:
     with serve("--use", "openai.chat=builtin") as url:
         assert chat(url) != "say cheese"
-        assert httpx.post(url + "/v1/echo/reverse", json={"text": "abc"}).status_code == 200
+        assert http.post(url + "/v1/echo/reverse", json={"text": "abc"}).status_code == 200
 
 
-def test_disable_plugin_blocks_it_entirely() -> None:
+def test_disable_plugin_blocks_it_entirely(http: httpx.Client) -> None:
     with serve("--disable-plugin", "echo") as url:
         assert chat(url) != "say cheese"
-        assert httpx.post(url + "/v1/echo/reverse", json={"text": "abc"}).status_code == 404
+        assert http.post(url + "/v1/echo/reverse", json={"text": "abc"}).status_code == 404
 
 
-def test_runtime_switch_applies_to_the_next_request() -> None:
+def test_runtime_switch_applies_to_the_next_request(http: httpx.Client) -> None:
     with serve() as url:
         assert chat(url) == "say cheese"
-        r = httpx.post(url + "/_mockllm/plugins/use", json={"key": "openai.chat",
-                                                            "plugin": "builtin"})
+        r = http.post(url + "/_mockllm/plugins/use", json={"key": "openai.chat",
+                                                           "plugin": "builtin"})
         assert r.json()["reason"] == "runtime"
         assert chat(url) != "say cheese"
-        httpx.post(url + "/_mockllm/plugins/use", json={"key": "openai.chat", "plugin": "echo"})
+        http.post(url + "/_mockllm/plugins/use", json={"key": "openai.chat", "plugin": "echo"})
         assert chat(url) == "say cheese"
 
 

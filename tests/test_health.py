@@ -12,16 +12,16 @@ import pytest
 from mockllm.testing import LiveServer, run_server, test_context
 
 
-def test_ready_by_default(live: LiveServer) -> None:
-    response = httpx.get(live.url + "/health")
+def test_ready_by_default(http: httpx.Client, live: LiveServer) -> None:
+    response = http.get(live.url + "/health")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-def test_startup_delay_refuses_until_ready(tmp_path: Path) -> None:
+def test_startup_delay_refuses_until_ready(http: httpx.Client, tmp_path: Path) -> None:
     path = tmp_path / "slow.yaml"
     path.write_text("models: [{id: m}]\nserver: {startup_delay_s: 60}\n")
     with run_server(test_context(config_path=str(path))) as live:
-        response = httpx.get(live.url + "/health")
+        response = http.get(live.url + "/health")
         assert (response.status_code, response.json()) == (503, {"status": "starting"})
         client = openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0)
         with pytest.raises(openai.InternalServerError) as err:
@@ -38,7 +38,7 @@ def test_startup_delay_refuses_until_ready(tmp_path: Path) -> None:
         assert isinstance(abody, dict) and abody["type"] == "error"
         assert "starting up" in abody["error"]["message"]
         live.context.timing.ready_at = 0.0  # as if the delay had passed
-        assert httpx.get(live.url + "/health").status_code == 200
+        assert http.get(live.url + "/health").status_code == 200
         out = client.chat.completions.create(model="m", messages=[{"role": "user",
                                                                    "content": "x"}])
         assert out.choices[0].message.content

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -155,24 +154,30 @@ def test_load_config_is_checked(tmp_path: Path) -> None:
 
 
 def test_full_queue_is_a_429_in_openais_envelope(tmp_path: Path) -> None:
+    import httpx
+
     path = tmp_path / "load.yaml"
     path.write_text(
         "models: [{id: busy, load: {max_concurrent: 1, queue_size: 0}}]\n"
-        "defaults: {latency: {ttft_ms: 400, itl_ms: 1}, respond: {generate: {tokens: 3}}}\n"
+        "defaults: {latency: {ttft_ms: 0, itl_ms: 1000}, respond: {generate: {tokens: 60}}}\n"
     )
-    with run_server(test_context(config_path=str(path))) as live:
-        client = openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0)
-        holder = threading.Thread(target=lambda: client.chat.completions.create(
-            model="busy", messages=[{"role": "user", "content": "hi"}]))
-        holder.start()
+    body = {"model": "busy", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with run_server(test_context(config_path=str(path))) as live, \
+            httpx.Client(timeout=60) as http, \
+            openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as client:
         load = live.context.timing.loads["busy"]
-        deadline = time.monotonic() + 5
-        while load.running == 0 and time.monotonic() < deadline:
+        # The holder streams for a minute, so it holds the only slot for as long as the
+        # test needs it, however slow the machine; closing it frees the slot.
+        with http.stream("POST", live.openai_url + "/chat/completions", json=body) as holder:
+            lines = holder.iter_lines()  # keep it: dropping the iterator closes the response
+            next(lines)
+            assert load.running == 1
+            with pytest.raises(openai.RateLimitError) as err:
+                client.chat.completions.create(model="busy",
+                                               messages=[{"role": "user", "content": "hi"}])
+        deadline = time.monotonic() + 60
+        while load.running and time.monotonic() < deadline:
             time.sleep(0.005)
-        with pytest.raises(openai.RateLimitError) as err:
-            client.chat.completions.create(model="busy",
-                                           messages=[{"role": "user", "content": "hi"}])
-        holder.join(5)
         assert err.value.status_code == 429
         assert err.value.response.headers["retry-after"] == "1"
         body = err.value.body
@@ -193,7 +198,7 @@ def test_a_client_that_leaves_frees_its_slot_and_its_queue_place(tmp_path: Path)
         load = live.context.timing.loads["busy"]
 
         def wait_for(cond: Any) -> None:
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 60
             while not cond() and time.monotonic() < deadline:
                 time.sleep(0.005)
             assert cond()

@@ -20,8 +20,10 @@ defaults:
 """
 
 
-def scrape(url: str) -> dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
-    response = httpx.get(url + "/metrics")
+def scrape(
+    http: httpx.Client, url: str
+) -> dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
+    response = http.get(url + "/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     out: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
@@ -32,7 +34,7 @@ def scrape(url: str) -> dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], 
     return out
 
 
-def test_metrics_after_traffic(tmp_path: Path) -> None:
+def test_metrics_after_traffic(http: httpx.Client, tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(CONFIG)
     with run_server(test_context(config_path=str(path))) as live:
@@ -47,7 +49,7 @@ def test_metrics_after_traffic(tmp_path: Path) -> None:
                                                                     "content": "x"}])
         except openai.NotFoundError:
             pass
-        m = scrape(live.url)
+        m = scrape(http, live.url)
 
     req = m["mockllm_requests"]
     assert req[("mockllm_requests_total", (("endpoint", "openai.chat"), ("model", "m1"),

@@ -38,14 +38,16 @@ def server() -> Iterator[LiveServer]:
         yield live
 
 
-def rank(server: LiveServer, query: str, passages: list[str], **extra: Any) -> httpx.Response:
+def rank(
+    http: httpx.Client, server: LiveServer, query: str, passages: list[str], **extra: Any
+) -> httpx.Response:
     body = {"model": MODEL, "query": {"text": query},
             "passages": [{"text": p} for p in passages], **extra}
-    return httpx.post(server.url + "/v1/ranking", json=body)
+    return http.post(server.url + "/v1/ranking", json=body)
 
 
-def test_shape_and_order(server: LiveServer) -> None:
-    r = rank(server, QUERY, PASSAGES, truncate="END")
+def test_shape_and_order(http: httpx.Client, server: LiveServer) -> None:
+    r = rank(http, server, QUERY, PASSAGES, truncate="END")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     body = r.json()
     assert set(body) == {"rankings", "usage"}
@@ -55,17 +57,17 @@ def test_shape_and_order(server: LiveServer) -> None:
     logits = [x["logit"] for x in rankings]
     assert logits == sorted(logits, reverse=True)
     assert body["usage"]["prompt_tokens"] == body["usage"]["total_tokens"] > 0
-    assert rank(server, QUERY, PASSAGES, truncate="END").json() == body  # deterministic
+    assert rank(http, server, QUERY, PASSAGES, truncate="END").json() == body  # deterministic
 
 
-def test_shared_words_rank_first(server: LiveServer) -> None:
+def test_shared_words_rank_first(http: httpx.Client, server: LiveServer) -> None:
     passages = ["bananas grow on tall plants", "the h100 gpu memory bandwidth is 3 tb/s",
                 "memory of a summer"]
-    rankings = rank(server, "h100 gpu memory bandwidth", passages).json()["rankings"]
+    rankings = rank(http, server, "h100 gpu memory bandwidth", passages).json()["rankings"]
     assert [x["index"] for x in rankings] == [1, 2, 0]
 
 
-def test_more_shared_words_always_score_higher(server: LiveServer) -> None:
+def test_more_shared_words_always_score_higher(http: httpx.Client, server: LiveServer) -> None:
     rng = random.Random(1)
     vocab = [f"word{i}" for i in range(40)]
     for _ in range(100):
@@ -75,45 +77,45 @@ def test_more_shared_words_always_score_higher(server: LiveServer) -> None:
         size = rng.randint(4, 8)
         texts = [" ".join(rng.sample(query, k) + rng.sample(rest, size - k)) for k in
                  (fewer, more)]
-        rankings = rank(server, " ".join(query), texts).json()["rankings"]
+        rankings = rank(http, server, " ".join(query), texts).json()["rankings"]
         assert rankings[0]["index"] == 1
 
 
-def test_truncate(server: LiveServer) -> None:
+def test_truncate(http: httpx.Client, server: LiveServer) -> None:
     long = "word " * 100  # past the 64-token context of the test model
-    r = rank(server, QUERY, ["short", long])
+    r = rank(http, server, QUERY, ["short", long])
     assert r.status_code == 400
     body = r.json()
     assert body["object"] == "error" and body["type"] == "invalid_request_error"
     assert body["message"].startswith("Input length ")
     assert body["message"].endswith(" exceeds maximum allowed token size 64")
-    ok = rank(server, QUERY, ["short", long], truncate="END")
+    ok = rank(http, server, QUERY, ["short", long], truncate="END")
     assert ok.status_code == 200 and len(ok.json()["rankings"]) == 2
-    assert rank(server, QUERY, ["short"], truncate="MIDDLE").status_code == 400
+    assert rank(http, server, QUERY, ["short"], truncate="MIDDLE").status_code == 400
 
 
-def test_errors(server: LiveServer) -> None:
-    missing = httpx.post(server.url + "/v1/ranking", json={"model": MODEL, "passages": []})
+def test_errors(http: httpx.Client, server: LiveServer) -> None:
+    missing = http.post(server.url + "/v1/ranking", json={"model": MODEL, "passages": []})
     assert missing.status_code == 400 and missing.json()["object"] == "error"
-    assert rank(server, QUERY, []).status_code == 400
-    unknown = httpx.post(server.url + "/v1/ranking", json={
+    assert rank(http, server, QUERY, []).status_code == 400
+    unknown = http.post(server.url + "/v1/ranking", json={
         "model": "nvidia/nope", "query": {"text": "q"}, "passages": [{"text": "p"}]})
     assert unknown.status_code == 404 and unknown.json()["type"] == "not_found_error"
-    limited = httpx.post(server.url + "/v1/ranking", headers={"x-mock-scenario": "limited"},
-                         json={"model": MODEL, "query": {"text": "q"},
+    limited = http.post(server.url + "/v1/ranking", headers={"x-mock-scenario": "limited"},
+                        json={"model": MODEL, "query": {"text": "q"},
                                "passages": [{"text": "p"}]})
     assert limited.status_code == 429
     assert limited.json() == {"object": "error", "message": "Too many requests", "detail": {},
                               "type": "rate_limit_error"}
-    bad = httpx.post(server.url + "/v1/ranking", content=b"{nope")
+    bad = http.post(server.url + "/v1/ranking", content=b"{nope")
     assert bad.status_code == 400 and bad.json()["object"] == "error"
 
 
-def test_rules_match_the_query_as_the_last_user_message(tmp_path: Path) -> None:
+def test_rules_match_the_query_as_the_last_user_message(http: httpx.Client, tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("rules:\n  - match: {endpoint: nim.rankings, last_user: {contains: outage}}\n"
                    "    respond: {error: {status: 503}}\n")
     with run_server(test_context(config_path=str(cfg))) as live:
-        down = rank(live, "is there an outage", ["a", "b"])
+        down = rank(http, live, "is there an outage", ["a", "b"])
         assert down.status_code == 503 and down.json()["object"] == "error"
-        assert rank(live, "all good", ["a", "b"]).status_code == 200
+        assert rank(http, live, "all good", ["a", "b"]).status_code == 200

@@ -141,7 +141,7 @@ def test_legacy_embeddings(client: ollama.Client) -> None:
     assert list(old.embedding) == list(new.embeddings[0])
 
 
-def test_tags_show_version(client: ollama.Client, server: LiveServer) -> None:
+def test_tags_show_version(http: httpx.Client, client: ollama.Client, server: LiveServer) -> None:
     names = [m.model for m in client.list().models]
     assert names == ["llama3.2:latest", "qwen3:8b", "nomic-embed-text:latest"]
     show = client.show("qwen3:8b")
@@ -149,19 +149,19 @@ def test_tags_show_version(client: ollama.Client, server: LiveServer) -> None:
     assert show.capabilities == ["completion", "tools"]
     assert show.modelinfo is not None and show.modelinfo["qwen.context_length"] == 128000
     assert client.show("nomic-embed-text").capabilities == ["embedding"]
-    assert httpx.get(server.url + "/api/version").json() == {"version": "0.13.0"}
+    assert http.get(server.url + "/api/version").json() == {"version": "0.13.0"}
 
 
-def test_errors(client: ollama.Client, server: LiveServer) -> None:
+def test_errors(http: httpx.Client, client: ollama.Client, server: LiveServer) -> None:
     with pytest.raises(ollama.ResponseError) as missing:
         client.chat(model="nope", messages=ask("hi"))
     assert missing.value.status_code == 404
     assert missing.value.error == 'model "nope" not found, try pulling it first'
-    limited = httpx.post(server.url + "/api/chat", headers={"x-mock-scenario": "limited"},
-                         json={"model": MODEL, "messages": ask("hi")})
+    limited = http.post(server.url + "/api/chat", headers={"x-mock-scenario": "limited"},
+                        json={"model": MODEL, "messages": ask("hi")})
     assert limited.status_code == 429 and limited.json() == {"error": "too many requests"}
     for body in (b"{oops", b'{"model": 5}', b'{"messages": []}'):
-        r = httpx.post(server.url + "/api/chat", content=body)
+        r = http.post(server.url + "/api/chat", content=body)
         assert r.status_code == 400 and set(r.json()) == {"error"}
 
 
@@ -186,8 +186,8 @@ def normalise(body: bytes) -> bytes:
     return DURATION.sub(rb'"\1":N', CLOCK.sub(b'"created_at":"T"', body))
 
 
-def test_chat_ndjson_bytes_exact(server: LiveServer) -> None:
-    r = httpx.post(server.url + "/api/chat", json={"model": MODEL, "messages": ask("sky")})
+def test_chat_ndjson_bytes_exact(http: httpx.Client, server: LiveServer) -> None:
+    r = http.post(server.url + "/api/chat", json={"model": MODEL, "messages": ask("sky")})
     assert r.status_code == 200 and r.headers["content-type"] == "application/x-ndjson"
     line = b'{"model":"llama3.2","created_at":"T","message":{"role":"assistant","content":'
     expected = b"".join(line + json.dumps(p).encode() + b'},"done":false}\n'
@@ -198,9 +198,9 @@ def test_chat_ndjson_bytes_exact(server: LiveServer) -> None:
     assert normalise(r.content) == expected
 
 
-def test_generate_ndjson_bytes_exact(server: LiveServer) -> None:
-    r = httpx.post(server.url + "/api/generate",
-                   json={"model": MODEL, "prompt": "sky", "options": {"num_predict": 2}})
+def test_generate_ndjson_bytes_exact(http: httpx.Client, server: LiveServer) -> None:
+    r = http.post(server.url + "/api/generate",
+                  json={"model": MODEL, "prompt": "sky", "options": {"num_predict": 2}})
     head = b'{"model":"llama3.2","created_at":"T","response":'
     assert normalise(r.content) == (
         head + b'"The","done":false}\n' + head + b'" sky","done":false}\n'

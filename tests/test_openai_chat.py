@@ -80,9 +80,9 @@ def test_create_answers_what_the_rule_says(client: openai.OpenAI) -> None:
     assert out.usage.prompt_tokens_details.cached_tokens == 0
 
 
-def test_raw_body_has_every_required_field(server: LiveServer) -> None:
-    body = httpx.post(server.openai_url + "/chat/completions",
-                      json={"model": MODEL, "messages": ask("sky")}).json()
+def test_raw_body_has_every_required_field(http: httpx.Client, server: LiveServer) -> None:
+    body = http.post(server.openai_url + "/chat/completions",
+                     json={"model": MODEL, "messages": ask("sky")}).json()
     message = body["choices"][0]["message"]
     assert message == {"role": "assistant", "content": "The sky is blue.", "refusal": None,
                        "annotations": []}
@@ -312,9 +312,11 @@ def _pin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wire, "now", lambda: 1700000000)
 
 
-def test_stream_bytes_exact(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_bytes_exact(
+    http: httpx.Client, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _pin(monkeypatch)
-    raw = httpx.post(server.openai_url + "/chat/completions", json={
+    raw = http.post(server.openai_url + "/chat/completions", json={
         "model": MODEL, "messages": ask("sky"), "stream": True,
         "stream_options": {"include_usage": True}})
     assert raw.headers["content-type"].startswith("text/event-stream")

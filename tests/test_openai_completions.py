@@ -96,11 +96,13 @@ def test_stream_ignore_eos_gives_exactly_max_tokens(client: openai.OpenAI) -> No
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 40
 
 
-def test_stream_bytes_exact(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_bytes_exact(
+    http: httpx.Client, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(wire, "new_id", lambda prefix: prefix + "test")
     monkeypatch.setattr(wire, "now", lambda: 1700000000)
-    raw = httpx.post(server.openai_url + "/completions",
-                     json={"model": MODEL, "prompt": "sky", "stream": True})
+    raw = http.post(server.openai_url + "/completions",
+                    json={"model": MODEL, "prompt": "sky", "stream": True})
     head = ('data: {"id":"cmpl-test","object":"text_completion","created":1700000000,'
             '"model":"gpt-3.5-turbo-instruct","choices":[')
     tail = '],"system_fingerprint":"fp_mockllm"}\n\n'

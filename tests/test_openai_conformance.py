@@ -259,8 +259,15 @@ def server() -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def http(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.openai_url, timeout=10,
+    with httpx.Client(base_url=server.openai_url, timeout=60,
                       headers={"authorization": f"Bearer {KEY}"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def anon(server: LiveServer) -> Iterator[httpx.Client]:
+    """A client without the API key."""
+    with httpx.Client(base_url=server.openai_url, timeout=60) as client:
         yield client
 
 
@@ -592,11 +599,10 @@ def test_error_400(http: httpx.Client, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ERROR_PATHS)
-def test_error_401(server: LiveServer, path: str) -> None:
-    r = httpx.post(server.openai_url + path, json={"model": CHAT},
-                   headers={"authorization": "Bearer sk-wrong"})
+def test_error_401(anon: httpx.Client, path: str) -> None:
+    r = anon.post(path, json={"model": CHAT}, headers={"authorization": "Bearer sk-wrong"})
     assert error(r, 401)["code"] == "invalid_api_key"
-    r = httpx.get(server.openai_url + "/models")
+    r = anon.get("/models")
     assert error(r, 401)["code"] == "invalid_api_key"
 
 

@@ -44,10 +44,12 @@ def test_float_vectors_are_deterministic_unit_vectors(client: openai.OpenAI) -> 
     assert out.usage.prompt_tokens == out.usage.total_tokens >= 3
 
 
-def test_base64_is_little_endian_float32(client: openai.OpenAI, server: LiveServer) -> None:
+def test_base64_is_little_endian_float32(
+    http: httpx.Client, client: openai.OpenAI, server: LiveServer
+) -> None:
     floats = client.embeddings.create(model=MODEL, input="hello", encoding_format="float")
-    raw = httpx.post(server.openai_url + "/embeddings",
-                     json={"model": MODEL, "input": "hello", "encoding_format": "base64"}).json()
+    raw = http.post(server.openai_url + "/embeddings",
+                    json={"model": MODEL, "input": "hello", "encoding_format": "base64"}).json()
     blob = base64.b64decode(raw["data"][0]["embedding"])
     decoded = struct.unpack("<64f", blob)
     assert all(abs(a - b) < 1e-6 for a, b in zip(decoded, floats.data[0].embedding, strict=True))

@@ -59,9 +59,11 @@ def error_of(response: httpx.Response) -> dict[str, object]:
     return body["error"]  # type: ignore[no-any-return]
 
 
-def post(live: LiveServer, path: str, content: bytes, **headers: str) -> httpx.Response:
-    return httpx.post(live.openai_url + path, content=content,
-                      headers={"content-type": "application/json", **headers})
+def post(
+    http: httpx.Client, live: LiveServer, path: str, content: bytes, **headers: str
+) -> httpx.Response:
+    return http.post(live.openai_url + path, content=content,
+                     headers={"content-type": "application/json", **headers})
 
 
 # -- 400 ----------------------------------------------------------------------------------
@@ -70,19 +72,21 @@ def post(live: LiveServer, path: str, content: bytes, **headers: str) -> httpx.R
 @pytest.mark.parametrize("path", ["/chat/completions", "/completions", "/embeddings",
                                   "/responses"])
 @pytest.mark.parametrize("body", [b"{not json", b"", b"[1, 2]", b'"text"', b"null"])
-def test_malformed_bodies_are_400_never_500(server: LiveServer, path: str, body: bytes) -> None:
-    r = post(server, path, body)
+def test_malformed_bodies_are_400_never_500(
+    http: httpx.Client, server: LiveServer, path: str, body: bytes
+) -> None:
+    r = post(http, server, path, body)
     assert r.status_code == 400
     err = error_of(r)
     assert err["type"] == "invalid_request_error"
 
 
-def test_missing_field(server: LiveServer) -> None:
-    err = error_of(post(server, "/chat/completions", b'{"model": "gpt-4o-mini"}'))
+def test_missing_field(http: httpx.Client, server: LiveServer) -> None:
+    err = error_of(post(http, server, "/chat/completions", b'{"model": "gpt-4o-mini"}'))
     assert err["param"] == "messages"
     assert err["code"] == "missing_required_parameter"
     assert err["message"] == "Missing required parameter: 'messages'."
-    err = error_of(post(server, "/chat/completions",
+    err = error_of(post(http, server, "/chat/completions",
                         b'{"model": "gpt-4o-mini", "messages": [{"content": "x"}]}'))
     assert err["param"] == "messages[0].role"
 
@@ -148,7 +152,7 @@ def test_auth_off_by_default(client: openai.OpenAI) -> None:
     assert client.models.list().data
 
 
-def test_api_keys(keyed: LiveServer) -> None:
+def test_api_keys(http: httpx.Client, keyed: LiveServer) -> None:
     with openai.OpenAI(base_url=keyed.openai_url, api_key="sk-wrong-key-999999",
                        max_retries=0) as bad:
         for call in (lambda: bad.chat.completions.create(model=MODEL, messages=MSG),  # type: ignore[arg-type]
@@ -162,16 +166,16 @@ def test_api_keys(keyed: LiveServer) -> None:
                        max_retries=0) as good:
         assert good.chat.completions.create(model=MODEL, messages=MSG).choices  # type: ignore[arg-type]
         assert good.models.list().data
-    r = httpx.get(keyed.openai_url + "/models")
+    r = http.get(keyed.openai_url + "/models")
     assert r.status_code == 401 and error_of(r)["code"] == "invalid_api_key"
-    r = httpx.get(keyed.openai_url + "/models", headers={"x-api-key": "sk-good-key-123456"})
+    r = http.get(keyed.openai_url + "/models", headers={"x-api-key": "sk-good-key-123456"})
     assert r.status_code == 200
 
 
 # -- 413 ----------------------------------------------------------------------------------
 
 
-def test_body_too_large(server: LiveServer, client: openai.OpenAI) -> None:
+def test_body_too_large(http: httpx.Client, server: LiveServer, client: openai.OpenAI) -> None:
     big = [{"role": "user", "content": "x" * 5000}]
     with pytest.raises(openai.APIStatusError) as info:
         client.chat.completions.create(model=MODEL, messages=big)  # type: ignore[arg-type]
@@ -179,8 +183,8 @@ def test_body_too_large(server: LiveServer, client: openai.OpenAI) -> None:
     # Without a content-length (chunked upload) the limit still holds.
     chunks = iter([b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "',
                    b"y" * 5000, b'"}]}'])
-    r = httpx.post(server.openai_url + "/chat/completions", content=chunks,
-                   headers={"content-type": "application/json"})
+    r = http.post(server.openai_url + "/chat/completions", content=chunks,
+                  headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert error_of(r)["type"] == "invalid_request_error"
 
@@ -233,7 +237,9 @@ def test_rule_server_error(client: openai.OpenAI) -> None:
     assert info.value.message.endswith("The engine is currently overloaded.")
 
 
-def test_mid_stream_error_fault_raises_api_error_in_the_sdk(tmp_path: Path) -> None:
+def test_mid_stream_error_fault_raises_api_error_in_the_sdk(
+    http: httpx.Client, tmp_path: Path
+) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         "rules:\n  - match: {last_user: {contains: boom}}\n"
@@ -251,7 +257,7 @@ def test_mid_stream_error_fault_raises_api_error_in_the_sdk(tmp_path: Path) -> N
             for chunk in stream:
                 seen.append(chunk.choices[0].delta.content or "")
         assert "".join(seen) == "one two three"  # ``after: 3`` counts tokens
-        raw = httpx.post(live.openai_url + "/completions", json={
+        raw = http.post(live.openai_url + "/completions", json={
             "model": "gpt-4o", "prompt": "boom", "stream": True})
         assert raw.text.endswith('"code":"server_error"}}\n\n') or '"error"' in raw.text
         assert "[DONE]" not in raw.text

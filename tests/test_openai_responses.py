@@ -243,11 +243,13 @@ def _response(status: str, output: list[object], usage: object, completed_at: ob
     }
 
 
-def test_stream_bytes_exact(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_bytes_exact(
+    http: httpx.Client, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(wire, "new_id", lambda prefix: prefix + "test")
     monkeypatch.setattr(wire, "now", lambda: 1700000000)
-    raw = httpx.post(server.openai_url + "/responses",
-                     json={"model": MODEL, "input": "sky", "stream": True, "store": False})
+    raw = http.post(server.openai_url + "/responses",
+                    json={"model": MODEL, "input": "sky", "stream": True, "store": False})
     assert raw.headers["content-type"].startswith("text/event-stream")
     events: list[dict[str, object]] = []
 

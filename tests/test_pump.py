@@ -100,20 +100,23 @@ async def test_a_failing_send_fails_the_stream_and_nothing_more_is_sent() -> Non
 
 @pytest.mark.anyio
 async def test_a_cancelled_stream_stops_sending() -> None:
-    response, pacing, sched = setup(ttft=0.0, itl=0.005)
+    response, pacing, sched = setup(ttft=0.0, itl=0.05)
     bodies: list[bytes] = []
+    started = asyncio.Event()
 
     async def send(message: dict[str, Any]) -> None:
         bodies.append(message["body"])
+        started.set()
 
     task = asyncio.ensure_future(Pump(response, send, pacing).run())
-    await asyncio.sleep(0.012)
+    # Cancel once sending has begun, however slow the machine: no race with the schedule.
+    await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     sent = len(bodies)
     assert 0 < sent < 12
-    await asyncio.sleep(0.08)  # the stale timer entry fires and does nothing
+    await asyncio.sleep(0.12)  # the stale timer entry fires and does nothing
     assert len(bodies) == sent
 
 

@@ -21,11 +21,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _answered(url: str, proc: subprocess.Popen[str], log: object) -> httpx.Response:
-    deadline = time.monotonic() + 30
+def _answered(
+    http: httpx.Client, url: str, proc: subprocess.Popen[str], log: object
+) -> httpx.Response:
+    deadline = time.monotonic() + 60
     while True:
         try:
-            return httpx.post(url + "/v1/chat/completions", json=CHAT)
+            return http.post(url + "/v1/chat/completions", json=CHAT)
         except httpx.TransportError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)  # type: ignore[attr-defined]
@@ -34,7 +36,7 @@ def _answered(url: str, proc: subprocess.Popen[str], log: object) -> httpx.Respo
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_serve_answers_on_the_embedded_default(workers: str) -> None:
+def test_serve_answers_on_the_embedded_default(http: httpx.Client, workers: str) -> None:
     port = _free_port()
     env = {**os.environ, "MOCKLLM_DISABLE_PLUGIN_AUTOLOAD": "1"}
     with tempfile.TemporaryFile("w+") as log:
@@ -43,13 +45,13 @@ def test_serve_answers_on_the_embedded_default(workers: str) -> None:
             env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
         )
         try:
-            r = _answered(f"http://127.0.0.1:{port}", proc, log)
+            r = _answered(http, f"http://127.0.0.1:{port}", proc, log)
             assert r.status_code == 200
             body = r.json()
             assert body["model"] == "gpt-4o-mini-2024-07-18"
             assert body["usage"]["completion_tokens"] == 4
             for _ in range(4):  # every worker answers the same way
-                again = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=CHAT)
+                again = http.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=CHAT)
                 assert again.json()["choices"] == body["choices"]
         finally:
             proc.terminate()

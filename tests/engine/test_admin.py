@@ -96,8 +96,9 @@ def test_journal_is_a_bounded_ring(http: httpx.Client) -> None:
     assert json.loads(entries[0]["body"])["messages"][0]["content"] == "message 3"
 
 
-def test_the_default_config_needs_no_tokenizer_fallback(live: LiveServer) -> None:
-    shown = httpx.get(live.url + "/_mockllm/config").json()
+def test_the_default_config_needs_no_tokenizer_fallback(http: httpx.Client,
+                                                        live: LiveServer) -> None:
+    shown = http.get(live.url + "/_mockllm/config").json()
     # o200k_base and cl100k_base ship with mockllm: nothing falls back.
     assert shown["tokenizer_fallbacks"] == {}
     assert shown["error"] is None and shown["source"] == "<embedded default>"

@@ -23,7 +23,7 @@ from mockllm.journal import Journal
 from mockllm.observe import Observation, Observer
 from mockllm.plugins import LoadedPlugins, LoadOptions, Source, build_plugin_manager
 from mockllm.registry import KeyRegistry, PluginError
-from mockllm.reload import reload_now
+from mockllm.reload import reload_soon
 from mockllm.state import State
 from mockllm.state.changes import AddRules, Change, ClearRules, Flush, Reload, UseImplementation
 from mockllm.state.memory import MemoryState
@@ -131,7 +131,7 @@ class ServerContext:
                 registry.use_implementation(change.key, change.plugin)
         elif isinstance(change, Reload):
             if self.config_path is not None:
-                reload_now(self)
+                reload_soon(self)
         else:
             assert isinstance(change, Flush)  # the state's own business
 

@@ -194,7 +194,8 @@ def test_a_client_that_leaves_frees_its_slot_and_its_queue_place(tmp_path: Path)
         "defaults: {latency: {ttft_ms: 50, itl_ms: 50}, respond: {generate: {tokens: 400}}}\n"
     )
     body = {"model": "busy", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    with run_server(test_context(config_path=str(path))) as live, httpx.Client() as client:
+    with run_server(test_context(config_path=str(path))) as live, \
+            httpx.Client(timeout=60) as client:
         load = live.context.timing.loads["busy"]
 
         def wait_for(cond: Any) -> None:
@@ -207,7 +208,7 @@ def test_a_client_that_leaves_frees_its_slot_and_its_queue_place(tmp_path: Path)
         with client.stream("POST", url, json=body) as first:
             lines = first.iter_lines()  # keep it: dropping the iterator closes the response
             next(lines)  # streaming: holds the only slot for 20 s
-            with httpx.Client() as other, other.stream("POST", url, json=body):
+            with httpx.Client(timeout=60) as other, other.stream("POST", url, json=body):
                 wait_for(lambda: load.waiting == 1)
             wait_for(lambda: load.waiting == 0)  # the queued client left
             assert load.running == 1

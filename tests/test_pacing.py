@@ -199,7 +199,7 @@ def serve(loop: str) -> Iterator[tuple[uvicorn.Server, str]]:
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_accepted_sockets_have_tcp_nodelay(loop: str) -> None:
     """Both loops set TCP_NODELAY on accepted TCP sockets; checked on a live stream."""
-    with serve(loop) as (server, url), httpx.Client() as client:
+    with serve(loop) as (server, url), httpx.Client(timeout=60) as client:
         body = {"model": "gpt-4o-mini", "stream": True, "max_tokens": 3,
                 "messages": [{"role": "user", "content": "hi"}]}
         with client.stream("POST", url + "/v1/chat/completions", json=body,

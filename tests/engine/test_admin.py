@@ -20,7 +20,7 @@ FILE_RULES = "rules: [{name: file, match: {last_user: hello}, respond: {text: fr
 @pytest.fixture
 def http(serve: Serve) -> Iterator[httpx.Client]:
     with serve(FILE_RULES + "server: {journal_size: 5}\n") as live, \
-            httpx.Client(base_url=live.url) as client:
+            httpx.Client(base_url=live.url, timeout=60) as client:
         yield client
 
 
@@ -114,7 +114,7 @@ def test_a_fallback_is_shown_and_logged_once(tmp_path: Path,
     path.write_text("models: [{id: davinci, provider: openai, tokenizer: p50k_base}]\n")
     with caplog.at_level("WARNING", logger="mockllm.tokens"), \
             run_server(test_context(config_path=str(path))) as live, \
-            httpx.Client(base_url=live.url) as http:
+            httpx.Client(base_url=live.url, timeout=60) as http:
         for _ in range(3):
             assert ask(http, "hi", model="davinci").status_code == 200
         shown = http.get("/_mockllm/config").json()

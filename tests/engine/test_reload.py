@@ -55,7 +55,7 @@ def live(config_file: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def http(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url) as client:
+    with httpx.Client(base_url=live.url, timeout=60) as client:
         yield client
 
 
@@ -121,7 +121,7 @@ def test_no_request_fails_across_20_reloads_half_broken(
     results: list[tuple[int, str]] = []
 
     def load() -> None:
-        with httpx.Client(base_url=live.url) as client:
+        with httpx.Client(base_url=live.url, timeout=60) as client:
             while not stop.is_set():
                 r = ask(client)
                 text = r.json()["choices"][0]["message"]["content"] if r.is_success else r.text

@@ -93,7 +93,7 @@ def test_sdk_retries_a_dropped_connection(serve: Serve) -> None:
 def test_non_streamed_malformed_body_fails_to_parse(serve: Serve) -> None:
     yaml = "rules: [{respond: {text: hello there, fault: {kind: malformed}}}]"
     with serve(yaml) as live:
-        with httpx.Client() as http:
+        with httpx.Client(timeout=60) as http:
             raw = http.post(live.openai_url + "/chat/completions",
                             json={"model": "gpt-4o", "messages": USER})
         assert raw.status_code == 200

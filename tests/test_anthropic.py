@@ -171,7 +171,7 @@ def test_stream_bytes_exact(http: httpx.Client, server: LiveServer) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert re.fullmatch(r"req_01[0-9A-Za-z]{22}", r.headers["request-id"])
-    usage = (b'"usage":{"input_tokens":2,"cache_creation_input_tokens":0,'
+    usage = (b'"usage":{"input_tokens":8,"cache_creation_input_tokens":0,'
              b'"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,'
              b'"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}')
     delta = b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta",'
@@ -188,7 +188,7 @@ def test_stream_bytes_exact(http: httpx.Client, server: LiveServer) -> None:
         b"event: content_block_delta\n" + delta + b'"text":" "}}\n\n'
         b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
         b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":'
-        b'"stop_sequence","stop_sequence":"blue"},"usage":{"input_tokens":2,'
+        b'"stop_sequence","stop_sequence":"blue"},"usage":{"input_tokens":8,'
         b'"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":4}}\n\n'
         b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
     )

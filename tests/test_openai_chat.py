@@ -98,7 +98,8 @@ def test_prompt_tokens_count_the_real_tokenizer(client: openai.OpenAI,
     text = "the sky over the mountains tonight"
     out = client.chat.completions.create(model=MODEL, messages=ask(text))
     assert out.usage is not None
-    assert out.usage.prompt_tokens == len(enc.encode(text))
+    # OpenAI's chat template: 3 per message, its role ("user", 1 token), 3 priming the reply.
+    assert out.usage.prompt_tokens == 3 + 1 + len(enc.encode(text)) + 3
     longer = client.chat.completions.create(
         model=MODEL, messages=[{"role": "system", "content": "Be brief."}, *ask(text)])
     assert longer.usage is not None
@@ -334,8 +335,8 @@ def test_stream_bytes_exact(
         expected += event('{"index":0,"delta":{"content":' + json.dumps(piece) + '},'
                           '"logprobs":null,"finish_reason":null}')
     expected += event('{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}')
-    expected += event("", '],"usage":{"prompt_tokens":1,"completion_tokens":5,'
-                          '"total_tokens":6,"prompt_tokens_details":{"cached_tokens":0,'
+    expected += event("", '],"usage":{"prompt_tokens":8,"completion_tokens":5,'
+                          '"total_tokens":13,"prompt_tokens_details":{"cached_tokens":0,'
                           '"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,'
                           '"audio_tokens":0,"accepted_prediction_tokens":0,'
                           '"rejected_prediction_tokens":0}}}')

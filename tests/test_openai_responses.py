@@ -275,10 +275,10 @@ def test_stream_bytes_exact(
     add("response.output_text.done", **where, text=text, logprobs=[])
     add("response.content_part.done", **where, part=part(text))
     add("response.output_item.done", output_index=0, item=item("completed", [part(text)]))
-    usage = {"input_tokens": 1, "input_tokens_details": {"cached_tokens": 0,
+    usage = {"input_tokens": 8, "input_tokens_details": {"cached_tokens": 0,
                                                          "cache_write_tokens": 0},
              "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
-             "total_tokens": 6}
+             "total_tokens": 13}
     add("response.completed", response=_response(
         "completed", [item("completed", [part(text)])], usage, 1700000000))
     expected = "".join(f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n"

@@ -185,7 +185,7 @@ class Engine:
             prompt = ""
         else:
             prompt = req.prompt_text()
-            prompt_tokens = too_long = count(tok, prompt)
+            prompt_tokens = too_long = prompt_tokens_of(req, tok, prompt)
         plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
         if req.provider in _LIMITED:
             if too_long > model.context_window:
@@ -256,8 +256,20 @@ class Engine:
         """Tokens of ``text`` with ``model``'s tokenizer (404 for an unknown model)."""
         return self.tokenizers.count(self.models.require(model).tokenizer, text)
 
+    def prompt_tokens(self, req: NeutralRequest, model: ModelConfig) -> int:
+        """The prompt tokens ``req`` is billed (what usage and ``count_tokens`` report)."""
+        return prompt_tokens_of(req, self.tokenizers.get(model.tokenizer), None)
+
     def tokenizer(self, model: ModelConfig) -> Tokenizer:
         return self.tokenizers.get(model.tokenizer)
+
+
+def prompt_tokens_of(req: NeutralRequest, tok: Tokenizer, prompt: str | None) -> int:
+    """The provider's bill when the endpoint built one (``req.billed``), else the text."""
+    billed = req.billed
+    if billed is None:
+        return count(tok, req.prompt_text() if prompt is None else prompt)
+    return sum(count(tok, t) for t in billed.texts) + billed.fixed
 
 
 def _no_values(index: int) -> Mapping[str, str]:

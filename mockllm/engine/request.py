@@ -32,6 +32,18 @@ class ToolDef(msgspec.Struct):
     parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class Billed(msgspec.Struct):
+    """The prompt as the provider bills it, built by the endpoint that knows its template.
+
+    ``texts`` are counted one by one with the model's tokenizer (the way the providers'
+    own counting recipes count each field), ``fixed`` adds what needs no tokenizer: the
+    chat template's tokens per message, the reply priming, images.
+    """
+
+    texts: list[str] = msgspec.field(default_factory=list)
+    fixed: int = 0
+
+
 class NeutralRequest(msgspec.Struct):
     """What a rule can look at, the same for every provider.
 
@@ -73,6 +85,8 @@ class NeutralRequest(msgspec.Struct):
     #: The raw body bytes (``Endpoint.plan`` fills it); ``match.json`` decodes it when
     #: ``raw`` is not set, once and only if a rule looks.
     body: bytes = b""
+    #: What the provider bills as the prompt (None: ``prompt_text()`` counted as one text).
+    billed: Billed | None = None
 
     @property
     def system(self) -> str:

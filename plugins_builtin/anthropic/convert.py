@@ -16,6 +16,7 @@ from mockllm.engine.models import ModelRegistry
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
+from plugins_builtin.anthropic.usage import messages_bill
 from plugins_builtin.anthropic.wire import Block, MessagesRequest, encoder, messages_decoder
 
 #: Block types the API accepts in requests; the ones that carry no text are accepted and
@@ -126,6 +127,7 @@ def to_neutral(
         neutral.response_format, neutral.json_schema = "json_schema", fmt.schema
     if thinking and req.output_config is not None and req.output_config.effort is not None:
         neutral.reasoning_effort = req.output_config.effort
+    neutral.billed = messages_bill(req)
     return neutral
 
 

@@ -132,7 +132,7 @@ class CountTokens(AnthropicEndpoint):
         engine = self.context.engine
         model = convert.require_model(engine.models, req.model)
         neutral = convert.to_neutral(req, "anthropic.count_tokens", self.headers(request), None)
-        count = engine.tokenizers.count(model.tokenizer, neutral.prompt_text())
+        count = engine.prompt_tokens(neutral, model)
         return Response(encoder.encode(TokenCount(count)), media_type="application/json")
 
 

@@ -30,6 +30,8 @@ class Block(msgspec.Struct):
     # thinking (assistant history)
     thinking: str | None = None
     signature: str | None = None
+    # image / document
+    source: Any = None
 
 
 class MessageParam(msgspec.Struct):

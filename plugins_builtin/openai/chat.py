@@ -42,6 +42,7 @@ from .chat_schema import (
 from .errors import check_count
 from .logprobs import ChoiceLogprobs, chat_logprobs, token_logprob
 from .tiers import served_tier
+from .usage import chat_bill
 from .wire import FINISH, SYSTEM_FINGERPRINT, Usage, encoder
 
 _decoder = msgspec.json.Decoder(ChatRequest)
@@ -146,6 +147,7 @@ def to_neutral(req: ChatRequest, headers: dict[str, str], model: ModelConfig) ->
         headers=headers,
     )
     neutral.logprobs, neutral.top_logprobs = bool(req.logprobs), req.top_logprobs or 0
+    neutral.billed = chat_bill(req)
     if req.tools is not None or req.tool_choice is not None:
         tool_choice.apply(neutral, req.tool_choice, req.parallel_tool_calls, "chat")
     effort = reasoning.effort(model, req.reasoning_effort)

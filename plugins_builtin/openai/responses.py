@@ -65,6 +65,7 @@ from .responses_schema import (
 )
 from .responses_store import STORE_SIZE, Stored, not_found
 from .tiers import served_tier
+from .usage import neutral_bill
 from .wire import encoder
 
 _decoder = msgspec.json.Decoder(ResponsesRequest)
@@ -410,6 +411,7 @@ class Responses(OpenAIEndpoint):
             json_schema=fmt.schema if fmt is not None else None,
             thinking=_thinking(req), headers=headers_of(request),
         )
+        neutral.billed = neutral_bill(req.model, neutral.messages, neutral.tools)
         plan = self.plan(request, neutral, body)
         build = _Builder(req, plan)
         final = build.final()

@@ -74,7 +74,7 @@ def test_journal_records_and_filters(http: httpx.Client) -> None:
     assert [e["rule"] for e in entries[:2]] == ["file", None]
     first = entries[0]
     assert first["endpoint"] == "openai.chat" and first["model"] == "gpt-4o"
-    assert first["status"] == 200 and first["prompt_tokens"] == 1
+    assert first["status"] == 200 and first["prompt_tokens"] == 8
     assert first["completion_tokens"] == 2 and "total_ms" in first
     assert json.loads(first["body"])["messages"][0]["content"] == "hello"
     assert entries[1]["model"] == "gpt-4o"  # the alias is journaled as the canonical model

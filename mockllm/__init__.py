@@ -3,6 +3,10 @@
 The names below are the public surface plugin authors write against (DESIGN.md §3 and §9);
 tests/test_public_api.py snapshots them, so any change to it is deliberate. Nothing a plugin
 needs lives anywhere else: no plugin has to import ``plugins_builtin`` or a private module.
+
+Every name but ``hookimpl`` and ``__version__`` is imported on first use (PEP 562): pytest
+imports ``mockllm.testing`` (our ``pytest11`` plugin) in every run of every suite in a venv
+where mockllm is installed, fixture used or not, so ``import mockllm`` must stay cheap.
 """
 
 from __future__ import annotations
@@ -13,39 +17,46 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from mockllm.endpoint import Endpoint
-from mockllm.errors import ApiError
-from mockllm.registry import PluginError, Registry
-from mockllm.specs import EndpointSpec, RouteSpec, TransportSpec
-from mockllm.transport import Frame, Transport
-
 if TYPE_CHECKING:
     from mockllm.config import Config, ConfigError
     from mockllm.context import ServerContext
+    from mockllm.endpoint import Endpoint
     from mockllm.engine.latency import LatencyModel, LatencyParamError
     from mockllm.engine.plan import Choice, Plan, ToolCall
     from mockllm.engine.reply import Reply
     from mockllm.engine.request import Message, NeutralRequest, ToolDef
     from mockllm.engine.tokens import Tokenizer
     from mockllm.engine.view import RequestView
+    from mockllm.errors import ApiError
     from mockllm.observe import Observation
+    from mockllm.registry import PluginError, Registry
+    from mockllm.specs import EndpointSpec, RouteSpec, TransportSpec
     from mockllm.streaming import Fault, Pacing
+    from mockllm.transport import Frame, Transport
+
+#: The distribution is published as ``mockllm-server`` (the PyPI name ``mockllm`` belongs to
+#: an unrelated project); the import package, CLI and entry-point group are ``mockllm``.
+DISTRIBUTION = "mockllm-server"
 
 try:
-    __version__ = version("mockllm")
+    __version__ = version(DISTRIBUTION)
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 #: Decorator for hook implementations: ``@hookimpl`` or ``@hookimpl(tryfirst=True)``.
 hookimpl = pluggy.HookimplMarker("mockllm")
 
-#: Public names whose modules pull in the engine and config parsing; imported on first use,
-#: so ``import mockllm`` (and the pytest plugin) stays light and no import cycle can form.
+#: Public names, imported on first use, so ``import mockllm`` (and the pytest plugin) stays
+#: light and no import cycle can form.
 _LAZY = {
+    "ApiError": "mockllm.errors",
     "Choice": "mockllm.engine.plan",
     "Config": "mockllm.config",
     "ConfigError": "mockllm.config",
+    "Endpoint": "mockllm.endpoint",
+    "EndpointSpec": "mockllm.specs",
     "Fault": "mockllm.streaming",
+    "Frame": "mockllm.transport",
     "LatencyModel": "mockllm.engine.latency",
     "LatencyParamError": "mockllm.engine.latency",
     "Message": "mockllm.engine.request",
@@ -53,12 +64,17 @@ _LAZY = {
     "Observation": "mockllm.observe",
     "Pacing": "mockllm.streaming",
     "Plan": "mockllm.engine.plan",
+    "PluginError": "mockllm.registry",
+    "Registry": "mockllm.registry",
     "Reply": "mockllm.engine.reply",
     "RequestView": "mockllm.engine.view",
+    "RouteSpec": "mockllm.specs",
     "ServerContext": "mockllm.context",
     "ToolCall": "mockllm.engine.plan",
     "ToolDef": "mockllm.engine.request",
     "Tokenizer": "mockllm.engine.tokens",
+    "Transport": "mockllm.transport",
+    "TransportSpec": "mockllm.specs",
 }
 
 

@@ -119,15 +119,20 @@ def _serve(args: argparse.Namespace, options: StartupOptions) -> int:
     import uvicorn
 
     from mockllm.app import build_app
+    from mockllm.startup import banner, replaced_builtins
 
     common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    ctx = create_context(options)  # fails fast, in the parent, with one readable line
+    for warning in replaced_builtins(ctx):
+        logging.getLogger("mockllm").warning(warning)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    for line in banner(ctx, f"http://{host}:{args.port}", args.workers, {}):
+        print(line, file=sys.stderr, flush=True)
     if args.workers > 1:
-        create_context(options)  # fail fast, in the parent, with one readable line
         os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
         uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
         return 0
-    app = build_app(create_context(options))
-    uvicorn.run(app, **common)
+    uvicorn.run(build_app(ctx), **common)
     return 0
 
 

@@ -61,6 +61,7 @@ class Admin(Endpoint):
             ("GET", "rules"): self.get_rules,
             ("POST", "rules"): self.add_rules,
             ("DELETE", "rules"): self.clear_rules,
+            ("POST", "reset"): self.reset,
         }
 
     async def get_plugins(self, request: Request) -> Response:
@@ -159,6 +160,18 @@ class Admin(Endpoint):
         await self._change(ClearRules())
         return JSONResponse({"cleared": True})
 
+    async def reset(self, request: Request) -> Response:
+        """Between two tests: no runtime rules or plugin switches, every rule counter (sequences,
+        ``times``, ``{counter}``) back to zero, an empty journal. The config stays."""
+        ctx = self.context
+        ctx.engine.clear_rules()
+        ctx.engine.reset_counters()
+        ctx.journal.clear()
+        for registry in (ctx.endpoints, ctx.transports):
+            for key in [k for k, r in registry.resolutions.items() if r.reason == "runtime"]:
+                registry.clear_runtime(key)
+        return JSONResponse({"reset": True})
+
 
 @hookimpl(trylast=True)
 def mockllm_startup(context: ServerContext) -> None:
@@ -176,7 +189,7 @@ async def mockllm_shutdown(context: ServerContext) -> None:
 def mockllm_register_endpoints(registry: Registry) -> None:
     paths = [("plugins", "GET"), ("plugins/use", "POST"), ("config", "GET"),
              ("reload", "POST"), ("requests", "GET"), ("requests", "DELETE"),
-             ("rules", "GET"), ("rules", "POST"), ("rules", "DELETE")]
+             ("rules", "GET"), ("rules", "POST"), ("rules", "DELETE"), ("reset", "POST")]
     by_path: dict[str, list[str]] = {}
     for p, m in paths:
         by_path.setdefault(p, []).append(m)

@@ -11,6 +11,14 @@ import pytest
 from mockllm.testing import LiveServer, run_server, test_context
 
 
+@pytest.fixture(scope="session")
+def mockllm_server() -> Iterator[LiveServer]:
+    """The plugin's session server, hermetic here: no installed plugin answers (an example
+    plugin pip-installed in a developer's venv must not change what the suite sees)."""
+    with run_server(test_context()) as server:
+        yield server
+
+
 @pytest.fixture
 def live() -> Iterator[LiveServer]:
     """A live server on the embedded default config."""

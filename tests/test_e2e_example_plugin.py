@@ -1,14 +1,16 @@
 """End to end with the really pip-installed examples/mockllm-echo plugin (real entry points).
 
-Runs the real CLI in subprocesses. Needs `pip install ./examples/mockllm-echo` (the README's
-test command, tox -e e2e and .ci/run do it); deselect with `-m "not e2e"` otherwise.
+The plugin replaces ``openai.chat``, so it is not installed into the test venv (where it
+would change chat for everything else run there): a module fixture pip-installs it, offline,
+into a folder of its own, and the real CLI runs in subprocesses with that folder on
+``PYTHONPATH``, where ``importlib.metadata`` finds its entry points as in any venv.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import openai
@@ -24,19 +27,30 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "say cheese"}]}
+ECHO = Path(__file__).resolve().parent.parent / "examples" / "mockllm-echo"
+_site: list[str] = []
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _installed() -> None:
-    try:
-        importlib.metadata.distribution("mockllm-echo")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.fail("examples/mockllm-echo is not installed: pip install ./examples/mockllm-echo"
-                    " (or deselect with -m 'not e2e')")
+def _installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    work = tmp_path_factory.mktemp("echo")
+    source = work / "src"  # a copy: an in-tree build leaves build/ and egg-info behind
+    shutil.copytree(ECHO, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    site = work / "site"
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(site), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    _site[:] = [str(site)]
+    yield
+    _site.clear()
 
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKLLM_")}
+    env["PYTHONPATH"] = os.pathsep.join([*_site, *filter(None, [env.get("PYTHONPATH")])])
     return env
 
 
@@ -141,3 +155,31 @@ def test_plugins_text_explains_the_winner() -> None:
     assert "openai.chat" in out and "-> echo" in out
     assert "installed plugin beats builtin" in out
     assert "builtin.openai" in out and ":Chat" in out and "plugins_builtin.openai" in out
+
+
+def _startup_lines(*args: str) -> list[str]:
+    """What ``mockllm serve`` prints before it serves (up to and including the config line)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockllm", "serve", "--port", str(_free_port()), *args],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    with proc:
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("mockllm: config:"):
+                    break
+        finally:
+            proc.terminate()
+    return lines
+
+
+def test_serve_warns_that_the_plugin_replaced_a_builtin() -> None:
+    lines = _startup_lines()
+    [warning] = [line for line in lines if "WARNING" in line]
+    assert "openai.chat is answered by plugin 'echo' (from mockllm-echo 0.1.0)" in warning
+    assert "--use openai.chat=builtin" in warning
+    assert not [line for line in _startup_lines("--use", "openai.chat=builtin")
+                if "WARNING" in line]

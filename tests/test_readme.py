@@ -34,3 +34,13 @@ def test_readme_config_answers() -> None:
         call = out.choices[0].message.tool_calls[0]  # type: ignore[index]
         assert (call.function.name, call.function.arguments) == (  # type: ignore[union-attr]
             "get_weather", '{"city":"Paris"}')
+
+
+def test_ci_runs_the_readme_test_command_and_installs_no_plugin() -> None:
+    text = README.read_text()
+    start = text.index("Install the test extras and run the test suite")
+    command = re.search(r"```bash\n(.*?)\n```", text[start:], re.S).group(1)  # type: ignore[union-attr]
+    ci = (README.parent / ".ci" / "run").read_text().split("verbatim ---\n", 1)[1].strip()
+    assert ci == command
+    # An installed example plugin would replace a builtin in the user's venv.
+    assert "examples/" not in command

@@ -164,12 +164,12 @@ class Admin(Endpoint):
         """Between two tests: no runtime rules or plugin switches, every rule counter (sequences,
         ``times``, ``{counter}``) back to zero, an empty journal. The config stays."""
         ctx = self.context
-        ctx.engine.clear_rules()
-        ctx.engine.reset_counters()
-        ctx.journal.clear()
-        for registry in (ctx.endpoints, ctx.transports):
+        await self._change(ClearRules())
+        for kind, registry in (("endpoint", ctx.endpoints), ("transport", ctx.transports)):
             for key in [k for k, r in registry.resolutions.items() if r.reason == "runtime"]:
-                registry.clear_runtime(key)
+                await self._change(UseImplementation(kind, key, None))
+        ctx.state.reset_counters()
+        await ctx.state.clear_journal()
         return JSONResponse({"reset": True})
 
 

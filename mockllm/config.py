@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,14 @@ EMBEDDED = "<embedded default>"
 
 
 class ConfigError(ValueError):
-    """One or more config problems, each ``file:line: key.path: message``."""
+    """One or more config problems, each ``file:line: key.path: message``.
 
-    def __init__(self, problems: list[str]) -> None:
+    A plugin factory may raise it with one message (``ConfigError("must be positive")``);
+    mockllm adds the file, line and key path.
+    """
+
+    def __init__(self, problems: list[str] | str) -> None:
+        problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -85,6 +91,9 @@ class Config(msgspec.Struct, forbid_unknown_fields=True):
     latency_profiles: dict[str, Latency] = {}
     #: Where it came from (set by the loader, not by users).
     source: str = EMBEDDED
+    #: Key path -> line in ``source`` (set by the loader), so problems found after loading
+    #: (plugin matchers, latency models) are still reported as FILE:LINE.
+    lines: dict[str, int] = {}
 
 
 def default_config_text() -> str:
@@ -115,27 +124,109 @@ def parse(text: str, filename: str, max_depth: int = YAML_DEPTH) -> Config:
         doc = CommentedMap()
     if not isinstance(doc, dict):
         raise ConfigError([f"{filename}:1: the top level must be a mapping"])
+    plain = _plain_doc(doc, filename, len(text))
+    for key in ("source", "lines"):
+        if key in plain:
+            raise ConfigError([f"{filename}:{_line(doc, key)}: {key}: unknown key"])
+    lift_extensions(plain)
     try:
-        config = msgspec.convert(_plain_doc(doc, filename, len(text)), Config, strict=True)
+        config = msgspec.convert(plain, Config, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError([_locate(str(exc), doc, filename)]) from None
     config.source = filename
+    config.lines = line_index(doc)
     if "models" not in doc and filename != EMBEDDED:
         # A file of rules alone still answers the well-known model ids.
         config.models = load_default().models
     found = check(config)
-    if not found:
-        found = _latency_problems(config)
     problems = [f"{filename}:{_line(doc, path)}: {path}: {msg}" for path, msg in found]
+    if not problems:
+        problems = _latency_problems(config)
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _latency_problems(config: Config) -> list[tuple[str, str]]:
+def locate(config: Config, path: str) -> str:
+    """``FILE:LINE`` of a key path (or of its nearest ancestor the loader saw)."""
+    probe = path
+    while probe:
+        line = config.lines.get(probe)
+        if line is not None:
+            return f"{config.source}:{line}"
+        probe = _PARENT.sub("", probe)
+    return f"{config.source}:1"
+
+
+_PARENT = re.compile(r"(\[\d+\]|\.[^.\[]*)$")
+
+
+def lift_extensions(plain: Any) -> None:
+    """Move the dotted keys of every ``match`` / ``respond`` (plugin matchers and
+    responders, ``acme.sentiment``) into its ``extensions`` mapping, where the structs keep
+    them. Builtin keys never contain a dot, so nothing else moves."""
+    if not isinstance(plain, dict):
+        return
+    for rule in plain.get("rules") or ():
+        lift_rule(rule)
+    defaults = plain.get("defaults")
+    if isinstance(defaults, dict):
+        _lift_respond(defaults.get("respond"))
+
+
+def lift_rule(rule: Any) -> None:
+    if isinstance(rule, dict):
+        _lift(rule.get("match"))
+        _lift_respond(rule.get("respond"))
+
+
+def _lift_respond(respond: Any) -> None:
+    _lift(respond)
+    if isinstance(respond, dict) and isinstance(respond.get("sequence"), list):
+        for item in respond["sequence"]:
+            _lift(item)
+
+
+def _lift(block: Any) -> None:
+    if not isinstance(block, dict):
+        return
+    dotted = [k for k in block if "." in k]
+    if not dotted:
+        return
+    ext = block.get("extensions")
+    if not isinstance(ext, dict):
+        ext = block["extensions"] = {}
+    for key in dotted:
+        ext[key] = block.pop(key)
+
+
+def line_index(doc: Any, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
+    """Key path -> 1-based line of every mapping key and list item in a ruamel document.
+
+    Dotted plugin keys keep their spelling (``rules[0].match.acme.sentiment``), which is also
+    how problems name them."""
+    out = {} if out is None else out
+    try:
+        if isinstance(doc, CommentedMap):
+            for key, value in doc.items():
+                sub = f"{path}.{key}" if path else str(key)
+                out[sub] = doc.lc.key(key)[0] + 1
+                line_index(value, sub, out)
+        elif isinstance(doc, CommentedSeq):
+            for i, value in enumerate(doc):
+                sub = f"{path}[{i}]"
+                out[sub] = doc.lc.item(i)[0] + 1
+                line_index(value, sub, out)
+    except (KeyError, TypeError, AttributeError, RecursionError):
+        pass
+    return out
+
+
+def _latency_problems(config: Config) -> list[str]:
     """The timing module's checks of every latency block (profiles, distributions, load),
-    so ``mockllm validate`` and reloads report them with a line too. Distribution names are
-    not checked here: plugins may add some, and the server checks them when it starts."""
+    as FILE:LINE problems. Distribution names are not known before the plugins are loaded:
+    an unknown one is checked, with its parameters, when the engine is built (by ``serve``
+    and ``validate`` alike)."""
     from mockllm.engine.latency import LatencyModels
     from mockllm.engine.timing import TimingRuntime
 
@@ -149,12 +240,7 @@ def _latency_problems(config: Config) -> list[tuple[str, str]]:
     try:
         TimingRuntime(_AnyName()).compile(config)
     except ConfigError as exc:
-        prefix = f"{config.source}: "
-        out = []
-        for problem in exc.problems:
-            path, _, msg = problem.removeprefix(prefix).partition(": ")
-            out.append((path, msg))
-        return out
+        return exc.problems
     return []
 
 
@@ -202,12 +288,21 @@ def parse_rules(text: str, filename: str = "<request body>",
 
     Errors are :class:`ConfigError` with line and key path, like a config file's.
     """
+    return parse_rules_located(text, filename, max_depth)[0]
+
+
+def parse_rules_located(text: str, filename: str = "<request body>",
+                        max_depth: int = YAML_DEPTH) -> tuple[list[Rule], Callable[[str], str]]:
+    """:func:`parse_rules`, plus ``where(path) -> "FILE:LINE"`` for problems found later
+    (plugin matchers and responders are compiled by the engine)."""
     doc = _load_yaml(text, filename, max_depth)
     if isinstance(doc, dict) and set(doc) == {"rules"}:
         plain = _plain_doc(doc, filename, len(text))
     else:
         body = _plain_doc(doc, filename, len(text))
         plain = {"rules": body if isinstance(doc, list) else [body]}
+    for rule in plain["rules"] if isinstance(plain.get("rules"), list) else ():
+        lift_rule(rule)
 
     def line(path: str) -> int:
         if isinstance(doc, dict) and set(doc) == {"rules"}:
@@ -225,7 +320,7 @@ def parse_rules(text: str, filename: str = "<request body>",
     problems = [f"{filename}:{line(p)}: {p}: {m}" for p, m in check_rules(holder.rules)]
     if problems:
         raise ConfigError(problems)
-    return holder.rules
+    return holder.rules, lambda path: f"{filename}:{line(path)}"
 
 
 class _Rules(msgspec.Struct, forbid_unknown_fields=True):
@@ -317,18 +412,33 @@ def _locate(message: str, doc: Any, filename: str) -> str:
 
 
 def _line(doc: Any, path: str) -> int:
-    """The 1-based line of ``path`` (``rules[3].match.model``) in a ruamel document."""
+    """The 1-based line of ``path`` (``rules[3].match.model``) in a ruamel document.
+
+    A key that itself contains dots (a plugin's ``acme.sentiment``) is found too: parts are
+    joined back until a key of the mapping matches."""
     node, line = doc, 1
-    for key, index in _PART.findall("." + path if path and path[0] != "[" else path):
+    parts = _PART.findall("." + path if path and path[0] != "[" else path)
+    i = 0
+    while i < len(parts):
+        key, index = parts[i]
         try:
-            if key and isinstance(node, CommentedMap) and key in node:
-                line = node.lc.key(key)[0] + 1
-                node = node[key]
-            elif index and isinstance(node, CommentedSeq) and int(index) < len(node):
+            if key and isinstance(node, CommentedMap):
+                j, joined = i, key
+                while joined not in node and j + 1 < len(parts) and parts[j + 1][0]:
+                    j += 1
+                    joined += "." + parts[j][0]
+                if joined not in node:
+                    break
+                line = node.lc.key(joined)[0] + 1
+                node = node[joined]
+                i = j + 1
+                continue
+            if index and isinstance(node, CommentedSeq) and int(index) < len(node):
                 line = node.lc.item(int(index))[0] + 1
                 node = node[int(index)]
-            else:
-                break
+                i += 1
+                continue
+            break
         except (KeyError, TypeError, AttributeError):
             break
     return line

@@ -17,9 +17,12 @@ from typing import Any
 
 from mockllm.config import Config, load_default, load_file
 from mockllm.engine.engine import Engine
+from mockllm.engine.extend import Extensions
+from mockllm.engine.latency import BUILTIN, LatencyModels
 from mockllm.engine.timing import TimingRuntime
 from mockllm.engine.tokens import Tokenizers
 from mockllm.journal import Journal
+from mockllm.named import Merged, collect_all, split_use
 from mockllm.observe import Observation, Observer
 from mockllm.plugins import LoadedPlugins, LoadOptions, Source, build_plugin_manager
 from mockllm.registry import KeyRegistry, PluginError
@@ -64,7 +67,7 @@ class ServerContext:
 
     def __init__(
         self, config: Config, plugins: LoadedPlugins, endpoints: KeyRegistry,
-        transports: KeyRegistry, state: State | None = None,
+        transports: KeyRegistry, state: State | None = None, merged: Merged | None = None,
     ) -> None:
         self.config = config
         #: This process's journal: the memory state's (what in-process tests read); a
@@ -76,10 +79,16 @@ class ServerContext:
         self.plugins = plugins
         self.endpoints = endpoints
         self.transports = transports
-        self.tokenizers = Tokenizers(lambda name: plugins.pm.hook.mockllm_tokenizer(name=name))
+        #: The merged hooks (latency models, matchers, responders, validators, tokenizers).
+        self.merged = merged or collect_all(plugins.pm.hook, plugins.refs(), {}, BUILTIN)
+        m = self.merged
+        self.tokenizers = Tokenizers(m.tokenizers)
         #: Latency models, load models and pacing histograms; kept across reloads.
-        self.timing = TimingRuntime.from_hook(plugins.pm.hook)
-        self.engine = Engine(config, self.tokenizers, self.timing, counters=self.state)
+        self.timing = TimingRuntime(LatencyModels(m.latency.winners()))
+        self.extensions = Extensions(m.matchers.winners(), m.responders.winners(),
+                                     m.validators.winners())
+        self.engine = Engine(config, self.tokenizers, self.timing, counters=self.state,
+                             extensions=self.extensions)
         self._record = self.state.record
         self.config_path: str | None = None
         #: The last reload error (file:line message), shown by GET /_mockllm/config.
@@ -166,9 +175,10 @@ def create_context(options: StartupOptions | None = None) -> ServerContext:
         builtin_package=options.builtin_package,
     )
     plugins = build_plugin_manager(load)
-    use = dict(config.plugins.use)
-    use.update(parse_use(os.environ.get("MOCKLLM_USE", "").split(","), "MOCKLLM_USE"))
-    use.update(options.use)
+    use_all = dict(config.plugins.use)
+    use_all.update(parse_use(os.environ.get("MOCKLLM_USE", "").split(","), "MOCKLLM_USE"))
+    use_all.update(options.use)
+    use, named_use = split_use(use_all)
     endpoints, transports = KeyRegistry("endpoint"), KeyRegistry("transport")
     refs = plugins.refs()
     hook = plugins.pm.hook
@@ -178,9 +188,11 @@ def create_context(options: StartupOptions | None = None) -> ServerContext:
     blocked = [i.name for i in plugins.infos if i.status == "blocked"]
     endpoints.resolve_all({k: v for k, v in use.items() if k in endpoints.keys()}, blocked)
     transports.resolve_all({k: v for k, v in use.items() if k in transports.keys()}, blocked)
-    for warning in [*plugins.warnings, *endpoints.warnings, *transports.warnings]:
+    merged = collect_all(hook, refs, named_use, BUILTIN)
+    for warning in [*plugins.warnings, *endpoints.warnings, *transports.warnings,
+                    *merged.warnings]:
         log.warning(warning)
-    context = ServerContext(config, plugins, endpoints, transports)
+    context = ServerContext(config, plugins, endpoints, transports, merged=merged)
     if options.config_path:
         context.config_path = str(Path(options.config_path).resolve())
     hook.mockllm_configure(config=config)

@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from random import Random
+
     from starlette.middleware import Middleware
 
     from mockllm.context import ServerContext
     from mockllm.engine.tokens import Tokenizer
+    from mockllm.engine.view import RequestView
     from mockllm.registry import Registry
 
 PROJECT = "mockllm"
@@ -107,7 +110,10 @@ def mockllm_tokenizer(name: str) -> Tokenizer | None:
     :return: an object with ``encode(str) -> list[int]`` and ``decode(list[int]) -> str``, or
         ``None`` to let the next implementation try.
 
-    firstresult: the first non-None answer wins. Called once per name; the result is cached.
+    Resolved by the key rules, not pluggy's call order: every implementation is asked, and
+    among those that answer, tryfirst beats plugins, plugins beat builtins, and the first
+    loaded plugin wins a tie (with a warning; ``--use tokenizer:NAME=PLUGIN`` settles it).
+    Called once per name; the result is cached.
     Default: ``builtin.tokenizers`` (tiktoken with the shipped, sha256-checked ``o200k_base``
     and ``cl100k_base``; an explicit, logged fallback when another vocabulary cannot be
     loaded offline). ``encode`` must treat special tokens in user text as ordinary text.
@@ -125,7 +131,54 @@ def mockllm_latency_models() -> dict[str, Callable[[Mapping[str, Any], float], A
         ``mean: float`` and ``constant: bool`` (see ``mockllm.engine.latency.LatencyModel``),
         or raises ``mockllm.engine.latency.LatencyParamError`` for bad parameters.
 
-    Not firstresult: answers are merged; on a name clash the first plugin called wins, and
-    builtin names can be overridden. Default: ``builtin.latency`` (``constant``, ``uniform``,
-    ``normal``, ``lognormal``, ``empirical``).
+    Not firstresult: answers are merged by the key rules (builtins lowest, then plugins in
+    load order; the first loaded wins a clash with a warning; ``--use latency:NAME=PLUGIN``
+    settles it), so a plugin can replace a builtin name. Default: ``builtin.latency``
+    (``constant``, ``uniform``, ``normal``, ``lognormal``, ``empirical``).
+    """
+
+
+@hookspec
+def mockllm_matchers() -> dict[str, Callable[[Any], Callable[[RequestView], Any]]] | None:
+    """Contribute match conditions a rule can use by name: ``match: {acme.sentiment: neg}``.
+
+    :return: ``{name: factory}`` or ``None``. Names contain a dot (``acme.sentiment``). At
+        config load, ``factory(value)`` is called once per rule that uses the name, with the
+        YAML value; a bad value raises :class:`mockllm.ConfigError` (or ``ValueError``),
+        reported as ``FILE:LINE``. Per request, the returned ``matcher(view)`` gets a
+        :class:`mockllm.RequestView` and returns falsy (no match), ``True``, or a mapping of
+        template values (the rule matches and ``{name}`` placeholders can use them).
+
+    Merged by the key rules (``--use matcher:NAME=PLUGIN``). Default: none.
+    """
+
+
+@hookspec
+def mockllm_responders() -> dict[str, Callable[[Any], Callable[[RequestView, Random], Any]]] | None:
+    """Contribute answers a rule can give by name: ``respond: {acme.lorem: {sentences: 2}}``.
+
+    :return: ``{name: factory}`` or ``None``. Names contain a dot. At config load,
+        ``factory(value)`` is called once per ``respond`` that uses the name (a bad value
+        raises :class:`mockllm.ConfigError`, reported as ``FILE:LINE``). Per request, the
+        returned ``responder(view, rng)`` gets a :class:`mockllm.RequestView` and a
+        ``random.Random`` seeded for this request and choice, and returns a ``str`` (the
+        text) or a :class:`mockllm.Reply` (text, tool calls, reasoning). The engine cuts it
+        into tokens, applies ``max_tokens``/``stop``, counts usage, paces it, applies faults
+        and renders it for every API.
+
+    Merged by the key rules (``--use responder:NAME=PLUGIN``). Default: none.
+    """
+
+
+@hookspec
+def mockllm_validators() -> dict[str, Callable[[RequestView], str | None]] | None:
+    """Contribute request checks, applied to every model request after decoding.
+
+    :return: ``{name: validator}`` or ``None``. Names contain a dot. Per request,
+        ``validator(view)`` gets a :class:`mockllm.RequestView` and returns ``None`` (the
+        request is fine) or a message, which the client gets as its provider's 400
+        (``invalid_request_error``). Every validator runs, in precedence order; the first
+        message answers.
+
+    Merged by the key rules (``--use validator:NAME=PLUGIN``). Default: none.
     """

@@ -261,7 +261,8 @@ class KeyRegistry:
         return EndpointSpec(key, decl.routes)
 
     def selected(self, key: str) -> type:
-        return self.resolutions[key].winner.impl
+        impl: type = self.resolutions[key].winner.impl
+        return impl
 
     def create_instance(self, key: str, context: Any) -> Any:
         """The active implementation of ``key``: built once per class on first use, inside

@@ -16,7 +16,7 @@ for builtins and plugins. Load order is recorded explicitly instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Reason = Literal["runtime", "override", "tryfirst", "plugin", "builtin"]
 
@@ -29,18 +29,22 @@ class ResolutionError(ValueError):
 
 @dataclass(frozen=True)
 class Contribution:
-    """One plugin's implementation of one key."""
+    """One plugin's implementation of one key (a class for endpoints and transports, any
+    value for merged hooks such as latency models and matchers)."""
 
     key: str
     plugin: str
-    impl: type
+    impl: Any
     load_index: int
     builtin: bool = False
     tryfirst: bool = False
 
     @property
     def class_path(self) -> str:
-        return f"{self.impl.__module__}:{self.impl.__qualname__}"
+        impl = self.impl
+        if not hasattr(impl, "__qualname__"):
+            impl = type(impl)
+        return f"{getattr(impl, '__module__', '?')}:{impl.__qualname__}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mockllm import ApiError, Endpoint, PluginError, Registry, RouteSpec, hookimpl
-from mockllm.config import ConfigError, parse_rules
+from mockllm.config import ConfigError, parse_rules_located
 from mockllm.context import ServerContext
 from mockllm.describe import plugins_json
 from mockllm.reload import reload_now, start, stop
@@ -139,8 +139,10 @@ class Admin(Endpoint):
         text = body.decode("utf-8", errors="replace")
         try:
             # ruamel is pure Python: a large body parsed here would stall every request.
-            rules = await anyio.to_thread.run_sync(parse_rules, text, "<request body>",
-                                                   limits.yaml_depth)
+            rules, where = await anyio.to_thread.run_sync(parse_rules_located, text,
+                                                          "<request body>", limits.yaml_depth)
+            # Plugin matchers and responders compile here, once, before anything changes.
+            self.context.engine.check_rules(rules, where)
         except ConfigError as exc:
             raise ApiError(400, str(exc), param="rules") from None
         if any(r.latency is not None for r in rules):

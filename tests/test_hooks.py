@@ -196,3 +196,14 @@ def test_hook_mockllm_tokenizer(recorder: Any) -> None:
     assert "chars" not in ctx.tokenizers.fallbacks
     ctx.tokenizers.get("no-such-vocabulary")
     assert ctx.tokenizers.fallbacks == {"no-such-vocabulary": "cl100k_base"}
+
+
+def test_generated_text_works_with_a_character_level_tokenizer(recorder: Any) -> None:
+    ctx, _ = recorder
+    tok = ctx.tokenizers.get("chars")
+    from mockllm.engine.tokens import generate
+
+    pieces = generate(tok, 40, seed=7)
+    assert len(pieces) == 40 and all(len(p) == 1 for p in pieces)
+    assert generate(tok, 10, seed=7) == pieces[:10]  # prefix-stable
+    assert len(tok.encode("".join(pieces))) == 40

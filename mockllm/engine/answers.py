@@ -17,6 +17,7 @@ import msgspec
 from mockllm.engine import jsonschema
 from mockllm.engine.behaviour import Behaviour, natural_length, reasoning_length
 from mockllm.engine.behaviour import arguments as behaviour_arguments
+from mockllm.engine.extend import NONE, ExtensionError, Extensions, Responder
 from mockllm.engine.plan import Choice, ToolCall
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Generate, Respond, ToolCallSpec
@@ -127,10 +128,17 @@ class CompiledToolCall:
 
 
 class Answer:
-    """One compiled ``respond`` (a sequence holds one Answer per item)."""
+    """One compiled ``respond`` (a sequence holds one Answer per item).
 
-    def __init__(self, spec: Respond) -> None:
+    A plugin responder (``respond: {acme.lorem: ...}``) is built here, once; its answer is
+    rendered by ``engine/replies.py``. Raises :class:`ExtensionError` (with the path inside
+    the ``respond``) when the responder is unknown or its factory refuses the value."""
+
+    def __init__(self, spec: Respond, ext: Extensions = NONE) -> None:
         self.spec = spec
+        self.responder: tuple[str, Responder] | None = None
+        for name, value in spec.extensions.items():
+            self.responder = (name, ext.responder(name, value))
         self.empty = spec.empty
         self.text = spec.text
         self.template = Template(spec.template) if spec.template is not None else None
@@ -141,17 +149,19 @@ class Answer:
         self.error = spec.error
         f = spec.fault
         self.fault = Fault(f.kind, f.after, f.seconds, f.status, f.message) if f else None
-        self.sequence = tuple(Answer(s) for s in spec.sequence) if spec.sequence else ()
+        self.sequence = tuple(_item(s, i, ext) for i, s in enumerate(spec.sequence or ()))
         self.cycle = spec.cycle
         self.needs_values = self.template is not None or any(
             not (t.name.constant and t.literal is not None) for t in self.tool_calls)
         #: Generated text and nothing else (the embedded defaults): ``choice`` takes a
         #: short path that skips the text/template/tool-call/reasoning dispatch.
         self.plain = (self.text is None and self.template is None and not self.tool_calls
-                      and self.reasoning is None and not self.sequence)
+                      and self.reasoning is None and not self.sequence
+                      and self.responder is None)
         #: Text the engine makes up (generated or structured), which obeys ``tool_choice``.
         self.generative = (self.text is None and self.template is None
-                           and not self.tool_calls and not self.sequence)
+                           and not self.tool_calls and not self.sequence
+                           and self.responder is None)
 
     def pick(self, uses: int) -> Answer:
         """The answer for the ``uses``-th match (0-based) of a sequence, or itself."""
@@ -279,6 +289,13 @@ class Answer:
 
 
 _GENERATE = Generate()
+
+
+def _item(spec: Respond, i: int, ext: Extensions) -> Answer:
+    try:
+        return Answer(spec, ext)
+    except ExtensionError as exc:
+        raise ExtensionError(f"sequence[{i}].{exc.path}", exc.message) from None
 
 
 def _structured(req: NeutralRequest, seed: int) -> str:

@@ -14,28 +14,31 @@ that did not change keeps its count; a changed rule starts over. Runtime rules
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from functools import partial
 
 import msgspec
 
+from mockllm.config import Config, ConfigError, locate
 from mockllm.engine import control, vectors
 from mockllm.engine.answers import Answer, make_error
 from mockllm.engine.behaviour import Behaviour
 from mockllm.engine.counters import Counters, LocalCounters, RuleCounter
+from mockllm.engine.extend import NONE, ExtensionError, Extensions
 from mockllm.engine.matching import Check, RequestView, compile_match
 from mockllm.engine.models import ModelRegistry, context_error, max_tokens_error
 from mockllm.engine.plan import Plan
+from mockllm.engine.replies import render_reply
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
 from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
 from mockllm.engine.tokens import Tokenizer, Tokenizers, count
 from mockllm.errors import ApiError
 
-if TYPE_CHECKING:
-    from mockllm.config import Config
+log = logging.getLogger("mockllm.engine")
 
 _key_encoder = msgspec.json.Encoder(order="sorted")
 
@@ -47,12 +50,19 @@ class CompiledRule:
     __slots__ = ("answer", "checks", "counter", "exact", "key", "latency", "name", "rule",
                  "times")
 
-    def __init__(self, rule: Rule, name: str, key: bytes, counter: RuleCounter) -> None:
+    def __init__(self, rule: Rule, name: str, key: bytes, counter: RuleCounter,
+                 ext: Extensions = NONE) -> None:
         self.rule = rule
         self.name = name
         self.key = key
-        self.checks: tuple[Check, ...] = compile_match(rule.match)
-        self.answer = Answer(rule.respond)
+        try:
+            self.checks: tuple[Check, ...] = compile_match(rule.match, ext)
+        except ExtensionError as exc:
+            raise ExtensionError(f"match.{exc.path}", exc.message) from None
+        try:
+            self.answer = Answer(rule.respond, ext)
+        except ExtensionError as exc:
+            raise ExtensionError(f"respond.{exc.path}", exc.message) from None
         self.latency = rule.latency
         self.times = rule.times
         self.counter = counter
@@ -81,7 +91,16 @@ class Engine:
         timing: TimingRuntime | None = None,
         previous: Engine | None = None,
         counters: Counters | None = None,
+        extensions: Extensions | None = None,
     ) -> None:
+        """Compile ``config``; a plugin matcher or responder it cannot compile is a
+        :class:`ConfigError` with FILE:LINE (``extensions``: the plugins' contributions,
+        by default those of ``previous``)."""
+        if extensions is None:
+            extensions = previous.ext if previous is not None else NONE
+        self.ext: Extensions = extensions
+        #: Runtime rules compiled when they were checked (id -> compiled), reused on apply.
+        self._checked: dict[int, CompiledRule] = {}
         self.config = config
         self.tokenizers = tokenizers
         #: The compiled latency blocks (timing.py); None: constant ttft_ms / itl_ms only.
@@ -92,10 +111,20 @@ class Engine:
         self.counters: Counters = (counters if counters is not None else previous.counters
                                    if previous is not None else LocalCounters())
         self._keys: set[bytes] = set()
-        self.rules = self._compile(config.rules, "rules")
+        problems: list[str] = []
+        where = partial(locate, config)
+        self.rules = self._compile(config.rules, "rules", where, problems)
         self.runtime_rules: list[Rule] = list(previous.runtime_rules) if previous else []
-        self.runtime = self._compile(self.runtime_rules, "runtime")
-        self._defaults = Answer(config.defaults.respond)
+        if previous is not None:
+            self._checked = {id(r.rule): r for r in previous.runtime_compiled()}
+        self.runtime = self._compile(self.runtime_rules, "runtime", None, problems)
+        try:
+            self._defaults = Answer(config.defaults.respond, self.ext)
+        except ExtensionError as exc:
+            path = f"defaults.respond.{exc.path}"
+            problems.append(f"{where(path)}: {path}: {exc.message}")
+        if problems:
+            raise ConfigError(problems)
         self.behaviour = Behaviour(config.defaults.tools)
         key = b"defaults:" + _key_encoder.encode(config.defaults.respond)
         self._keys.add(key)
@@ -106,16 +135,46 @@ class Engine:
 
     # -- rules --------------------------------------------------------------------------
 
-    def _compile(self, rules: list[Rule], prefix: str) -> tuple[CompiledRule, ...]:
+    def _compile(self, rules: list[Rule], prefix: str, where: Callable[[str], str] | None,
+                 problems: list[str]) -> tuple[CompiledRule, ...]:
         out = []
         for i, rule in enumerate(rules):
             key = prefix.encode() + b":" + _key_encoder.encode(rule)
             while key in self._keys:  # identical rules keep separate counts
                 key += b"+"
             self._keys.add(key)
-            out.append(CompiledRule(rule, rule.name or f"{prefix}[{i}]", key,
-                                    self.counters.counter(key)))
+            name, counter = rule.name or f"{prefix}[{i}]", self.counters.counter(key)
+            checked = self._checked.get(id(rule))
+            if checked is not None and checked.rule is rule:
+                # A runtime rule compiled by check_rules: its plugin factories ran once.
+                checked.name, checked.key, checked.counter = name, key, counter
+                out.append(checked)
+                continue
+            try:
+                out.append(CompiledRule(rule, name, key, counter, self.ext))
+            except ExtensionError as exc:
+                path = f"{prefix}[{i}].{exc.path}"
+                problems.append(f"{where(path) if where else prefix}: {path}: {exc.message}")
         return tuple(out)
+
+    def runtime_compiled(self) -> tuple[CompiledRule, ...]:
+        return self.runtime
+
+    def check_rules(self, rules: list[Rule], where: Callable[[str], str]) -> None:
+        """Compile runtime rules before they are added (``POST /_mockllm/rules``): a plugin
+        matcher or responder that cannot be compiled is a :class:`ConfigError` with
+        ``where(path)``. The compiled rules are kept, so factories run once per rule."""
+        problems: list[str] = []
+        for i, rule in enumerate(rules):
+            try:
+                compiled = CompiledRule(rule, "", b"", self._defaults_counter, self.ext)
+            except ExtensionError as exc:
+                path = f"rules[{i}].{exc.path}"
+                problems.append(f"{where(path)}: {path}: {exc.message}")
+                continue
+            self._checked[id(rule)] = compiled
+        if problems:
+            raise ConfigError(problems)
 
     def _index(self) -> None:
         self._all = self.runtime + self.rules
@@ -133,7 +192,12 @@ class Engine:
     def _set_runtime(self, rules: list[Rule]) -> None:
         self.runtime_rules = rules
         self._keys = {k for k in self._keys if not k.startswith(b"runtime:")}
-        self.runtime = self._compile(rules, "runtime")
+        problems: list[str] = []
+        self.runtime = self._compile(rules, "runtime", None, problems)
+        self._checked = {id(r.rule): r for r in self.runtime}
+        if problems:  # not checked first (a change from another process): skip, say why
+            log.error("runtime rules that cannot be compiled were left out:\n%s",
+                      "\n".join(problems))
         self.counters.retain(self._keys)
         self._index()
 
@@ -195,9 +259,14 @@ class Engine:
                     and not embedding):
                 plan.error = max_tokens_error(req.provider, model, req.max_tokens)
                 return plan
+        view: RequestView | None = None
+        if self.ext.validators:
+            view = RequestView(req, model.id)
+            self.ext.validate(view)  # a plugin's objection is this provider's 400
         # Without rules there is nothing to match: the view is built only if a template
-        # asks for its values.
-        view = RequestView(req, model.id) if self._all or ctl.rule is not None else None
+        # or a plugin responder asks for it.
+        if view is None and (self._all or ctl.rule is not None):
+            view = RequestView(req, model.id)
         rule = self.select(view, ctl.rule) if view is not None else None
         plan.rule = rule.name if rule is not None else None
         if ctl.status is not None:
@@ -224,9 +293,15 @@ class Engine:
             # Template values are gathered only for an answer that renders some.
             values = (_Values(req, view or RequestView(req, model.id), model, plan.rule,
                               uses + 1) if answer.needs_values else _no_values)
-            for index in range(max(req.n, 1)):
-                plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
-                                                  values, self.behaviour))
+            if answer.responder is not None:
+                the_view = view or RequestView(req, model.id)
+                for index in range(max(req.n, 1)):
+                    plan.choices.append(render_reply(answer, req, tok, index, seed + index,
+                                                     budget, the_view))
+            else:
+                for index in range(max(req.n, 1)):
+                    plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
+                                                      values, self.behaviour))
         latency = self._latency(rule, model)
         plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault,
                                    self.timing)

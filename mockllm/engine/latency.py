@@ -224,21 +224,11 @@ BUILTIN: dict[str, Factory] = {
 
 
 class LatencyModels:
-    """Named latency-model factories, collected once from ``mockllm_latency_models``."""
+    """Named latency-model factories (the winners of ``mockllm_latency_models``, resolved by
+    ``mockllm.named``; the builtins alone by default)."""
 
     def __init__(self, factories: Mapping[str, Factory] | None = None) -> None:
         self.factories: dict[str, Factory] = dict(BUILTIN if factories is None else factories)
-
-    @classmethod
-    def from_hook(cls, hook: Any) -> LatencyModels:
-        """Merge every plugin's answer; earlier (non-builtin) plugins win a name clash."""
-        merged: dict[str, Factory] = {}
-        for answer in hook.mockllm_latency_models():
-            for name, factory in (answer or {}).items():
-                merged.setdefault(name, factory)
-        for name, factory in BUILTIN.items():
-            merged.setdefault(name, factory)
-        return cls(merged)
 
     def build(self, spec: Mapping[str, Any] | None, default_ms: float) -> LatencyModel:
         """Compile ``spec`` (``{model: NAME, ...params}``); None means constant ``default_ms``."""
@@ -250,7 +240,13 @@ class LatencyModels:
             raise LatencyParamError(
                 f"unknown latency model {name!r} (known: {', '.join(sorted(self.factories))})"
             )
-        return factory(spec, default_ms)
+        try:
+            return factory(spec, default_ms)
+        except LatencyParamError:
+            raise
+        except Exception as exc:  # a plugin model's refusal is a config error, however spelt
+            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            raise LatencyParamError(f"latency model {name!r}: {why}") from None
 
 
 __all__ = [

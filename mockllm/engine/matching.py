@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from mockllm.engine.extend import NONE, Extensions, plugin_check
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import Count, Match, TextMatch, parse_json_path
 from mockllm.engine.view import MISSING as _MISSING
@@ -82,8 +83,11 @@ def _dig(raw: Any, path: tuple[str | int, ...]) -> Any:
     return node
 
 
-def compile_match(m: Match) -> tuple[Check, ...]:
-    """The predicates of one ``match`` block, cheapest first."""
+def compile_match(m: Match, ext: Extensions = NONE) -> tuple[Check, ...]:
+    """The predicates of one ``match`` block, cheapest first; plugin matchers last.
+
+    Raises :class:`~mockllm.engine.extend.ExtensionError` (naming the plugin key) when a
+    plugin matcher is unknown or its factory refuses the value."""
     checks: list[Check] = []
     if m.endpoint is not None:
         ep = re.compile(fnmatch.translate(m.endpoint)).match
@@ -124,6 +128,8 @@ def compile_match(m: Match) -> tuple[Check, ...]:
     if m.any_message is not None:
         anym = TextTest(m.any_message)
         checks.append(lambda v: any(anym(x.text, v.captures) for x in v.req.messages))
+    for name, value in m.extensions.items():
+        checks.append(plugin_check(ext.matcher(name, value)))
     return tuple(checks)
 
 

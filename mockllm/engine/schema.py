@@ -101,6 +101,9 @@ class Match(msgspec.Struct, forbid_unknown_fields=True):
     header: dict[str, str] = {}
     #: JSON path into the raw request body -> the value it must equal.
     json: dict[str, Any] = {}
+    #: Plugin matchers by name (``acme.sentiment: negative``): the config loader moves every
+    #: dotted key of a ``match`` here; each value goes to that matcher's factory.
+    extensions: dict[str, Any] = {}
 
 
 class Generate(msgspec.Struct, forbid_unknown_fields=True):
@@ -154,14 +157,28 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
     sequence: list[Respond] | None = None
     #: After the last answer of ``sequence``: False repeats it, True starts over.
     cycle: bool = False
+    #: A plugin responder by name (``acme.lorem: {sentences: 2}``): the config loader moves
+    #: every dotted key of a ``respond`` here; the value goes to that responder's factory.
+    extensions: dict[str, Any] = {}
 
     @property
     def empty(self) -> bool:
         return self == _EMPTY
 
-    def problems(self, names: frozenset[str], nested: bool = False) -> list[tuple[str, str]]:
+    def problems(self, names: frozenset[str] | None, nested: bool = False) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         content = [k for k in ("text", "template", "generate") if getattr(self, k) is not None]
+        if len(self.extensions) > 1:
+            plugins = sorted(self.extensions)
+            found.append((plugins[1], f"use one plugin responder per answer (found "
+                                      f"{' and '.join(plugins)})"))
+        if self.extensions:
+            clash = content + [k for k in ("tool_calls", "reasoning", "embedding")
+                               if getattr(self, k) is not None]
+            if clash:
+                found.append((clash[0], f"{clash[0]} cannot go with the plugin responder "
+                                        f"{next(iter(self.extensions))!r}, which gives the "
+                                        "whole answer"))
         if len(content) > 1:
             found.append((content[1], f"use only one of text, template, generate "
                                       f"(found {' and '.join(content)})"))
@@ -169,7 +186,9 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
             if nested:
                 found.append(("sequence", "a sequence cannot hold another sequence"))
             others = [f for f in self.__struct_fields__
-                      if f not in ("sequence", "cycle") and getattr(self, f) is not None]
+                      if f not in ("sequence", "cycle", "extensions")
+                      and getattr(self, f) is not None]
+            others += sorted(self.extensions)
             if others:
                 found.append((others[0], "a respond with a sequence holds nothing else; put "
                                          f"{others[0]} in the sequence's items"))
@@ -249,7 +268,8 @@ class Rule(msgspec.Struct, forbid_unknown_fields=True):
                 found.append((f"match.json.{path}", str(exc)))
         if self.times is not None and self.times < 1:
             found.append(("times", "must be 1 or more"))
-        names = BUILTIN_NAMES | self.group_names()
+        # A plugin matcher may return any template values: then names are not known here.
+        names = None if self.match.extensions else BUILTIN_NAMES | self.group_names()
         found.extend((f"respond.{p}", m) for p, m in self.respond.problems(names))
         return found
 
@@ -310,7 +330,7 @@ def parse_json_path(path: str) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def _template_problem(path: str, text: str, names: frozenset[str]) -> list[tuple[str, str]]:
+def _template_problem(path: str, text: str, names: frozenset[str] | None) -> list[tuple[str, str]]:
     try:
         problem = Template(text).check(names)
     except TemplateError as exc:
@@ -318,7 +338,8 @@ def _template_problem(path: str, text: str, names: frozenset[str]) -> list[tuple
     return [] if problem is None else [(path, problem)]
 
 
-def _argument_problems(path: str, value: Any, names: frozenset[str]) -> list[tuple[str, str]]:
+def _argument_problems(path: str, value: Any,
+                       names: frozenset[str] | None) -> list[tuple[str, str]]:
     if isinstance(value, str):
         return _template_problem(path, value, names)
     found: list[tuple[str, str]] = []

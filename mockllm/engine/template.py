@@ -59,8 +59,11 @@ class Template:
     def render(self, values: Mapping[str, str]) -> str:
         return "".join(p if isinstance(p, str) else values.get(p[0], "") for p in self.parts)
 
-    def check(self, known: frozenset[str] | set[str]) -> str | None:
-        """A message naming the first unknown name, or None."""
+    def check(self, known: frozenset[str] | set[str] | None) -> str | None:
+        """A message naming the first unknown name, or None (always None for ``known=None``:
+        the names are not known before the request, as with plugin matchers)."""
+        if known is None:
+            return None
         unknown = sorted(self.names - known)
         if unknown:
             return (f"unknown template name {{{unknown[0]}}} (known: "

@@ -16,7 +16,7 @@ import random
 import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -71,10 +71,6 @@ class TimingRuntime:
         self.ready_at = 0.0
         self.active_streams = 0
         self._counter = itertools.count()
-
-    @classmethod
-    def from_hook(cls, hook: Any) -> TimingRuntime:
-        return cls(LatencyModels.from_hook(hook))
 
     def load_for(self, model_id: str, config: LoadConfig | None) -> LoadModel:
         current = self.loads.get(model_id)
@@ -157,9 +153,9 @@ class Timing:
             if rule.latency is not None:
                 self._add(rule.latency, f"rules[{i}].latency", raw_profiles, problems)
         if problems:
-            from mockllm.config import ConfigError
+            from mockllm.config import ConfigError, locate
 
-            raise ConfigError([f"{config.source}: {p}: {m}" for p, m in problems])
+            raise ConfigError([f"{locate(config, p)}: {p}: {m}" for p, m in problems])
         self._defaults_struct = config.defaults.latency
         #: Models answered at once unless a rule, header or fault says otherwise: no latency
         #: from the model or the defaults and no bounded load model. One set lookup then

@@ -131,15 +131,37 @@ def _vocabulary(tok_id: int, tok: Tokenizer) -> tuple[str, ...]:
     )
 
 
+#: Fewer single-token words than this and generation cuts word text into the tokenizer's
+#: own pieces instead (a character-level or unusual vocabulary).
+_MIN_WORDS = 8
+
+
 @lru_cache(maxsize=4096)
 def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> tuple[str, ...]:
     words = _vocabulary(tok_id, tok)
     rng = random.Random(seed)
+    if len(words) < _MIN_WORDS:
+        return _pieces_of_words(tok, n, rng)
     chosen = rng.choices(words, k=n)
     out = [" " + w for w in chosen]
     if out:
         out[0] = out[0][1:]
     return tuple(out)
+
+
+def _pieces_of_words(tok: Tokenizer, n: int, rng: random.Random) -> tuple[str, ...]:
+    """``n`` pieces of any tokenizer: random words, cut on that tokenizer's own boundaries.
+
+    Chunks are drawn one after another from ``rng``, so the result is prefix-stable like the
+    word path (``generate(n)[:k] == generate(k)``)."""
+    out: list[str] = []
+    while len(out) < n:
+        chunk = " ".join(rng.choices(_WORDS, k=16))
+        got = pieces(tok, (" " if out else "") + chunk)
+        if not got:  # a tokenizer that encodes words to nothing: fall back to characters
+            got = list((" " if out else "") + chunk)
+        out.extend(got)
+    return tuple(out[:n])
 
 
 def generate(tok: Tokenizer, n: int, seed: int) -> list[str]:

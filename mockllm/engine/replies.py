@@ -1,0 +1,95 @@
+"""A plugin responder's answer (``str`` or :class:`mockllm.Reply`) as a :class:`Choice`.
+
+It is limited like a configured answer: reasoning (only when the request asks for it), then
+text, then tool-call arguments share ``max_tokens`` (past it the answer is cut with
+``finish_reason: length``); ``stop`` cuts the text; ``ignore_eos`` runs on to exactly
+``max_tokens``; ``parallel_tool_calls: false`` keeps the first call. From here on the plan
+is like any other: usage, pacing, faults and every API's rendering.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from mockllm.engine.answers import Answer, _apply_stop
+from mockllm.engine.behaviour import arguments as behaviour_arguments
+from mockllm.engine.extend import reply_of
+from mockllm.engine.plan import Choice, ToolCall
+from mockllm.engine.request import NeutralRequest
+from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
+from mockllm.engine.view import RequestView
+from mockllm.ids import random_hex
+
+_json = msgspec.json.Encoder()
+
+
+def render_reply(answer: Answer, req: NeutralRequest, tok: Tokenizer, index: int, seed: int,
+                 budget: int, view: RequestView) -> Choice:
+    assert answer.responder is not None
+    name, responder = answer.responder
+    reply = reply_of(name, responder(view, random.Random(seed)))
+    choice = Choice(index=index)
+    reasoning: list[str] = []
+    if reply.reasoning and req.thinking:
+        reasoning = cached_pieces(tok, reply.reasoning)
+        if req.thinking_budget is not None and len(reasoning) > req.thinking_budget:
+            del reasoning[req.thinking_budget:]
+    if len(reasoning) > budget:
+        choice.reasoning_pieces = reasoning[:budget]
+        choice.finish_reason = "length"
+        return choice
+    choice.reasoning_pieces = reasoning
+    remaining = budget - len(reasoning)
+    calling = bool(reply.tool_calls)
+    text = cached_pieces(tok, reply.text) if reply.text else []
+    if req.ignore_eos and req.max_tokens is not None and not calling and len(text) < remaining:
+        # ignore_eos: the model would have gone on past its answer; so do we.
+        extra = generate(tok, remaining - len(text), seed)
+        if extra and text:
+            extra[0] = " " + extra[0]
+        text.extend(extra)
+    text = _apply_stop(choice, text, req.stop)
+    if len(text) > remaining or (req.ignore_eos and not calling and len(text) == remaining
+                                 and choice.finish_reason == "stop"):
+        del text[remaining:]
+        choice.finish_reason = "length"
+        choice.stop_sequence = None
+    choice.pieces = text
+    remaining -= len(text)
+    if not calling or choice.finish_reason != "stop":
+        return choice
+    calls = [_call(name, req, c, seed + i) for i, c in enumerate(reply.tool_calls)]
+    if not req.parallel_tool_calls:
+        del calls[1:]
+    for call_name, args in calls:
+        pieces = cached_pieces(tok, args)
+        cut = len(pieces) > remaining
+        if cut:
+            del pieces[remaining:]
+        choice.tool_calls.append(ToolCall("call_" + random_hex(12), call_name,
+                                          "".join(pieces), pieces))
+        remaining -= len(pieces)
+        if cut:
+            choice.finish_reason = "length"
+            return choice
+    choice.finish_reason = "tool_calls"
+    return choice
+
+
+def _call(responder: str, req: NeutralRequest, call: Any, seed: int) -> tuple[str, str]:
+    """``{"name": ..., "arguments": {...} | "json text" | omitted}`` as (name, JSON)."""
+    name = call.get("name") if isinstance(call, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"responder {responder!r}: a tool call must be a mapping with a "
+                        f"'name' string, got {call!r}")
+    args = call.get("arguments")
+    if args is None:
+        tool = next((t for t in req.tools if t.name == name), None)
+        return name, behaviour_arguments(tool, seed) if tool is not None else "{}"
+    if isinstance(args, str):
+        return name, args
+    return name, _json.encode(args).decode()

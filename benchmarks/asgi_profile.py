@@ -66,7 +66,7 @@ def _receiver(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
 
 def _mockllm() -> Any:
     from mockllm.app import build_app
-    from mockllm.context import StartupOptions, create_context
+    from mockllm.assembly import StartupOptions, create_context
 
     ctx = create_context(StartupOptions(autoload=False))
     ctx.warm()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import uvloop
 
-from mockllm.streaming import HeapScheduler, Scheduler, SleepScheduler
+from mockllm.schedulers import HeapScheduler, Scheduler, SleepScheduler
 
 
 async def run(make: Callable[[asyncio.AbstractEventLoop], Scheduler], streams: int) -> str:

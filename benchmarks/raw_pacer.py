@@ -18,7 +18,8 @@ import argparse
 import asyncio
 import time
 
-from mockllm.streaming import HeapScheduler, Histogram
+from mockllm.histogram import Histogram
+from mockllm.schedulers import HeapScheduler
 
 CHUNK = (
     b'data: {"id":"chatcmpl-0123456789abcdef01234567","object":"chat.completion.chunk",'

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from mockllm.config import Config, ConfigError
+    from mockllm.config_error import ConfigError
+    from mockllm.config_schema import Config
     from mockllm.context import ServerContext
     from mockllm.endpoint import Endpoint
     from mockllm.engine.latency import LatencyModel, LatencyParamError
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
     from mockllm.engine.tokens import Tokenizer
     from mockllm.engine.view import RequestView
     from mockllm.errors import ApiError
+    from mockllm.faults import Fault
+    from mockllm.frames import Frame
     from mockllm.observe import Observation
+    from mockllm.pacing import Pacing
     from mockllm.registry import PluginError, Registry
-    from mockllm.specs import EndpointSpec, RouteSpec, TransportSpec
-    from mockllm.streaming import Fault, Pacing
-    from mockllm.transport import Frame, Transport
+    from mockllm.specs import EndpointSpec, RouteSpec
+    from mockllm.transport import Transport
 
 #: The distribution is published as ``mockllm-server`` (the PyPI name ``mockllm`` belongs to
 #: an unrelated project); the import package, CLI and entry-point group are ``mockllm``.
@@ -51,18 +54,18 @@ hookimpl = pluggy.HookimplMarker("mockllm")
 _LAZY = {
     "ApiError": "mockllm.errors",
     "Choice": "mockllm.engine.plan",
-    "Config": "mockllm.config",
-    "ConfigError": "mockllm.config",
+    "Config": "mockllm.config_schema",
+    "ConfigError": "mockllm.config_error",
     "Endpoint": "mockllm.endpoint",
     "EndpointSpec": "mockllm.specs",
-    "Fault": "mockllm.streaming",
-    "Frame": "mockllm.transport",
+    "Fault": "mockllm.faults",
+    "Frame": "mockllm.frames",
     "LatencyModel": "mockllm.engine.latency",
     "LatencyParamError": "mockllm.engine.latency",
     "Message": "mockllm.engine.request",
     "NeutralRequest": "mockllm.engine.request",
     "Observation": "mockllm.observe",
-    "Pacing": "mockllm.streaming",
+    "Pacing": "mockllm.pacing",
     "Plan": "mockllm.engine.plan",
     "PluginError": "mockllm.registry",
     "Registry": "mockllm.registry",
@@ -74,7 +77,6 @@ _LAZY = {
     "ToolDef": "mockllm.engine.request",
     "Tokenizer": "mockllm.engine.tokens",
     "Transport": "mockllm.transport",
-    "TransportSpec": "mockllm.specs",
 }
 
 
@@ -113,7 +115,6 @@ __all__ = [
     "ToolCall",
     "ToolDef",
     "Transport",
-    "TransportSpec",
     "__version__",
     "hookimpl",
 ]

@@ -10,8 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from mockllm import __version__
+from mockllm.assembly import StartupOptions, create_context, parse_use
 from mockllm.config import ConfigError, load_file
-from mockllm.context import ServerContext, StartupOptions, create_context, parse_use
+from mockllm.context import ServerContext
 from mockllm.registry import PluginError
 
 #: Start-up options travel to worker processes (``--workers N``) through this variable.

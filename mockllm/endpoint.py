@@ -19,8 +19,9 @@ from starlette.types import Receive, Scope, Send
 from mockllm.engine.plan import Plan
 from mockllm.engine.request import NeutralRequest
 from mockllm.errors import ApiError
+from mockllm.faults import Fault
 from mockllm.observe import SCOPE_KEY
-from mockllm.streaming import Fault, StreamResponse
+from mockllm.stream_response import StreamResponse
 
 if TYPE_CHECKING:
     from mockllm.context import ServerContext

@@ -21,7 +21,7 @@ HTTP response (``more_body: False``), so the chunked terminator needs no write o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
@@ -29,26 +29,36 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import Send
 
 if TYPE_CHECKING:
-    from mockllm.streaming import Histogram, Pacing, StreamResponse
-    from mockllm.transport import Frame
+    from mockllm.frames import Frame
+    from mockllm.histogram import Histogram
+    from mockllm.observe import Observation
+    from mockllm.pacing import Pacing
 
 CallAt = Callable[[float, Callable[[], None]], None]
 
 
 class Pump:
-    """One paced stream without faults. Run it with ``await Pump(...).run()``."""
+    """One paced stream without faults. Run it with ``await Pump(...).run()``.
 
-    __slots__ = ("response", "send", "pacing", "on_end", "frames", "encode", "ready", "held",
-                 "dues", "tokens", "last", "pending", "pending_due", "blocked", "done",
-                 "call_at", "stopped")
+    It gets the frames, the transport's ``encode`` and ``terminator``, the ASGI ``send`` and
+    the schedule; ``observation`` (if any) gets the first token's time.
+    """
 
-    def __init__(self, response: StreamResponse, send: Send, pacing: Pacing,
+    __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
+                 "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
+                 "blocked", "done", "call_at", "stopped")
+
+    def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
+                 terminator: bytes, send: Send, pacing: Pacing, *,
+                 observation: Observation | None = None,
                  on_end: Callable[[], object] | None = None) -> None:
-        self.response, self.send, self.pacing = response, send, pacing
+        self.send, self.pacing = send, pacing
         #: Called just before the write that ends the response (ending it wakes receive()).
         self.on_end = on_end
-        self.frames: Iterator[Frame] = iter(response.frames)
-        self.encode = response.transport.encode
+        self.frames: Iterator[Frame] = iter(frames)
+        self.encode = encode
+        self.terminator = terminator
+        self.observation = observation
         self.ready: list[bytes] = []  # due frames, up to and including the last due token
         self.held: list[bytes] = []  # frames after that token, waiting for the next token
         self.dues: list[float] = []  # due times of the tokens in ``ready``
@@ -146,7 +156,7 @@ class Pump:
                 held.clear()
             ready.append(encode(frame))
             dues.append(due)
-        terminator = self.response.transport.terminator
+        terminator = self.terminator
         if terminator:
             held.append(terminator)
         ready.extend(held)
@@ -177,12 +187,12 @@ class Pump:
     def _record(self, now: float) -> None:
         """Note the tokens of one write: pacing errors, first token, gaps."""
         dues, pacing = self.dues, self.pacing
-        errors = pacing.errors.append
+        errors = pacing.errors.observe
         for due in dues:
             errors(now - due)
         itl_sink: Histogram | None = pacing.itl_sink
         if self.last < 0:
-            obs = self.response.observation
+            obs = self.observation
             if obs is not None:
                 obs.first_token = now
         elif itl_sink is not None:

@@ -17,12 +17,20 @@ import asyncio
 import hashlib
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from mockllm.config import YAML_DEPTH, Config, ConfigError, parse
 
-if TYPE_CHECKING:
-    from mockllm.context import ServerContext
+
+class ServerContext(Protocol):
+    """What reloading needs of :class:`mockllm.context.ServerContext` (which is one)."""
+
+    config: Config
+    config_path: str | None
+    config_error: str | None
+    extras: dict[str, Any]
+
+    def apply_config(self, config: Config) -> None: ...
 
 log = logging.getLogger("mockllm.reload")
 

@@ -24,10 +24,3 @@ class EndpointSpec:
 
     key: str
     routes: tuple[RouteSpec, ...]
-
-
-@dataclass(frozen=True)
-class TransportSpec:
-    """The declaration of a transport key."""
-
-    key: str

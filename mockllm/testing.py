@@ -166,7 +166,7 @@ def run_config(text: str, **kwargs: object) -> Iterator[LiveServer]:
 
 def test_context(**kwargs: object) -> ServerContext:
     """A fresh context with entry-point autoload off unless asked (tests stay hermetic)."""
-    from mockllm.context import StartupOptions, create_context
+    from mockllm.assembly import StartupOptions, create_context
 
     kwargs.setdefault("autoload", False)
     return create_context(StartupOptions(**kwargs))  # type: ignore[arg-type]
@@ -299,7 +299,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _context_for(path: str | None) -> ServerContext:
-    from mockllm.context import StartupOptions, create_context
+    from mockllm.assembly import StartupOptions, create_context
 
     return create_context(StartupOptions(config_path=path))
 

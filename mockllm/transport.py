@@ -2,33 +2,23 @@
 
 An endpoint renders its answer as :class:`Frame` objects; a transport frames each one (SSE
 ``data:`` lines, ``event:`` + ``data:`` pairs, NDJSON lines, or one JSON body) and
-:class:`mockllm.streaming.StreamResponse` sends them, paced, one ASGI send per frame.
+:class:`mockllm.stream_response.StreamResponse` sends them on the pacing schedule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.responses import Response
 
+from mockllm.frames import Frame
+from mockllm.stream_response import StreamResponse
+
 if TYPE_CHECKING:
-    from mockllm.streaming import Pacing
+    from mockllm.pacing import Pacing
 
-
-class Frame(NamedTuple):
-    """One event of a rendered answer.
-
-    ``token`` marks a frame that carries a generated token: token frames are released on the
-    timing schedule (the first at TTFT, then one ITL apart); other frames go out with the next
-    token frame, or straight after the last one. ``final`` marks the frames that close the
-    answer (finish reason, usage), which a ``truncate`` fault drops.
-    """
-
-    event: str | None
-    data: bytes
-    token: bool = False
-    final: bool = False
+__all__ = ["Frame", "Transport"]
 
 
 class Transport:
@@ -54,12 +44,4 @@ class Transport:
         headers: dict[str, str] | None = None,
     ) -> Response:
         """A response that sends ``frames`` paced by ``pacing`` (None: as fast as possible)."""
-        from mockllm.streaming import StreamResponse
-
         return StreamResponse(self, frames, pacing, status, headers)
-
-    def single(
-        self, body: bytes, *, status: int = 200, headers: dict[str, str] | None = None
-    ) -> Response:
-        """A one-body answer (used by the ``json`` transport and for errors)."""
-        return Response(body, status_code=status, headers=headers, media_type=self.media_type)

@@ -1,7 +1,7 @@
 """``GET /metrics``: Prometheus text exposition of mockllm's own series and vLLM's names.
 
 The hot path only touches plain dicts and fixed-bucket histograms (an observer called once
-per finished request, and :class:`mockllm.streaming.Histogram` per paced token); the
+per finished request, and :class:`mockllm.histogram.Histogram` per paced token); the
 ``prometheus_client`` metric families are built at scrape time by a custom collector in a
 per-context ``CollectorRegistry`` (never the global one: tests build many contexts).
 docs/metrics.md lists every series.
@@ -25,8 +25,8 @@ from starlette.responses import Response
 
 from mockllm import Endpoint, Registry, hookimpl
 from mockllm.context import ServerContext
+from mockllm.histogram import LATENCY_BUCKETS, Histogram
 from mockllm.observe import Observation
-from mockllm.streaming import LATENCY_BUCKETS, Histogram
 
 EXTRA_KEY = "mockllm.metrics"
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from mockllm import ApiError, Endpoint, Registry, hookimpl
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer
-from mockllm.streaming import Fault
+from mockllm.faults import Fault
 
 
 class Text(msgspec.Struct):

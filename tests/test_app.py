@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockllm.app import build_app, route_table
-from mockllm.context import StartupOptions, create_context
+from mockllm.assembly import StartupOptions, create_context
 from mockllm.registry import PluginError
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}

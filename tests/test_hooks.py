@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 import mockllm
 from mockllm import hookspecs
 from mockllm.app import build_app
-from mockllm.context import StartupOptions, create_context
+from mockllm.assembly import StartupOptions, create_context
 
 ROOT = Path(__file__).resolve().parent.parent
 

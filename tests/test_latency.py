@@ -26,7 +26,7 @@ from mockllm.engine.latency import (
 )
 from mockllm.engine.request import Message, NeutralRequest
 from mockllm.errors import ApiError
-from mockllm.streaming import Pacing
+from mockllm.pacing import Pacing
 from mockllm.testing import test_context
 
 N = 20_000

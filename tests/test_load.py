@@ -16,7 +16,8 @@ import pytest
 from mockllm.engine.load import LoadModel
 from mockllm.engine.schema import LoadConfig
 from mockllm.errors import ApiError
-from mockllm.streaming import LATENCY_BUCKETS, Histogram, Pacing
+from mockllm.histogram import LATENCY_BUCKETS, Histogram
+from mockllm.pacing import Pacing
 from mockllm.testing import run_server, test_context
 
 

@@ -18,17 +18,11 @@ import uvicorn
 
 from mockllm.app import build_app
 from mockllm.engine.latency import LogNormal
-from mockllm.streaming import (
-    LATENCY_BUCKETS,
-    PACING_ERROR_BUCKETS,
-    Fault,
-    HeapScheduler,
-    Histogram,
-    Pacing,
-    SleepScheduler,
-    StreamResponse,
-    jittered,
-)
+from mockllm.faults import Fault
+from mockllm.histogram import LATENCY_BUCKETS, PACING_ERROR_BUCKETS, Histogram
+from mockllm.pacing import Pacing, jittered
+from mockllm.schedulers import HeapScheduler, SleepScheduler
+from mockllm.stream_response import StreamResponse
 from mockllm.testing import test_context
 
 from .stream_helpers import Ctx, Raw, frames

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import plugins_builtin
-from mockllm.context import StartupOptions, create_context
+from mockllm.assembly import StartupOptions, create_context
 from mockllm.plugins import LoadOptions, build_plugin_manager
 from mockllm.registry import PluginError
 

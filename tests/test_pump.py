@@ -13,10 +13,20 @@ from typing import Any
 
 import pytest
 
+from mockllm.pacing import Pacing
 from mockllm.pump import Pump
-from mockllm.streaming import HeapScheduler, Pacing, StreamResponse
+from mockllm.schedulers import HeapScheduler
+from mockllm.stream_response import StreamResponse
 
 from .stream_helpers import Ctx, Raw, frames
+
+
+def _pump(response: StreamResponse, send: Any, pacing: Pacing,
+          on_end: Any = None) -> Pump:
+    """The pump a StreamResponse runs: its frames, its transport's encoder and terminator."""
+    transport = response.transport
+    return Pump(response.frames, transport.encode, transport.terminator, send, pacing,
+                observation=response.observation, on_end=on_end)
 
 
 def tokens_in(body: bytes) -> int:
@@ -42,7 +52,7 @@ async def test_every_frame_once_in_order_and_the_last_write_ends_the_response() 
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    await Pump(response, send, pacing, on_end=lambda: ended.append(len(messages))).run()
+    await _pump(response, send, pacing, on_end=lambda: ended.append(len(messages))).run()
     assert b"".join(m["body"] for m in messages) == EXPECTED
     assert [m["more_body"] for m in messages] == [True] * (len(messages) - 1) + [False]
     assert messages[-1]["body"].endswith(b"usage|END|")  # no write of its own for the end
@@ -70,7 +80,7 @@ async def test_a_send_held_by_flow_control_is_never_overtaken() -> None:
         bodies.append(message["body"])
         active -= 1
 
-    task = asyncio.ensure_future(Pump(response, send, pacing).run())
+    task = asyncio.ensure_future(_pump(response, send, pacing).run())
     await asyncio.sleep(0.02)  # several tokens fall due while the write is held
     assert len(bodies) == 2 and not task.done()
     release.set()
@@ -93,7 +103,7 @@ async def test_a_failing_send_fails_the_stream_and_nothing_more_is_sent() -> Non
             raise RuntimeError("transport gone")
 
     with pytest.raises(RuntimeError, match="transport gone"):
-        await Pump(response, send, pacing).run()
+        await _pump(response, send, pacing).run()
     await asyncio.sleep(0.03)  # past the whole schedule
     assert calls == 2
 
@@ -108,7 +118,7 @@ async def test_a_cancelled_stream_stops_sending() -> None:
         bodies.append(message["body"])
         started.set()
 
-    task = asyncio.ensure_future(Pump(response, send, pacing).run())
+    task = asyncio.ensure_future(_pump(response, send, pacing).run())
     # Cancel once sending has begun, however slow the machine: no race with the schedule.
     await started.wait()
     task.cancel()
@@ -133,7 +143,7 @@ async def test_streams_sharing_one_heap_each_keep_their_own_schedule() -> None:
         async def send(message: dict[str, Any]) -> None:
             times.extend([time.monotonic()] * tokens_in(message["body"]))
 
-        await Pump(StreamResponse(Raw(Ctx()), frames(12), pacing), send, pacing).run()
+        await _pump(StreamResponse(Raw(Ctx()), frames(12), pacing), send, pacing).run()
         # never early: token k was sent at or after its due time
         for k, t in enumerate(times):
             assert t >= pacing.due(k)

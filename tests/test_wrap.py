@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockllm.app import build_app
-from mockllm.context import StartupOptions, create_context
+from mockllm.assembly import StartupOptions, create_context
 from mockllm.registry import PluginError
 from mockllm.testing import run_server
 

@@ -24,8 +24,8 @@ from mockllm.engine.schema import ErrorSpec, Generate, Respond, ToolCallSpec
 from mockllm.engine.template import Template
 from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
 from mockllm.errors import ApiError
+from mockllm.faults import Fault
 from mockllm.ids import random_hex
-from mockllm.streaming import Fault
 
 _json = msgspec.json.Encoder()
 

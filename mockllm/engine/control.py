@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockllm.errors import ApiError
-from mockllm.streaming import Fault
+from mockllm.faults import Fault
 
 STATUS = "x-mockllm-status"
 FAULT = "x-mockllm-fault"

@@ -22,7 +22,8 @@ from functools import partial
 
 import msgspec
 
-from mockllm.config import Config, ConfigError, locate
+from mockllm.config_error import ConfigError
+from mockllm.config_schema import Config, locate
 from mockllm.engine import control, vectors
 from mockllm.engine.answers import Answer, make_error
 from mockllm.engine.behaviour import Behaviour

@@ -90,7 +90,7 @@ def _build(kind: str, factories: Mapping[str, Callable[[Any], Any]], name: str,
 
 
 def _is_config_error(exc: Exception) -> bool:
-    from mockllm.config import ConfigError
+    from mockllm.config_error import ConfigError
 
     return isinstance(exc, (ConfigError, ValueError))
 

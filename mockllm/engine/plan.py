@@ -8,7 +8,8 @@ import msgspec
 
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
-from mockllm.streaming import Fault, Pacing
+from mockllm.faults import Fault
+from mockllm.pacing import Pacing
 
 FinishReason = Literal["stop", "length", "tool_calls", "stop_sequence"]
 

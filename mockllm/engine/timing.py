@@ -20,24 +20,20 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from mockllm.config_error import ConfigError, Problem
+from mockllm.config_schema import locate
 from mockllm.engine.latency import Constant, LatencyModel, LatencyModels, LatencyParamError
 from mockllm.engine.load import LoadModel
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import Latency, LoadConfig, ModelConfig
 from mockllm.errors import ApiError
-from mockllm.streaming import (
-    LATENCY_BUCKETS,
-    Clock,
-    Fault,
-    Histogram,
-    Pacing,
-    Scheduler,
-    default_scheduler,
-    jittered,
-)
+from mockllm.faults import Fault
+from mockllm.histogram import LATENCY_BUCKETS, Histogram
+from mockllm.pacing import Pacing, jittered
+from mockllm.schedulers import Clock, Scheduler, default_scheduler
 
 if TYPE_CHECKING:
-    from mockllm.config import Config
+    from mockllm.config_schema import Config
 
 LATENCY_HEADER = "x-mockllm-latency-ms"
 PROFILE_HEADER = "x-mockllm-latency-profile"
@@ -153,9 +149,7 @@ class Timing:
             if rule.latency is not None:
                 self._add(rule.latency, f"rules[{i}].latency", raw_profiles, problems)
         if problems:
-            from mockllm.config import ConfigError, locate
-
-            raise ConfigError([f"{locate(config, p)}: {p}: {m}" for p, m in problems])
+            raise ConfigError([Problem(locate(config, p), p, m) for p, m in problems])
         self._defaults_struct = config.defaults.latency
         #: Models answered at once unless a rule, header or fault says otherwise: no latency
         #: from the model or the defaults and no bounded load model. One set lookup then

@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint
 from mockllm.engine.schema import ModelConfig
-from mockllm.streaming import Fault, StreamResponse
+from mockllm.faults import Fault
+from mockllm.stream_response import StreamResponse
 from plugins_builtin.anthropic import convert, render
 from plugins_builtin.anthropic.wire import ModelInfo, ModelPage, TokenCount, encoder
 

@@ -13,8 +13,8 @@ import msgspec
 
 from mockllm import Frame
 from mockllm.engine.plan import Choice, Plan, ToolCall
+from mockllm.faults import Fault, cut_at_token
 from mockllm.ids import random_int
-from mockllm.streaming import Fault, cut_at_token
 from plugins_builtin.anthropic.wire import (
     MESSAGE_STOP,
     PING,

@@ -21,7 +21,7 @@ from mockllm import ApiError, Endpoint, Frame
 from mockllm.endpoint import MALFORMED
 from mockllm.engine.plan import Choice, Plan
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
-from mockllm.streaming import Fault
+from mockllm.faults import Fault
 from plugins_builtin.ollama.wire import (
     ChatChunk,
     ChatRequest,

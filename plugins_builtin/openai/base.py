@@ -13,7 +13,7 @@ from mockllm import ApiError, Endpoint, Frame
 from mockllm.endpoint import MALFORMED
 from mockllm.engine.plan import Plan
 from mockllm.engine.schema import ModelConfig
-from mockllm.streaming import cut_at_token
+from mockllm.faults import cut_at_token
 
 from . import errors, wire
 from .auth import check_api_key
@@ -97,8 +97,3 @@ class OpenAIEndpoint(Endpoint):
     def error_response(self, err: ApiError) -> Response:
         return Response(encoder.encode(self.error_body(err)), status_code=err.status,
                         headers=errors.error_headers(err), media_type="application/json")
-
-
-def headers_of(request: Request) -> dict[str, str]:
-    """Lower-cased request headers for rule matching (Starlette already lower-cases them)."""
-    return Endpoint.headers(request)

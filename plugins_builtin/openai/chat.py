@@ -22,7 +22,7 @@ from mockllm.engine.request import ToolCallIn
 from mockllm.engine.schema import ModelConfig
 
 from . import errors, reasoning, tool_choice, wire
-from .base import OpenAIEndpoint, headers_of, known_fields
+from .base import OpenAIEndpoint, known_fields
 from .chat_schema import (
     AssistantMessage,
     ChatChoice,
@@ -250,7 +250,7 @@ class Chat(OpenAIEndpoint):
         req, body = await self.parse(request, _decoder, _FIELDS)
         model = self.model(req.model)
         _check(req, model)
-        plan = self.plan(request, to_neutral(req, headers_of(request), model), body)
+        plan = self.plan(request, to_neutral(req, self.headers(request), model), body)
         cid, created = wire.new_id("chatcmpl-"), wire.now()
         top = (req.top_logprobs or 0) if req.logprobs else None
         tier = served_tier(req.service_tier)

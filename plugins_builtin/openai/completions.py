@@ -22,7 +22,7 @@ from mockllm.engine.tokens import pieces as token_pieces
 from mockllm.observe import SCOPE_KEY
 
 from . import errors, wire
-from .base import OpenAIEndpoint, headers_of, known_fields
+from .base import OpenAIEndpoint, known_fields
 from .errors import check_count
 from .logprobs import CompletionLogprobs, completion_logprobs
 from .wire import FINISH, SYSTEM_FINGERPRINT, GenerationParams, Usage, encoder
@@ -170,7 +170,7 @@ class Completions(OpenAIEndpoint):
         _check(req, model)
         tok = self.context.tokenizers.get(model.tokenizer)
         texts = prompts(req.prompt, _decoder_for(tok))
-        headers = headers_of(request)
+        headers = self.headers(request)
         plans = [self.plan(request, to_neutral(req, text, headers), body) for text in texts]
         render = _Render(req, texts, plans, tok)
         self._note_totals(request, plans)

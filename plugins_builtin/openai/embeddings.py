@@ -20,7 +20,7 @@ from mockllm import ApiError
 from mockllm.engine import NeutralRequest
 
 from . import errors, wire
-from .base import OpenAIEndpoint, headers_of, known_fields
+from .base import OpenAIEndpoint, known_fields
 from .errors import check_count
 
 #: The API's limit on inputs per request.
@@ -107,7 +107,7 @@ class Embeddings(OpenAIEndpoint):
         neutral = NeutralRequest(
             endpoint=self.key, provider="openai", model=req.model,
             inputs=inputs(req.input, decode), dimensions=req.dimensions,
-            headers=headers_of(request),
+            headers=self.headers(request),
         )
         plan = self.plan(request, neutral, body)
         await self.wait_for(plan)

@@ -1,0 +1,87 @@
+"""The shape of a whole config file: models, defaults, rules, plugins, server.
+
+The structs alone, apart from the YAML loader (``config.py``), so the engine can name and
+locate in the config it compiles without importing the loader.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
+
+EMBEDDED = "<embedded default>"
+
+
+class PluginsConfig(msgspec.Struct, forbid_unknown_fields=True):
+    use: dict[str, str] = {}
+    disable: list[str] = []
+    load: list[str] = []
+
+
+#: The default ``server.limits.yaml_depth``: far more than any config nests (about 10).
+YAML_DEPTH = 64
+
+
+class Limits(msgspec.Struct, forbid_unknown_fields=True):
+    """Bounds on the work one request may ask for; past one, the provider's 400 or 413."""
+
+    #: Nesting depth of a YAML document (runtime rules, config files), checked before
+    #: parsing: ruamel takes seconds on a small, deeply nested text.
+    yaml_depth: int = YAML_DEPTH
+    #: Bytes of a runtime-rules body (``POST /_mockllm/rules``). 413 past it.
+    yaml_bytes: int = 4 * 1024 * 1024
+
+
+class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
+    #: Bodies past this size get 413 in the provider's envelope.
+    max_body_bytes: int = 32 * 1024 * 1024
+    #: API keys accepted (``Authorization: Bearer`` or ``x-api-key``); empty means no auth.
+    api_keys: list[str] = []
+    #: Refuse unknown request fields with 400 "Unrecognized request argument".
+    strict: bool = False
+    #: Honour the ``x-mockllm-*`` per-request control headers.
+    control_headers: bool = True
+    #: Token required for the admin API from a non-loopback client (empty: loopback only).
+    admin_token: str = ""
+    #: Seconds after start-up during which /health says "starting" and inference gets 503.
+    startup_delay_s: float = 0.0
+    #: Requests kept by the journal (``GET /_mockllm/requests``), oldest dropped first.
+    journal_size: int = 1000
+    #: Watch the ``--config`` file and hot-reload it when it changes.
+    watch: bool = True
+    #: Seconds between two looks at the config file.
+    watch_interval: float = 0.25
+    #: Bounds on the work one request may ask for.
+    limits: Limits = msgspec.field(default_factory=Limits)
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True):
+    models: list[ModelConfig] = []
+    defaults: Defaults = msgspec.field(default_factory=Defaults)
+    rules: list[Rule] = []
+    plugins: PluginsConfig = msgspec.field(default_factory=PluginsConfig)
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    #: Named latency blocks that ``latency: {profile: NAME}`` refers to.
+    latency_profiles: dict[str, Latency] = {}
+    #: Where it came from (set by the loader, not by users).
+    source: str = EMBEDDED
+    #: Key path -> line in ``source`` (set by the loader), so problems found after loading
+    #: (plugin matchers, latency models) are still reported as FILE:LINE.
+    lines: dict[str, int] = {}
+
+
+def locate(config: Config, path: str) -> str:
+    """``FILE:LINE`` of a key path (or of its nearest ancestor the loader saw)."""
+    probe = path
+    while probe:
+        line = config.lines.get(probe)
+        if line is not None:
+            return f"{config.source}:{line}"
+        probe = _PARENT.sub("", probe)
+    return f"{config.source}:1"
+
+
+_PARENT = re.compile(r"(\[\d+\]|\.[^.\[]*)$")

@@ -1,0 +1,52 @@
+"""Deliberate failures of an answer, and where one breaks into a stream.
+
+A fault is provider-neutral data the engine puts on a plan (``Plan.fault``); the stream
+response acts it out, and the endpoint's provider words an ``error`` fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from mockllm.frames import Frame
+
+FaultKind = Literal["disconnect", "malformed", "stall", "truncate", "error"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A deliberate failure of a stream.
+
+    ``after`` counts frames sent before the fault fires. ``disconnect`` closes the connection
+    mid-stream, ``malformed`` sends a frame that is not valid JSON and goes on, ``stall`` waits
+    ``seconds`` before going on, ``truncate`` ends the stream cleanly without its final frames
+    (finish reason, usage) or terminator. ``error`` is rendered by the endpoint as the API's
+    mid-stream error event (``status`` and ``message`` say which error).
+    """
+
+    kind: FaultKind
+    after: int = 0
+    seconds: float = 0.0
+    status: int = 500
+    message: str | None = None
+
+
+def cut_at_token(frames: Iterable[Frame], tokens: int) -> list[Frame]:
+    """The frames a stream sends before its token frame number ``tokens`` (0-based): where an
+    ``error`` fault with ``after: tokens`` breaks in. Closing frames (``final``) never come
+    before the error, so an ``after`` past the answer's length breaks in after its last token.
+    """
+    out: list[Frame] = []
+    seen = 0
+    for frame in frames:
+        if frame.final or (frame.token and seen == tokens):
+            break
+        seen += frame.token
+        out.append(frame)
+    return out
+
+
+#: What a ``malformed`` fault sends in place of a frame: the start of a JSON object, cut.
+MALFORMED = b'{"malformed": tr'

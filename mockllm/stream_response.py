@@ -1,0 +1,202 @@
+"""The ASGI response of a stream: frames sent on the pacing schedule.
+
+For every token frame the actual send time minus the due time goes into a fixed-bucket
+:class:`~mockllm.histogram.Histogram` (``mockllm_pacing_error_seconds``). A paced stream
+without a fault is a :class:`~mockllm.pump.Pump`; a stream with a fault takes the plain
+coroutine path (:meth:`StreamResponse._paced`); an unpaced one is written as fast as the
+server takes it (:meth:`StreamResponse._fast`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mockllm.faults import MALFORMED
+from mockllm.frames import Frame
+from mockllm.observe import Observation
+from mockllm.pacing import Pacing
+from mockllm.pump import Pump
+
+
+class Framing(Protocol):
+    """What a stream needs of its transport (:class:`mockllm.transport.Transport` is one)."""
+
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def terminator(self) -> bytes: ...
+    @property
+    def context(self) -> Any: ...
+
+    def encode(self, frame: Frame) -> bytes: ...
+
+
+class StreamResponse(Response):
+    """A minimal ASGI response for paced frames (cheaper than StreamingResponse)."""
+
+    def __init__(
+        self,
+        transport: Framing,
+        frames: Iterable[Frame],
+        pacing: Pacing | None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.frames = frames
+        self.pacing = pacing
+        self.status_code = status
+        raw = [(b"content-type", transport.media_type.encode()), (b"cache-control", b"no-cache")]
+        for k, v in (headers or {}).items():
+            raw.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+        self.raw_headers = raw
+        self.background = None
+        #: Set by the endpoint; completed and handed to the observers after the last frame.
+        self.observation: Observation | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pacing = self.pacing
+        if pacing is None or pacing.idle:
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            try:
+                await self._fast(send)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            finally:
+                self._observe(pacing)
+            return
+        runtime = getattr(self.transport.context, "timing", None)
+        if runtime is not None:
+            runtime.active_streams += 1
+        complete = True
+        # A client that goes away frees its slot (or queue place) at once, as a real server
+        # aborts the sequence; uvicorn would otherwise drop the sends silently until the
+        # schedule ends. One watcher task per paced stream, nothing per token.
+        task = asyncio.current_task()
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            if task is not None:
+                task.cancel()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            await pacing.acquire()
+            if pacing.fault is None:
+                # The pump's last write ends the response; ending it also reads as a
+                # disconnect, so the watcher goes first.
+                transport = self.transport
+                await Pump(self.frames, transport.encode, transport.terminator, send, pacing,
+                           observation=self.observation, on_end=watcher.cancel).run()
+            else:
+                complete = await self._paced(send, pacing)
+                watcher.cancel()
+                if complete:
+                    await send({"type": "http.response.body", "body": b"",
+                                "more_body": False})
+                # else: a disconnect fault; the response stays incomplete, the server closes it
+        except asyncio.CancelledError:
+            if not gone or task is None:
+                raise
+            task.uncancel()  # our own cancellation: the client left, nothing more to send
+        finally:
+            watcher.cancel()
+            pacing.release()
+            if runtime is not None:
+                runtime.active_streams -= 1
+            self._observe(pacing)
+
+    def _observe(self, pacing: Pacing | None) -> None:
+        obs = self.observation
+        if obs is None:
+            return
+        obs.end = time.monotonic()
+        if obs.first_token is None:
+            obs.first_token = obs.end if pacing is None or pacing.idle else None
+        self.transport.context.observe(obs)
+
+    async def _fast(self, send: Send) -> None:
+        encode = self.transport.encode
+        for frame in self.frames:
+            await send({"type": "http.response.body", "body": encode(frame), "more_body": True})
+        if self.transport.terminator:
+            await send({"type": "http.response.body", "body": self.transport.terminator,
+                        "more_body": True})
+
+    async def _paced(self, send: Send, pacing: Pacing) -> bool:
+        encode = self.transport.encode
+        fault = pacing.fault
+        errors = pacing.errors.observe
+        itl_sink = pacing.itl_sink
+        clock = pacing.clock
+        pending: list[bytes] = []
+        sent = tokens = 0
+        last = 0.0
+
+        async def out(body: bytes) -> bool:
+            nonlocal sent
+            if fault is not None and sent == fault.after:
+                if fault.kind == "disconnect":
+                    return False
+                if fault.kind == "malformed":
+                    await send(_body(encode_malformed(self.transport)))
+                elif fault.kind == "stall":
+                    await asyncio.sleep(fault.seconds)
+            sent += 1
+            await send(_body(body))
+            return True
+
+        for frame in self.frames:
+            if fault is not None and fault.kind == "truncate" and frame.final:
+                return True
+            if not frame.token:
+                pending.append(encode(frame))
+                continue
+            due = pacing.due(tokens)
+            if due > clock():
+                await pacing.scheduler.sleep_until(due)
+            now = clock()
+            errors(now - due)
+            if tokens == 0:
+                if self.observation is not None:
+                    self.observation.first_token = now
+            elif itl_sink is not None:
+                itl_sink.observe(now - last)
+            last = now
+            tokens += 1
+            if pending:
+                for body in pending:
+                    if not await out(body):
+                        return False
+                pending.clear()
+            if not await out(encode(frame)):
+                return False
+        for body in pending:
+            if not await out(body):
+                return False
+        # No terminator after a truncated stream or a mid-stream error: both end the answer.
+        if self.transport.terminator and not (
+            fault is not None and fault.kind in ("truncate", "error")
+        ):
+            return await out(self.transport.terminator)
+        return True
+
+
+def _body(body: bytes) -> dict[str, Any]:
+    return {"type": "http.response.body", "body": body, "more_body": True}
+
+
+def encode_malformed(transport: Framing) -> bytes:
+    return transport.encode(Frame(None, MALFORMED))

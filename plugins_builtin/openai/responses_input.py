@@ -1,0 +1,97 @@
+"""Responses API requests to neutral messages and tools, and answers back to turns (for a
+later ``previous_response_id``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockllm.engine import Message, ToolDef
+from mockllm.engine.plan import Choice
+from mockllm.engine.request import ToolCallIn
+
+from . import errors
+from .responses_schema import (
+    InputItem,
+    InputPart,
+    ResponsesRequest,
+)
+
+# -- request -> neutral ----------------------------------------------------------------
+
+
+def text_of(content: str | list[InputPart] | None) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "".join(p.text for p in content if p.text)
+
+
+def input_messages(value: str | list[InputItem] | None, param: str = "input") -> list[Message]:
+    """The conversation turns of ``input`` (or a list ``instructions``)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [Message("user", value)]
+    out: list[Message] = []
+    for i, item in enumerate(value):
+        kind = item.type or "message"
+        if kind == "message":
+            if item.role not in ("user", "assistant", "system", "developer"):
+                raise errors.invalid(f"{param}[{i}].role", f"Invalid value: '{item.role}'. "
+                                     "Supported values are: 'assistant', 'system', "
+                                     "'developer', and 'user'.")
+            out.append(Message(item.role, text_of(item.content)))
+        elif kind == "function_call":
+            call = ToolCallIn(item.call_id or "", item.name or "", item.arguments or "")
+            if out and out[-1].role == "assistant" and not out[-1].text:
+                out[-1].tool_calls.append(call)  # parallel calls are one assistant turn
+            else:
+                out.append(Message("assistant", "", [call]))
+        elif kind == "function_call_output":
+            if not item.call_id:
+                raise errors.invalid(f"{param}[{i}].call_id", "Missing required parameter: "
+                                     f"'{param}[{i}].call_id'.", "missing_required_parameter")
+            out.append(Message("tool", text_of(item.output), tool_call_id=item.call_id))
+    return out
+
+
+def tools_of(tools: list[dict[str, Any]] | None) -> list[ToolDef]:
+    out = []
+    for t in tools or ():
+        if t.get("type") == "function" and isinstance(t.get("name"), str):
+            params = t.get("parameters")
+            out.append(ToolDef(t["name"], str(t.get("description") or ""),
+                               params if isinstance(params, dict) else {}))
+    return out
+
+
+#: The ``include`` value that asks for output text logprobs.
+LOGPROBS = "message.output_text.logprobs"
+
+
+def echo_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The request's tools as the Response echoes them: a function tool always carries
+    ``description``, ``parameters`` (null when not given) and ``strict``, which defaults to
+    true in the Responses API (the spec's FunctionTool requires ``strict`` and ``parameters``).
+    Other tool types go back as sent."""
+    out = []
+    for t in tools or ():
+        if t.get("type") == "function":
+            t = {"type": "function", "description": t.get("description"), "name": t.get("name"),
+                 "parameters": t.get("parameters"),
+                 "strict": t["strict"] if t.get("strict") is not None else True,
+                 **{k: v for k, v in t.items() if k not in _FUNCTION_ECHO}}
+        out.append(t)
+    return out
+
+
+_FUNCTION_ECHO = frozenset({"type", "description", "name", "parameters", "strict"})
+
+
+def wants_thinking(req: ResponsesRequest) -> bool:
+    return req.reasoning is not None and req.reasoning.effort not in ("none",)
+
+
+def output_messages(choice: Choice) -> list[Message]:
+    """The answer as conversation turns, for a later ``previous_response_id``."""
+    calls = [ToolCallIn(tc.id, tc.name, tc.arguments) for tc in choice.tool_calls]
+    return [Message("assistant", choice.text, calls)] if choice.pieces or calls else []

@@ -1,0 +1,164 @@
+"""The layering contract, checked over the import graph of the source (every import counts,
+including those under ``TYPE_CHECKING`` and inside functions: a cycle of type imports is
+still two modules that cannot be understood apart).
+
+- the engine (``mockllm.engine``) and the neutral modules it uses reach no HTTP code;
+- ``mockllm/`` never imports ``plugins_builtin`` (the framework knows no provider);
+- there are no import cycles among ``mockllm`` and ``plugins_builtin`` modules;
+- no module is over 400 lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("mockllm", "plugins_builtin")
+HTTP = ("starlette", "uvicorn", "httpx")
+MAX_LINES = 400
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every module ``name`` imports (absolute names; a package for ``from pkg import x``
+    unless ``x`` is itself a module)."""
+    is_package = path.name == "__init__.py"
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                sub = f"{module}.{alias.name}"
+                out.add(sub if sub in MODULES else module)
+    out.discard(name)
+    return out
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _internal(targets: set[str]) -> set[str]:
+    found = set()
+    for t in targets:
+        # ``import mockllm.engine.plan`` also runs every package above it
+        parts = t.split(".")
+        for i in range(1, len(parts) + 1):
+            if ".".join(parts[:i]) in MODULES:
+                found.add(".".join(parts[:i]))
+    return found
+
+
+def _cycles() -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(_internal(GRAPH[v]) - {v}):
+            # a package's own __init__ importing its submodules is not a cycle of concepts
+            if w.startswith(v + ".") or v.startswith(w + "."):
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(GRAPH):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles() == []
+
+
+def test_the_framework_never_imports_the_builtin_plugins() -> None:
+    offenders = {name: sorted(t for t in targets if t.split(".")[0] == "plugins_builtin")
+                 for name, targets in GRAPH.items() if name.split(".")[0] == "mockllm"}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def _reach(start: str) -> set[str]:
+    """What importing ``start`` can import. The ``mockllm`` facade is not followed: it names
+    everything for type checkers and imports the heavy parts lazily, which the run-time test
+    below checks."""
+    seen, todo = set(), [start]
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v != "mockllm":
+            todo.extend(_internal(GRAPH.get(v, set())) - seen)
+    return seen
+
+
+def test_the_engine_reaches_no_http_code() -> None:
+    engine = [m for m in MODULES if m == "mockllm.engine" or m.startswith("mockllm.engine.")]
+    bad = {}
+    for module in engine:
+        for reached in _reach(module):
+            if reached == "mockllm":  # the package's __init__: checked at run time below
+                continue
+            http = sorted(t for t in GRAPH[reached] if t.split(".")[0] in HTTP)
+            if http:
+                bad[f"{module} -> {reached}"] = http
+    assert bad == {}
+
+
+def test_importing_the_engine_loads_no_http_code() -> None:
+    code = ("import sys, mockllm.engine.engine, mockllm.engine.plan; "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HTTP)!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_is_over_400_lines(name: str) -> None:
+    assert len(MODULES[name].read_text().splitlines()) <= MAX_LINES

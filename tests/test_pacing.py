@@ -146,7 +146,7 @@ async def test_faults_still_work_on_the_paced_path() -> None:
 def test_histogram_buckets_and_quantiles() -> None:
     h = Histogram()
     for x in [0.0005] * 90 + [0.004] * 9 + [2.0]:
-        h.append(x)
+        h.observe(x)
     assert h.count == 100 and len(h) == 100
     assert h.counts[PACING_ERROR_BUCKETS.index(0.0005)] == 90  # le is inclusive
     assert h.counts[-1] == 1  # +Inf

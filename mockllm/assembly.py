@@ -58,9 +58,13 @@ def _check_use_keys(use: dict[str, str], endpoints: list[str], transports: list[
         return
     key = unknown[0]
     close = difflib.get_close_matches(key, [*endpoints, *transports], n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise PluginError(f"--use names an unknown key {key!r}{hint}: it is neither an endpoint "
-                      "key nor a transport key (mockllm plugins lists them)")
+    if close:
+        # The closest valid key tells which kind of key was meant.
+        kind = "endpoint" if close[0] in endpoints else "transport"
+        raise PluginError(f"--use names an unknown {kind} key {key!r} (did you mean "
+                          f"{close[0]!r}?); mockllm plugins lists every key")
+    raise PluginError(f"--use names an unknown key {key!r}: it is neither an endpoint key nor "
+                      "a transport key (mockllm plugins lists them)")
 
 
 def create_context(options: StartupOptions | None = None) -> ServerContext:

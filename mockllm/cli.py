@@ -14,19 +14,23 @@ from mockllm.assembly import StartupOptions, create_context, parse_use
 from mockllm.config import ConfigError, load_file
 from mockllm.context import ServerContext
 from mockllm.registry import PluginError
+from mockllm.settings import LOG_LEVELS, apply_environment, help_for, log_level, port, workers
 
 #: Start-up options travel to worker processes (``--workers N``) through this variable.
 OPTIONS_ENV = "MOCKLLM_SERVE_OPTIONS"
 
 
 def _plugin_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="YAML config (default: the embedded one)")
+    p.add_argument("--config", metavar="FILE", help=help_for("config", "YAML config"))
     p.add_argument("--use", action="append", default=[], metavar="KEY=PLUGIN",
-                   help="force PLUGIN (or 'builtin') for KEY; repeatable")
+                   help="force PLUGIN (or 'builtin') for KEY; repeatable (env MOCKLLM_USE, "
+                        "comma-separated; the command line wins per key)")
     p.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
-                   help="block a plugin by name; repeatable")
+                   help="block a plugin by name; repeatable (env MOCKLLM_DISABLE_PLUGINS, "
+                        "comma-separated, adds to these)")
     p.add_argument("-p", dest="modules", action="append", default=[], metavar="MODULE",
-                   help="load a plugin module by import name; repeatable")
+                   help="load a plugin module by import name; repeatable (env "
+                        "MOCKLLM_PLUGINS, comma-separated, adds to these)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,10 +39,12 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the server")
     _plugin_flags(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--host", help=help_for("host", "address to listen on"))
+    serve.add_argument("--port", type=port, help=help_for("port", "port to listen on"))
+    serve.add_argument("--workers", type=workers,
+                       help=help_for("workers", "worker processes"))
+    serve.add_argument("--log-level", type=log_level, metavar="{" + ",".join(LOG_LEVELS) + "}",
+                       help=help_for("log_level", "log level"))
     plugins = sub.add_parser("plugins", help="what is loaded, and who wins each key and why")
     _plugin_flags(plugins)
     plugins.add_argument("--json", action="store_true")
@@ -61,21 +67,32 @@ def _options(args: argparse.Namespace) -> StartupOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="mockllm: %(levelname)s: %(message)s")
     try:
-        if args.command == "validate":
-            return _validate(args.file)
-        options = _options(args)
-        if args.command == "serve":
-            return _serve(args, options)
-        ctx = create_context(options)
-        if args.command == "plugins":
-            return _plugins(ctx, args)
-        return _routes(ctx, args)
-    except (PluginError, ConfigError) as exc:
+        return _run(parser().parse_args(argv))
+    except (PluginError, ConfigError, ValueError) as exc:
         print(f"mockllm: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left (``mockllm routes | head -1``): not an error worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args.file)
+    origins = apply_environment(args)
+    options = _options(args)
+    if args.command == "serve":
+        return _serve(args, options, origins)
+    ctx = create_context(options)
+    if args.command == "plugins":
+        return _plugins(ctx, args)
+    return _routes(ctx, args)
 
 
 def _validate(path: str) -> int:
@@ -98,7 +115,13 @@ def _plugins(ctx: ServerContext, args: argparse.Namespace) -> int:
     try:
         print(plugins_text(ctx, args.explain))
     except KeyError:
-        print(f"mockllm: error: no endpoint or transport key {args.explain!r}", file=sys.stderr)
+        import difflib
+
+        keys = [*ctx.endpoints.keys(), *ctx.transports.keys()]
+        close = difflib.get_close_matches(args.explain, keys, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(f"mockllm: error: no endpoint or transport key {args.explain!r}{hint}",
+              file=sys.stderr)
         return 2
     return 0
 
@@ -116,7 +139,7 @@ def _routes(ctx: ServerContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, options: StartupOptions) -> int:
+def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str, str]) -> int:
     import uvicorn
 
     from mockllm.app import build_app
@@ -127,7 +150,12 @@ def _serve(args: argparse.Namespace, options: StartupOptions) -> int:
     for warning in replaced_builtins(ctx):
         logging.getLogger("mockllm").warning(warning)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    for line in banner(ctx, f"http://{host}:{args.port}", args.workers, {}):
+    level = logging.DEBUG if args.log_level == "trace" else args.log_level.upper()
+    logging.getLogger().setLevel(level)
+    # A successful hot reload is worth a line even at the default log level.
+    logging.getLogger("mockllm.reload").setLevel(
+        min(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    for line in banner(ctx, f"http://{host}:{args.port}", args.workers, origins):
         print(line, file=sys.stderr, flush=True)
     if args.workers > 1:
         os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)

@@ -263,14 +263,26 @@ def _load_yaml(text: str, filename: str, max_depth: int) -> Any:
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else 0
-        raise ConfigError([f"{filename}:{line}: {exc.problem}"]) from None
+        raise ConfigError([_syntax_error(exc, filename, text)]) from None
     except YAMLError as exc:
         raise ConfigError([f"{filename}:1: {exc}"]) from None
     except RecursionError:
         # ruamel's parser recurses per nesting level: ``[[[[...`` 10,000 deep
         raise ConfigError([f"{filename}:1: the document nests too deeply"]) from None
+
+
+def _syntax_error(exc: MarkedYAMLError, filename: str, text: str) -> str:
+    """``FILE:LINE: message`` at the line of the mistake. An unclosed quote or bracket is
+    found only where the parser gives up (often the end of the file), so for those the line
+    is where the quote or bracket opened, and the message says where parsing stopped."""
+    problem = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
+    context = exc.context_mark.line + 1 if exc.context_mark is not None else None
+    opened = yamlguard.unclosed(text)
+    if opened is not None and opened < problem:
+        return (f"{filename}:{opened}: a quote or bracket opened on this line is not closed "
+                f"({exc.problem}, line {problem})")
+    where = f" ({exc.context} from line {context})" if exc.context and context else ""
+    return f"{filename}:{problem}: {exc.problem}{where}"
 
 
 #: Values a document may expand to beyond one per two bytes of its text (a text without

@@ -155,3 +155,23 @@ def depth(text: str, stop: int | None = None) -> tuple[int, int]:
             if d > scan.stop:
                 break
     return deepest, where
+
+
+def unclosed(text: str) -> int | None:
+    """The 1-based line where the innermost quote or flow bracket still open at the end of
+    ``text`` was opened, or None. ruamel reports an unclosed ``[`` or ``"`` only where it gives
+    up (often the end of the file); this names the line of the mistake."""
+    scan = _Scan(len(text) + 1)
+    opened: list[int] = []  # the line of each open flow collection, outermost first
+    quote_line = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        had_quote = bool(scan.quote)
+        scan.line(line)
+        while len(opened) < len(scan.flow):
+            opened.append(number)
+        del opened[len(scan.flow):]
+        if scan.quote and not had_quote:
+            quote_line = number
+    if scan.quote:
+        return quote_line
+    return opened[-1] if opened else None

@@ -66,8 +66,16 @@ def test_missing_required_key() -> None:
 
 
 def test_yaml_syntax_error_has_a_line() -> None:
+    # The bracket left open on line 2 is the mistake, not the end of the file on line 3.
     out = problems("rules:\n  - match: {model: [\n")
-    assert out[0].startswith("cfg.yaml:3:")
+    assert out[0].startswith("cfg.yaml:2: a quote or bracket opened on this line is not closed")
+
+
+def test_yaml_syntax_error_points_at_the_line_of_the_mistake() -> None:
+    assert problems('rules:\n  - match: {last_user: {contains: "x}}\n    respond: {}\n')[0] \
+        .startswith("cfg.yaml:2: a quote or bracket opened on this line is not closed")
+    out = problems("rules:\n  - match: {}\n   respond: {text: hi}\n")  # bad indent
+    assert out[0].startswith("cfg.yaml:3: expected <block end>")
 
 
 def test_duplicate_model_alias() -> None:

@@ -152,3 +152,12 @@ def test_the_marker_is_registered_without_starting_anything() -> None:
     out = subprocess.run([sys.executable, "-m", "pytest", "--markers"], capture_output=True,
                          text=True, timeout=120)
     assert "@pytest.mark.mockllm(config=None, rules=None)" in out.stdout
+
+
+@pytest.mark.parametrize("module", ["mockllm.config", "mockllm.engine", "mockllm.engine.schema",
+                                    "mockllm.context", "mockllm.cli", "mockllm.app"])
+def test_each_entry_module_imports_first(module: str) -> None:
+    # ``import mockllm`` is lazy, so nothing is imported ahead of these and hides a cycle.
+    out = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr

@@ -82,7 +82,7 @@ class Behaviour:
     __slots__ = ("auto_call", "parallel")
 
     def __init__(self, spec: ToolsDefaults) -> None:
-        self.auto_call = spec.auto == "call"
+        self.auto_call = spec.auto == "call"  # unset: the API decides (the endpoint)
         self.parallel = max(spec.parallel, 1)
 
     def tools(self, req: NeutralRequest) -> list[ToolDef]:

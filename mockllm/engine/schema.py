@@ -290,8 +290,9 @@ class ToolsDefaults(msgspec.Struct, forbid_unknown_fields=True):
     """What a generated answer does with offered tools (docs/config.md, ``defaults.tools``)."""
 
     #: ``tool_choice: auto`` (or none given): answer ``text``, or ``call`` the first offered
-    #: tool while the last message is not a tool result.
-    auto: Literal["text", "call"] = "text"
+    #: tool while the last message is not a tool result. Unset: ``text``, except for APIs
+    #: without ``tool_choice`` (Ollama), where a model given tools calls them.
+    auto: Literal["text", "call"] | None = None
     #: Tools called at once when the request allows parallel calls (forced or ``call``).
     parallel: int = 1
 

@@ -104,8 +104,9 @@ class Messages(AnthropicEndpoint):
         neutral = convert.to_neutral(req, "anthropic.messages", self.headers(request), max_tokens)
         plan = self.plan(request, neutral, body)
         msg_id = render.new_id("msg")
+        omit = req.thinking is not None and req.thinking.display == "omitted"
         if req.stream:
-            frames = render.stream(plan, msg_id)
+            frames = render.stream(plan, msg_id, omit)
             if plan.fault is not None and plan.fault.kind == "error":
                 # A rule asked for a mid-stream failure: the API's ``event: error``.
                 failure = self.fault_error(plan.fault)
@@ -113,7 +114,7 @@ class Messages(AnthropicEndpoint):
                 frames = render.with_error(frames, plan.fault, event)
             return self.transport("sse-events").stream(frames, pacing=plan.pacing)
         await self.wait_for(plan)
-        return Response(encoder.encode(render.message(plan, msg_id)),
+        return Response(encoder.encode(render.message(plan, msg_id, omit)),
                         media_type="application/json")
 
 

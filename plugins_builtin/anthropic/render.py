@@ -77,20 +77,23 @@ def _input(call: ToolCall) -> object:
         return {"input": call.arguments}
 
 
-def blocks(plan: Plan, choice: Choice) -> list[ContentBlock]:
+def blocks(plan: Plan, choice: Choice, omit_thinking: bool = False) -> list[ContentBlock]:
+    """``omit_thinking`` (``thinking.display: omitted``): the block is empty but signed."""
     out: list[ContentBlock] = []
     if choice.reasoning_pieces:
-        out.append(ThinkingBlock(choice.reasoning, signature(plan.model.id, choice.reasoning)))
+        sig = signature(plan.model.id, choice.reasoning)
+        out.append(ThinkingBlock("" if omit_thinking else choice.reasoning, sig))
     if choice.pieces or not (choice.tool_calls or choice.reasoning_pieces):
         out.append(TextBlock(choice.text))
     out.extend(ToolUseBlock(tool_use_id(tc), tc.name, _input(tc)) for tc in choice.tool_calls)
     return out
 
 
-def message(plan: Plan, msg_id: str) -> Message:
+def message(plan: Plan, msg_id: str, omit_thinking: bool = False) -> Message:
     choice = plan.choices[0]
     return Message(
-        id=msg_id, role="assistant", model=plan.model.id, content=blocks(plan, choice),
+        id=msg_id, role="assistant", model=plan.model.id,
+        content=blocks(plan, choice, omit_thinking),
         stop_reason=STOP_REASONS[choice.finish_reason], stop_sequence=choice.stop_sequence,
         usage=Usage(input_tokens=plan.prompt_tokens, output_tokens=choice.completion_tokens),
     )
@@ -108,7 +111,7 @@ def _deltas(index: int, kind: str, field: str, pieces: list[str]) -> list[Frame]
             for p in pieces]
 
 
-def stream(plan: Plan, msg_id: str) -> list[Frame]:
+def stream(plan: Plan, msg_id: str, omit_thinking: bool = False) -> list[Frame]:
     """Every event of the answer, in the API's order; ping follows the first block start."""
     choice = plan.choices[0]
     start = Message(
@@ -128,7 +131,8 @@ def stream(plan: Plan, msg_id: str) -> list[Frame]:
     index = 0
     if choice.reasoning_pieces:
         open_block(index, ThinkingBlock("", ""))
-        frames.extend(_deltas(index, "thinking_delta", "thinking", choice.reasoning_pieces))
+        if not omit_thinking:
+            frames.extend(_deltas(index, "thinking_delta", "thinking", choice.reasoning_pieces))
         sig = signature(plan.model.id, choice.reasoning)
         frames.append(Frame("content_block_delta", _delta_prefix(
             index, "signature_delta", "signature") + encoder.encode(sig) + b"}}"))

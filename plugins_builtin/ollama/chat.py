@@ -230,6 +230,12 @@ class Chat(_Generation):
             headers=self.headers(request),
             **_options(req.options), **_format(req.format),
         )
+        _think(neutral, req.think)
+        if (neutral.tools and self.context.config.defaults.tools.auto is None
+                and messages[-1].role != "tool"):
+            # Ollama has no tool_choice: a model given tools calls one (its template parses
+            # the call out of the output), and answers the tool's result in text.
+            neutral.tool_choice = "required"
         return await self.answer(request, body, neutral, req.model)
 
 
@@ -252,7 +258,15 @@ class Generate(_Generation):
             headers=self.headers(request),
             **_options(req.options), **_format(req.format),
         )
+        _think(neutral, req.think)
         return await self.answer(request, body, neutral, req.model)
+
+
+def _think(neutral: NeutralRequest, think: bool | str | None) -> None:
+    """``think: true`` or a level (``low``/``medium``/``high``, gpt-oss) fills ``thinking``."""
+    if isinstance(think, str):
+        neutral.thinking = think not in ("", "false", "none")
+        neutral.reasoning_effort = think if neutral.thinking else None
 
 
 def _loaded(name: str, chat: bool) -> Response:

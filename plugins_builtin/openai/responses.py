@@ -23,10 +23,10 @@ from starlette.responses import Response
 from mockllm import ApiError, Frame
 from mockllm.engine import Message, NeutralRequest
 
-from . import errors, wire
+from . import errors, reasoning, tool_choice, wire
 from .base import OpenAIEndpoint, known_fields
 from .errors import check_count
-from .responses_input import input_messages, output_messages, tools_of, wants_thinking
+from .responses_input import input_messages, output_messages, tools_of
 from .responses_render import Builder
 from .responses_schema import (
     Deleted,
@@ -86,7 +86,7 @@ class Responses(OpenAIEndpoint):
 
     async def create(self, request: Request) -> Response:
         req, body = await self.parse(request, _decoder, _FIELDS)
-        self.model(req.model)
+        model = self.model(req.model)
         check_count("max_output_tokens", req.max_output_tokens, 16, None)
         check_count("top_logprobs", req.top_logprobs, 0, 20)
         fmt = req.text.format if req.text is not None else None
@@ -106,9 +106,14 @@ class Responses(OpenAIEndpoint):
             ignore_eos=req.ignore_eos, stream=bool(req.stream),
             response_format=fmt.type if fmt is not None and fmt.type != "text" else None,
             json_schema=fmt.schema if fmt is not None else None,
-            thinking=wants_thinking(req), headers=self.headers(request),
+            headers=self.headers(request),
         )
         neutral.billed = neutral_bill(req.model, neutral.messages, neutral.tools)
+        if req.tools is not None or req.tool_choice is not None:
+            tool_choice.apply(neutral, req.tool_choice, req.parallel_tool_calls, "responses")
+        effort = reasoning.effort(model, req.reasoning.effort if req.reasoning else None)
+        if effort is not None:
+            neutral.thinking, neutral.reasoning_effort = True, effort
         plan = self.plan(request, neutral, body)
         build = Builder(req, plan)
         final = build.final()

@@ -13,7 +13,6 @@ from . import errors
 from .responses_schema import (
     InputItem,
     InputPart,
-    ResponsesRequest,
 )
 
 # -- request -> neutral ----------------------------------------------------------------
@@ -85,10 +84,6 @@ def echo_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 
 _FUNCTION_ECHO = frozenset({"type", "description", "name", "parameters", "strict"})
-
-
-def wants_thinking(req: ResponsesRequest) -> bool:
-    return req.reasoning is not None and req.reasoning.effort not in ("none",)
 
 
 def output_messages(choice: Choice) -> list[Message]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # aiperf against a running `mockllm serve` (embedded default config): chat, completions,
 # embeddings, Anthropic messages and NIM rankings. Fails unless every profile has 0 errors
-# and, where there is an output length, exactly the requested --osl.
+# and, where there is an output length, exactly the requested --osl. The embedded default
+# stops on its own (a natural length), so the profiles with an OSL send vLLM's ignore_eos.
 #
 #   mockllm serve &                      # 127.0.0.1:8000
 #   bash benchmarks/aiperf_smoke.sh [URL]
@@ -19,12 +20,14 @@ run() {  # name, model, extra args...
   local name=$1 model=$2; shift 2
   "$AIPERF" profile --model "$model" "${common[@]}" "$@" --artifact-dir "$out/$name" >/dev/null
 }
-run chat gpt-4o-mini --endpoint-type chat --streaming --use-server-token-count --isl 100 --osl 50
+exact=(--extra-inputs ignore_eos:true)
+run chat gpt-4o-mini --endpoint-type chat --streaming --use-server-token-count --isl 100 --osl 50 \
+  "${exact[@]}"
 run completions gpt-4o-mini --endpoint-type completions --streaming --use-server-token-count \
-  --isl 100 --osl 50
+  --isl 100 --osl 50 "${exact[@]}"
 run embeddings text-embedding-3-small --endpoint-type embeddings --isl 64
 run messages claude-sonnet-5-5 --endpoint-type messages --streaming --use-server-token-count \
-  --isl 100 --osl 50
+  --isl 100 --osl 50 "${exact[@]}"
 run rankings nvidia/llama-3.2-nv-rerankqa-1b-v2 --endpoint-type nim_rankings
 python3 - "$out" <<'PY'
 import json, sys

@@ -9,6 +9,7 @@ shown in chat completions: it is counted as ``completion_tokens_details.reasonin
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from mockllm.engine.schema import ModelConfig
 
@@ -20,6 +21,10 @@ def effort(model: ModelConfig, requested: str | None) -> str | None:
     """The effort this request reasons with, or None when it does not reason."""
     if requested is not None:
         return None if requested == "none" else requested
-    if model.provider == "openai" and _MEDIUM_BY_DEFAULT.match(model.id):
-        return "medium"
-    return None
+    return _default(model.id, model.provider)
+
+
+@lru_cache(maxsize=1024)
+def _default(model_id: str, provider: str) -> str | None:
+    """Once per model: every chat request asks."""
+    return "medium" if provider == "openai" and _MEDIUM_BY_DEFAULT.match(model_id) else None

@@ -141,3 +141,15 @@ def test_chaos_rate_limit_through_the_anthropic_sdk() -> None:
                 messages=[{"role": "user", "content": "hi"}],
                 extra_headers={"x-mock-scenario": "rate-limit"})
         assert info.value.response.headers["anthropic-ratelimit-requests-remaining"] == "0"
+
+
+def test_vllm_like_fills_the_limit_for_load_testers(start: object) -> None:
+    _, client = start("vllm-like.yaml")  # type: ignore[operator]
+    with client.chat.completions.stream(
+        model="llama-3.1-8b", messages=[{"role": "user", "content": "hi"}],
+        max_completion_tokens=20, stream_options={"include_usage": True},
+    ) as stream:
+        final = stream.get_final_completion()
+    # aiperf --osl 20 gets exactly 20 tokens, with no ignore_eos in the request.
+    assert final.usage is not None and final.usage.completion_tokens == 20
+    assert final.choices[0].finish_reason == "length"

@@ -145,11 +145,11 @@ def test_chaos_rate_limit_through_the_anthropic_sdk() -> None:
 
 def test_vllm_like_fills_the_limit_for_load_testers(start: object) -> None:
     _, client = start("vllm-like.yaml")  # type: ignore[operator]
-    with client.chat.completions.stream(
+    chunks = list(client.chat.completions.create(
         model="llama-3.1-8b", messages=[{"role": "user", "content": "hi"}],
-        max_completion_tokens=20, stream_options={"include_usage": True},
-    ) as stream:
-        final = stream.get_final_completion()
+        max_completion_tokens=20, stream=True, stream_options={"include_usage": True}))
     # aiperf --osl 20 gets exactly 20 tokens, with no ignore_eos in the request.
-    assert final.usage is not None and final.usage.completion_tokens == 20
-    assert final.choices[0].finish_reason == "length"
+    usage = chunks[-1].usage
+    assert usage is not None and usage.completion_tokens == 20
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) == 20
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"

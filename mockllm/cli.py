@@ -157,12 +157,34 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
         min(logging.INFO, logging.getLogger().getEffectiveLevel()))
     for line in banner(ctx, f"http://{host}:{args.port}", args.workers, origins):
         print(line, file=sys.stderr, flush=True)
+    warning = bind_warning(args.host, ctx.config.server.api_keys)
+    if warning:
+        print(f"mockllm: warning: {warning}", file=sys.stderr)
     if args.workers > 1:
         os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
         uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
         return 0
     uvicorn.run(build_app(ctx), **common)
     return 0
+
+
+def bind_warning(host: str, api_keys: list[str]) -> str | None:
+    """What to tell someone who serves beyond this machine with no API keys set."""
+    import ipaddress
+
+    name = host.strip("[]")
+    if name == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may well resolve to a public address
+    if api_keys:
+        return None
+    return (f"serving on {host} with no server.api_keys: anyone who can reach this port can "
+            "use the mock's API. Set server.api_keys to require a key (the admin API still "
+            "answers loopback clients only unless server.admin_token is set).")
 
 
 def worker_app() -> object:

@@ -44,8 +44,11 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     strict: bool = False
     #: Honour the ``x-mockllm-*`` per-request control headers.
     control_headers: bool = True
-    #: Token required for the admin API from a non-loopback client (empty: loopback only).
+    #: Bearer token every admin API client must send; empty: loopback clients only.
     admin_token: str = ""
+    #: Host names (``Host``, ``Origin``) the admin API accepts besides localhost and IP
+    #: addresses: a DNS-rebinding page arrives under a name of its own.
+    admin_hosts: list[str] = []
     #: Seconds after start-up during which /health says "starting" and inference gets 503.
     startup_delay_s: float = 0.0
     #: Requests kept by the journal (``GET /_mockllm/requests``), oldest dropped first.

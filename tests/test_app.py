@@ -16,7 +16,8 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 def make(**kw: object) -> TestClient:
     kw.setdefault("autoload", False)
-    return TestClient(build_app(create_context(StartupOptions(**kw))))  # type: ignore[arg-type]
+    return TestClient(build_app(create_context(StartupOptions(**kw))),  # type: ignore[arg-type]
+                      base_url="http://localhost")  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -99,7 +100,8 @@ def test_plugins_json_shape() -> None:
 
 def test_admin_refuses_non_loopback_clients() -> None:
     ctx = create_context(StartupOptions(autoload=False))
-    with TestClient(build_app(ctx), client=("10.1.2.3", 5000)) as client:
+    with TestClient(build_app(ctx), client=("10.1.2.3", 5000),
+                    base_url="http://localhost") as client:
         assert client.get("/_mockllm/plugins").status_code == 403
         assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
 
@@ -108,7 +110,8 @@ def test_admin_token_allows_remote_clients(tmp_path: object) -> None:
     cfg = tmp_path / "c.yaml"  # type: ignore[operator]
     cfg.write_text("server: {admin_token: s3cret}\n")
     ctx = create_context(StartupOptions(autoload=False, config_path=str(cfg)))
-    with TestClient(build_app(ctx), client=("10.1.2.3", 5000)) as client:
+    with TestClient(build_app(ctx), client=("10.1.2.3", 5000),
+                    base_url="http://localhost") as client:
         assert client.get("/_mockllm/plugins").status_code == 401
         ok = client.get("/_mockllm/plugins", headers={"authorization": "Bearer s3cret"})
         assert ok.status_code == 200

@@ -34,6 +34,8 @@ POSTS = {
     "/_mockllm/plugins/use": "admin",
 }
 
+#: The content type an admin body must declare (cross-site forms cannot).
+YAML = {"content-type": "application/yaml"}
 DEPTH = 10_000
 #: Past Python's recursion limit for ruamel's parser, yet quick to parse.
 YAML_DEPTH = 1_500
@@ -141,7 +143,7 @@ def test_malformed_body_is_a_4xx_in_the_envelope(
 
 def test_malformed_rules_body_is_a_400(http: httpx.Client, errors: _Errors) -> None:
     for body in (b"rules: [", b"\xff\xfe", b"[" * YAML_DEPTH, b"rules: [{respond: 1}]"):
-        _assert_clean(http.post("/_mockllm/rules", content=body), "admin", errors)
+        _assert_clean(http.post("/_mockllm/rules", content=body, headers=YAML), "admin", errors)
 
 
 @pytest.mark.parametrize("name", list(BAD_SCHEMAS))
@@ -197,7 +199,7 @@ def test_generator_keeps_large_max_items_small() -> None:
     MALFORMED["deep-object"],
 ], ids=["self-alias", "billion-laughs", "deep-flow", "deep-unclosed", "deep-block", "deep-json"])
 def test_hostile_yaml_rules_are_a_400(http: httpx.Client, errors: _Errors, body: bytes) -> None:
-    r = http.post("/_mockllm/rules", content=body)
+    r = http.post("/_mockllm/rules", content=body, headers=YAML)
     _assert_clean(r, "admin", errors)
     assert r.status_code == 400
 
@@ -205,8 +207,9 @@ def test_hostile_yaml_rules_are_a_400(http: httpx.Client, errors: _Errors, body:
 def test_a_rules_body_past_yaml_bytes_is_a_413(errors: _Errors) -> None:
     with run_config("server: {limits: {yaml_bytes: 64}}\n") as live, \
             httpx.Client(base_url=live.url, timeout=60) as c:
-        small = c.post("/_mockllm/rules", content=b"{respond: {text: hi}}")
-        big = c.post("/_mockllm/rules", content=b"{respond: {text: " + b"x" * 64 + b"}}")
+        small = c.post("/_mockllm/rules", content=b"{respond: {text: hi}}", headers=YAML)
+        big = c.post("/_mockllm/rules", content=b"{respond: {text: " + b"x" * 64 + b"}}",
+                     headers=YAML)
     assert small.status_code == 200, small.text
     _assert_clean(big, "admin", errors)
     assert big.status_code == 413

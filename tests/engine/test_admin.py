@@ -14,6 +14,7 @@ import pytest
 from mockllm.testing import LiveServer
 
 Serve = Callable[[str], AbstractContextManager[LiveServer]]
+YAML = {"content-type": "application/yaml"}
 FILE_RULES = "rules: [{name: file, match: {last_user: hello}, respond: {text: from file}}]\n"
 
 
@@ -36,7 +37,7 @@ def content(r: httpx.Response) -> str:
 
 def test_runtime_rules_go_ahead_of_file_rules(http: httpx.Client) -> None:
     assert content(ask(http, "hello")) == "from file"
-    r = http.post("/_mockllm/rules", content="""
+    r = http.post("/_mockllm/rules", headers=YAML, content="""
 - name: override
   match: {last_user: hello}
   respond: {text: from runtime}
@@ -56,8 +57,8 @@ def test_runtime_rules_go_ahead_of_file_rules(http: httpx.Client) -> None:
 
 
 def test_a_bad_runtime_rule_is_a_400_with_its_path(http: httpx.Client) -> None:
-    r = http.post("/_mockllm/rules", content="- respond: {text: a}\n"
-                                             "- match: {last_user: {regex: '(?P<x'}}\n")
+    r = http.post("/_mockllm/rules", headers=YAML,
+                  content="- respond: {text: a}\n- match: {last_user: {regex: '(?P<x'}}\n")
     assert r.status_code == 400
     message = r.json()["error"]["message"]
     assert message.startswith("<request body>:2: rules[1].match.last_user.regex: invalid regex")

@@ -93,8 +93,8 @@ def test_a_bad_file_keeps_the_last_good_config(live: LiveServer, config_file: Pa
 def test_counters_and_runtime_rules_survive_a_reload(live: LiveServer, config_file: Path,
                                                      http: httpx.Client) -> None:
     assert [answer(http, "count") for _ in range(2)] == ["n=1", "n=2"]
-    r = http.post("/_mockllm/rules", content="{name: rt, match: {last_user: runtime}, "
-                                             "respond: {text: from runtime}}")
+    r = http.post("/_mockllm/rules", headers={"content-type": "application/yaml"},
+                  content="{name: rt, match: {last_user: runtime}, respond: {text: from runtime}}")
     assert r.status_code == 200 and r.json()["added"] == ["rt"]
     write(config_file, GOOD % "v1")
     wait_for(lambda: answer(http) == "v1")

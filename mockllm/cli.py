@@ -157,9 +157,9 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
         min(logging.INFO, logging.getLogger().getEffectiveLevel()))
     for line in banner(ctx, f"http://{host}:{args.port}", args.workers, origins):
         print(line, file=sys.stderr, flush=True)
-    warning = bind_warning(args.host, ctx.config.server.api_keys)
-    if warning:
-        print(f"mockllm: warning: {warning}", file=sys.stderr)
+    exposed = bind_warning(args.host, ctx.config.server.api_keys)
+    if exposed:
+        print(f"mockllm: warning: {exposed}", file=sys.stderr)
     if args.workers > 1:
         os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
         uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)

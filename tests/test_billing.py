@@ -170,8 +170,8 @@ def test_anthropic_image_is_width_times_height_over_750(claude: anthropic.Anthro
     assert image - text == 1000
 
 
-def test_a_remote_image_is_never_fetched(server: LiveServer) -> None:
-    r = httpx.post(server.openai_url + "/chat/completions", json={
+def test_a_remote_image_is_never_fetched(http: httpx.Client, server: LiveServer) -> None:
+    r = http.post(server.openai_url + "/chat/completions", json={
         "model": "gpt-4o", "messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "https://example.invalid/cat.png"}}]}]})
     assert r.status_code == 200

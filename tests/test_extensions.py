@@ -54,6 +54,8 @@ def _close_clients(live: Any) -> Any:
     _clients.clear()
 
 
+YAML = {"content-type": "application/yaml"}
+
 def oai(live: Any) -> openai.OpenAI:
     if "openai" not in _clients:
         _clients["openai"] = openai.OpenAI(base_url=live.openai_url, api_key="x", max_retries=0)
@@ -123,7 +125,7 @@ def test_responder_reply_gives_tool_calls_and_reasoning(live: Any) -> None:
     assert m.content[2].input == {"city": "Rome"}  # type: ignore[union-attr]
 
 
-def test_hook_mockllm_validators(live: Any) -> None:
+def test_hook_mockllm_validators(http: httpx.Client, live: Any) -> None:
     with pytest.raises(openai.BadRequestError) as e:
         oai(live).chat.completions.create(model="gpt-4o", messages=ask("my secret is x"))
     assert e.value.body["type"] == "invalid_request_error"  # type: ignore[index]
@@ -132,7 +134,7 @@ def test_hook_mockllm_validators(live: Any) -> None:
         ant(live).messages.create(model="claude-test", max_tokens=5,
                                   messages=ask("a secret"))
     assert a.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
-    r = httpx.post(live.url + "/api/chat", json={"model": "llama-test", "stream": False,
+    r = http.post(live.url + "/api/chat", json={"model": "llama-test", "stream": False,
                                                  "messages": ask("secret")})
     assert r.status_code == 400 and "secrets" in r.json()["error"]
 
@@ -173,14 +175,17 @@ def test_a_responder_cannot_go_with_other_content(tmp_path: Path) -> None:
         test_context(config_path=str(path))
 
 
-def test_runtime_rules_compile_plugin_values_and_refuse_bad_ones(live: Any) -> None:
-    r = httpx.post(live.url + "/_mockllm/rules", content=b"match: {acme.sentiment: sad}\n")
+def test_runtime_rules_compile_plugin_values_and_refuse_bad_ones(
+    http: httpx.Client, live: Any
+) -> None:
+    r = http.post(live.url + "/_mockllm/rules", content=b"match: {acme.sentiment: sad}\n",
+                  headers=YAML)
     assert r.status_code == 400 and "expected one of" in r.json()["error"]["message"]
-    r = httpx.post(live.url + "/_mockllm/rules",
-                   content=b"match: {last_user: {contains: zebra}}\nrespond: {acme.lorem: 1}\n")
+    r = http.post(live.url + "/_mockllm/rules", headers=YAML,
+                  content=b"match: {last_user: {contains: zebra}}\nrespond: {acme.lorem: 1}\n")
     assert r.status_code == 200
     try:
         out = oai(live).chat.completions.create(model="gpt-4o", messages=ask("zebra"))
         assert (out.choices[0].message.content or "").count(".") == 1
     finally:
-        httpx.delete(live.url + "/_mockllm/rules")
+        http.delete(live.url + "/_mockllm/rules")

@@ -108,14 +108,16 @@ ENDPOINTS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
                          ids=[f"{p}{'-stream' if b.get('stream') else ''}"
                               for p, b, _ in ENDPOINTS])
 def test_special_tokens_are_text_on_every_post_endpoint(
-    live: LiveServer, path: str, body: dict[str, Any], headers: dict[str, str]
+    http: httpx.Client, live: LiveServer, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> None:
-    r = httpx.post(live.url + path, json=body, headers=headers, timeout=30)
+    r = http.post(live.url + path, json=body, headers=headers)
     assert r.status_code == 200, r.text
     assert r.content  # a whole answer or a whole stream, not an error
 
 
-def test_special_tokens_are_counted_as_their_characters(live: LiveServer) -> None:
-    r = httpx.post(live.url + "/v1/embeddings",
-                   json={"model": "text-embedding-3-small", "input": SPECIAL})
+def test_special_tokens_are_counted_as_their_characters(
+    http: httpx.Client, live: LiveServer
+) -> None:
+    r = http.post(live.url + "/v1/embeddings",
+                  json={"model": "text-embedding-3-small", "input": SPECIAL})
     assert r.json()["usage"]["prompt_tokens"] == len(shipped("cl100k_base").encode(SPECIAL))

@@ -145,6 +145,9 @@ _INTERNAL = {"error": {"message": "The server had an error processing your reque
 async def _start(context: ServerContext) -> list[str]:
     """Run every ``mockllm_startup`` in pluggy's call order; the plugins, in that order."""
     started: list[str] = []
+    # Shared state first: the runtime rules and switches published before this process
+    # started are applied before it answers anything.
+    await context.state.start(context.apply_change)
     # get_hookimpls() is in reverse call order; calling them one by one records who started.
     for impl in reversed(context.hook.mockllm_startup.get_hookimpls()):
         result = impl.function(**_args(impl, context))
@@ -175,6 +178,7 @@ async def _stop(context: ServerContext, started: list[str]) -> None:
                 await result
         except Exception:
             log.exception("on_shutdown callback %r failed", stop)
+    await context.state.stop()
 
 
 def _args(impl: Any, context: ServerContext) -> dict[str, Any]:

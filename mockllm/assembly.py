@@ -22,6 +22,7 @@ from mockllm.engine.latency import BUILTIN
 from mockllm.named import collect_all, split_use
 from mockllm.plugins import LoadOptions, Source, build_plugin_manager
 from mockllm.registry import KeyRegistry, PluginError
+from mockllm.state.open import open_state
 
 log = logging.getLogger("mockllm")
 
@@ -35,6 +36,8 @@ class StartupOptions:
     disable: list[str] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)
     autoload: bool | None = None
+    #: ``server.state`` from the command line (``--workers`` sets its embedded store).
+    state: str | None = None
     builtin_package: str = "plugins_builtin"
 
 
@@ -98,7 +101,8 @@ def create_context(options: StartupOptions | None = None) -> ServerContext:
     for warning in [*plugins.warnings, *endpoints.warnings, *transports.warnings,
                     *merged.warnings]:
         log.warning(warning)
-    context = ServerContext(config, plugins, endpoints, transports, merged=merged)
+    state = open_state(options.state or config.server.state, config.server.journal_size)
+    context = ServerContext(config, plugins, endpoints, transports, state, merged=merged)
     if options.config_path:
         context.config_path = str(Path(options.config_path).resolve())
     hook.mockllm_configure(config=config)

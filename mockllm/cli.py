@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from mockllm.config import ConfigError, load_file
 from mockllm.context import ServerContext
 from mockllm.registry import PluginError
 from mockllm.settings import LOG_LEVELS, apply_environment, help_for, log_level, port, workers
+from mockllm.state import StateError
 
 #: Start-up options travel to worker processes (``--workers N``) through this variable.
 OPTIONS_ENV = "MOCKLLM_SERVE_OPTIONS"
@@ -70,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="mockllm: %(levelname)s: %(message)s")
     try:
         return _run(parser().parse_args(argv))
-    except (PluginError, ConfigError, ValueError) as exc:
+    except (PluginError, ConfigError, StateError, ValueError) as exc:
         print(f"mockllm: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -161,8 +163,15 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
     if exposed:
         print(f"mockllm: warning: {exposed}", file=sys.stderr)
     if args.workers > 1:
-        os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
-        uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
+        with contextlib.ExitStack() as stack:
+            if not ctx.state.shared:
+                # The workers share one state with no extra service: a store in this
+                # (the supervisor's) process, on a unix socket (mockllm.state.embedded).
+                from mockllm.state.embedded import running
+
+                options.state = stack.enter_context(running())
+            os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
+            uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
         return 0
     uvicorn.run(build_app(ctx), **common)
     return 0
@@ -188,7 +197,7 @@ def bind_warning(host: str, api_keys: list[str]) -> str | None:
 
 
 def worker_app() -> object:
-    """The app factory each ``--workers`` process calls (state is per worker)."""
+    """The app factory each ``--workers`` process calls (they share the state)."""
     from mockllm.app import build_app
 
     options = StartupOptions(**json.loads(os.environ[OPTIONS_ENV]))

@@ -57,6 +57,9 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     watch: bool = True
     #: Seconds between two looks at the config file.
     watch_interval: float = 0.25
+    #: Where counters, runtime changes, the journal and stored objects live: ``memory``
+    #: (this process; ``--workers N`` share an embedded store) or ``redis://HOST:PORT/DB``.
+    state: str = "memory"
     #: Bounds on the work one request may ask for.
     limits: Limits = msgspec.field(default_factory=Limits)
 

@@ -7,6 +7,7 @@ name it without importing the plugin loader.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from mockllm.config_schema import Config
@@ -20,9 +21,17 @@ from mockllm.named import Merged, collect_all
 from mockllm.observe import Observation, Observer
 from mockllm.plugin_set import LoadedPlugins
 from mockllm.registry import KeyRegistry
-from mockllm.reload import reload_soon
+from mockllm.reload import reload_now
 from mockllm.state import State
-from mockllm.state.changes import AddRules, Change, ClearRules, Flush, Reload, UseImplementation
+from mockllm.state.changes import (
+    AddRules,
+    Change,
+    ClearRules,
+    Flush,
+    Reload,
+    ResetCounters,
+    UseImplementation,
+)
 from mockllm.state.memory import MemoryState
 from mockllm.transport import Transport
 
@@ -38,12 +47,13 @@ class ServerContext:
         transports: KeyRegistry, state: State | None = None, merged: Merged | None = None,
     ) -> None:
         self.config = config
-        #: This process's journal: the memory state's (what in-process tests read); a
-        #: shared state keeps the server's journal in its store.
-        self.journal = Journal(size=config.server.journal_size)
         #: Counters, runtime changes, journal, stored objects (mockllm.state): this
         #: process's, or shared with every worker and host.
-        self.state: State = state if state is not None else MemoryState(self.journal)
+        self.state: State = (state if state is not None
+                             else MemoryState(Journal(size=config.server.journal_size)))
+        #: This process's journal: the memory state's (what in-process tests read); a
+        #: shared state keeps the server's journal in its store.
+        self.journal = self.state.local_journal
         self.plugins = plugins
         self.endpoints = endpoints
         self.transports = transports
@@ -93,9 +103,11 @@ class ServerContext:
         self.config_error = None
         self.hook.mockllm_configure(config=config)
 
-    def apply_change(self, change: Change) -> None:
+    def apply_change(self, change: Change) -> Awaitable[object] | None:
         """Apply an admin change here (``mockllm.state.changes``); raises PluginError for
-        a switch to an unknown plugin. The state publishes it to the other processes."""
+        a switch to an unknown plugin. The state publishes it to the other processes.
+        A reload is returned to be awaited (it parses off the event loop), so a process
+        confirms it only once it holds."""
         if isinstance(change, AddRules):
             self.engine.add_rules(change.rules)
         elif isinstance(change, ClearRules):
@@ -106,11 +118,14 @@ class ServerContext:
                 registry.clear_runtime(change.key)
             else:
                 registry.use_implementation(change.key, change.plugin)
+        elif isinstance(change, ResetCounters):
+            self.state.reset_counters()
         elif isinstance(change, Reload):
             if self.config_path is not None:
-                reload_soon(self)
+                return reload_now(self)
         else:
             assert isinstance(change, Flush)  # the state's own business
+        return None
 
     def warm(self) -> None:
         """Load every model's tokenizer now, so the first request does not pay for it."""

@@ -83,24 +83,6 @@ async def reload_now(context: ServerContext) -> tuple[bool, str | None]:
     return ok, context.config_error if not ok else None
 
 
-def reload_soon(context: ServerContext) -> None:
-    """Reload from synchronous code (a change published by another process): in a task on
-    the running loop, parsed off it; at once when no loop runs."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        assert context.config_path is not None
-        config, error, _ = load(context.config_path, context.config.server.limits.yaml_depth)
-        apply(context, config, error)
-        return
-    task = loop.create_task(reload_now(context), name="mockllm-reload")
-    _pending.add(task)  # the loop keeps only a weak reference to a task
-    task.add_done_callback(_pending.discard)
-
-
-_pending: set[asyncio.Task[tuple[bool, str | None]]] = set()
-
-
 class Watcher:
     """Polls one file; :meth:`run` is the task body, :meth:`poll` one look."""
 

@@ -16,7 +16,15 @@ from mockllm.config import ConfigError, parse_rules_located
 from mockllm.context import ServerContext
 from mockllm.describe import plugins_json
 from mockllm.reload import reload_now, start, stop
-from mockllm.state.changes import AddRules, Change, ClearRules, Reload, UseImplementation
+from mockllm.state import StateError
+from mockllm.state.changes import (
+    AddRules,
+    Change,
+    ClearRules,
+    Reload,
+    ResetCounters,
+    UseImplementation,
+)
 
 from . import admin_guard
 
@@ -43,7 +51,10 @@ class Admin(Endpoint):
         handler = self._routes().get((request.method, name))
         if handler is None:
             raise ApiError(404, f"no admin route {request.method} /_mockllm/{name}")
-        return await handler(request)
+        try:
+            return await handler(request)
+        except StateError as exc:  # the shared store is down: say so, never a 200
+            raise ApiError(503, str(exc)) from None
 
     def _routes(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]:
         return {
@@ -77,7 +88,9 @@ class Admin(Endpoint):
     async def _change(self, change: Change) -> None:
         """Here first (a bad change is refused before anyone else sees it), then in every
         other process sharing the state."""
-        self.context.apply_change(change)
+        result = self.context.apply_change(change)
+        if result is not None:
+            await result
         await self.context.state.publish(change)
 
     async def get_config(self, request: Request) -> Response:
@@ -165,7 +178,7 @@ class Admin(Endpoint):
         for kind, registry in (("endpoint", ctx.endpoints), ("transport", ctx.transports)):
             for key in [k for k, r in registry.resolutions.items() if r.reason == "runtime"]:
                 await self._change(UseImplementation(kind, key, None))
-        ctx.state.reset_counters()
+        await self._change(ResetCounters())
         await ctx.state.clear_journal()
         return JSONResponse({"reset": True})
 

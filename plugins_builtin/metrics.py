@@ -190,6 +190,14 @@ class Metrics:
         yield _histogram("vllm:request_queue_time_seconds", "Histogram of time spent in "
                          "WAITING phase for request.", ["model_name"],
                          {(m,): h for m, h in timing.queue_time.items()})
+        stats = self.context.state.stats()
+        if stats:  # a shared state: how often talking to its store failed, by operation
+            yield _counter("mockllm_state_errors", "Failed calls to the shared state's store "
+                           "(the request was answered anyway).", ["op"],
+                           {(op,): n for op, n in stats["errors"].items()})
+            yield _counter("mockllm_state_journal_dropped", "Journal entries lost because "
+                           "the shared state's store was unreachable.", [],
+                           {(): stats["journal_dropped"]})
 
 
 def _by_model(table: dict[tuple[str, str], int]) -> dict[tuple[str, ...], int]:

@@ -23,18 +23,19 @@ Rules of the interface, so the memory home costs nothing on the per-request path
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from mockllm.engine.counters import RuleCounter
-from mockllm.journal import Entry
+from mockllm.journal import Entry, Journal
 from mockllm.observe import Observation
 from mockllm.state.changes import Change
 
 T = TypeVar("T")
 
-#: What a process does with a change another process published.
-Applier = Callable[[Change], None]
+#: What a process does with a change another process published (awaited if it returns
+#: an awaitable: a reload).
+Applier = Callable[[Change], Awaitable[object] | None]
 
 
 class Store(Protocol[T]):
@@ -47,8 +48,16 @@ class Store(Protocol[T]):
     async def delete(self, key: str) -> bool: ...
 
 
+class StateError(Exception):
+    """The shared store is unreachable or misconfigured; the message is one readable line."""
+
+
 class State:
     """The interface every home implements. See the module docstring for its rules."""
+
+    #: This process's own journal: the memory home's journal itself (what in-process tests
+    #: read as ``context.journal``); unused by a shared home.
+    local_journal: Journal
 
     #: True when other processes see this state (the admin API then reports it).
     shared: bool = False
@@ -67,7 +76,8 @@ class State:
         raise NotImplementedError
 
     def reset_counters(self) -> None:
-        """Every rule starts over (the pytest plugin, between tests)."""
+        """Every rule starts over here (the ``ResetCounters`` change: publishing it empties
+        a shared store's counts)."""
         raise NotImplementedError
 
     async def uses(self, counters: list[RuleCounter]) -> list[int]:
@@ -115,4 +125,4 @@ class State:
         return {}
 
 
-__all__ = ["Applier", "Change", "State", "Store"]
+__all__ = ["Applier", "Change", "State", "StateError", "Store"]

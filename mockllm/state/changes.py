@@ -31,6 +31,10 @@ class UseImplementation(msgspec.Struct, tag="use"):
     plugin: str | None
 
 
+class ResetCounters(msgspec.Struct, tag="reset_counters"):
+    """Every rule's count back to zero (``POST /_mockllm/reset``, between two tests)."""
+
+
 class Reload(msgspec.Struct, tag="reload"):
     """``POST /_mockllm/reload``: each process reads its own ``--config`` file again."""
 
@@ -39,7 +43,7 @@ class Flush(msgspec.Struct, tag="flush"):
     """Send what is batched now (before a journal read, so it sees every finished request)."""
 
 
-Change = AddRules | ClearRules | UseImplementation | Reload | Flush
+Change = AddRules | ClearRules | UseImplementation | ResetCounters | Reload | Flush
 
 encoder = msgspec.msgpack.Encoder()
 decoder = msgspec.msgpack.Decoder(Change)

@@ -44,7 +44,7 @@ class MemoryState(State):
     """Counters, journal and stores of this process; changes need no publishing."""
 
     def __init__(self, journal: Journal | None = None) -> None:
-        self.journal_ = journal if journal is not None else Journal()
+        self.local_journal = journal if journal is not None else Journal()
         self._counters = LocalCounters()
         self._stores: dict[str, BoundedStore[object]] = {}
 
@@ -58,19 +58,19 @@ class MemoryState(State):
         self._counters.reset()
 
     def record(self, obs: Observation) -> None:
-        self.journal_.record(obs)
+        self.local_journal.record(obs)
 
     async def journal(
         self, rule: str | None = None, model: str | None = None, limit: int | None = None,
         endpoint: str | None = None,
     ) -> list[Entry]:
-        return self.journal_.query(rule, model, limit, endpoint=endpoint)
+        return self.local_journal.query(rule, model, limit, endpoint=endpoint)
 
     async def clear_journal(self) -> None:
-        self.journal_.clear()
+        self.local_journal.clear()
 
     def resize_journal(self, size: int) -> None:
-        self.journal_.resize(size)
+        self.local_journal.resize(size)
 
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
         existing = self._stores.get(name)

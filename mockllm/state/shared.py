@@ -1,0 +1,437 @@
+"""A state every process shares: ``--workers N`` (the embedded store, over a unix socket) or
+``server: {state: "redis://HOST:PORT/DB"}`` (several hosts). Both speak the Redis protocol,
+so this one module, on the ``redis`` client, serves both.
+
+What costs a round trip on the request path: only a count an answer depends on (a
+sequence step, ``times``, ``{counter}``), made with a blocking call because
+``Endpoint.plan`` is synchronous (on a unix socket or a LAN that is a fraction of a
+millisecond). Journal entries and other counts are batched and sent by one task per
+process; stored objects are one round trip where the Responses API awaits anyway. Changes
+(runtime rules, switches, reloads) are pushed to every process; a reader that must see
+every finished request (a journal read) first asks every process to flush its batch.
+
+When the store goes away mid-run, requests are still answered (counts fall back to this
+process's, journal batches are dropped); each failure is logged (once per second and
+operation) and counted in ``/metrics``. Being unreachable at start-up is a
+:class:`StateError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
+
+import msgspec
+import redis
+import redis.asyncio as aioredis
+
+from mockllm.engine.counters import RuleCounter
+from mockllm.journal import BODY_LIMIT, Entry, Journal
+from mockllm.observe import Observation
+from mockllm.state import Applier, State, StateError, Store
+from mockllm.state import changes as ch
+
+log = logging.getLogger("mockllm.state")
+T = TypeVar("T")
+
+COUNTS, JOURNAL, RULES = b"mockllm:counts", b"mockllm:journal", b"mockllm:rules"
+SWITCHES, VERSION, CHANGES = b"mockllm:switches", b"mockllm:version", b"mockllm:changes"
+#: Seconds a change waits for every process to say it applied it.
+ACK_TIMEOUT = 10.0
+#: After a failed call, counts stay local this long before the store is tried again.
+_RETRY_AFTER = 1.0
+_ERRORS = (redis.RedisError, OSError)
+
+_entry_enc = msgspec.msgpack.Encoder()
+_entry_dec = msgspec.msgpack.Decoder(Entry)
+
+
+class _Message(msgspec.Struct, array_like=True):
+    origin: str
+    id: str
+    version: int
+    change: ch.Change
+
+
+_msg_dec = msgspec.msgpack.Decoder(_Message)
+
+
+class SharedCounter(RuleCounter):
+    """``uses`` is the last count this process saw; the store has the real one."""
+
+    __slots__ = ("field", "owner")
+
+    def __init__(self, owner: SharedState, field: bytes) -> None:
+        super().__init__()
+        self.owner, self.field = owner, field
+
+    def take(self, limit: int | None, exact: bool) -> int | None:
+        if not exact:
+            self.uses += 1
+            self.owner.count_later(self.field, 1)
+            return self.uses - 1
+        n = self.owner.count_now(self.field)
+        if n is None:  # the store is unreachable: count here rather than fail the request
+            return super().take(limit, exact)
+        if limit is not None and n > limit:
+            self.uses = limit
+            self.owner.count_later(self.field, -1)  # keep the stored count at the limit
+            return None
+        self.uses = n
+        return n - 1
+
+
+class SharedStore(Store[T]):
+    def __init__(self, owner: SharedState, name: str, kind: type[T], size: int) -> None:
+        self.owner, self.size = owner, size
+        self.prefix = f"mockllm:store:{name}:".encode()
+        self.order = f"mockllm:order:{name}".encode()
+        self.enc = msgspec.msgpack.Encoder()
+        self.dec = msgspec.msgpack.Decoder(kind)
+
+    async def put(self, key: str, value: T) -> None:
+        aio = self.owner.aio
+        try:
+            pipe = aio.pipeline(transaction=False)
+            pipe.set(self.prefix + key.encode(), self.enc.encode(value))
+            pipe.rpush(self.order, key)
+            n = (await pipe.execute())[1]
+            if n > self.size:
+                gone = cast("list[bytes]", await aio.lpop(self.order, n - self.size) or [])
+                if gone:
+                    await aio.delete(*[self.prefix + g for g in gone])
+        except _ERRORS as exc:
+            self.owner.failed("store", exc)
+
+    async def get(self, key: str) -> T | None:
+        try:
+            raw = cast("bytes | None", await self.owner.aio.get(self.prefix + key.encode()))
+        except _ERRORS as exc:
+            self.owner.failed("store", exc)
+            return None
+        return None if raw is None else self.dec.decode(raw)
+
+    async def delete(self, key: str) -> bool:
+        try:
+            return bool(await self.owner.aio.delete(self.prefix + key.encode()))
+        except _ERRORS as exc:
+            self.owner.failed("store", exc)
+            return False
+
+
+class SharedState(State):
+    shared = True
+
+    def __init__(self, url: str, journal_size: int, describe: str) -> None:
+        self.url, self.describe = url, describe
+        self.local_journal = Journal(size=0)
+        self._journal_size = journal_size
+        self._opts: dict[str, Any] = dict(protocol=2, socket_timeout=2.0,
+                                          socket_connect_timeout=2.0)
+        self._sync = redis.Redis.from_url(url, **self._opts)
+        self._aio: aioredis.Redis | None = None
+        self._counters: dict[bytes, SharedCounter] = {}
+        self._later: dict[bytes, int] = {}
+        self._entries: list[Observation] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._down_until = 0.0
+        self._logged: dict[str, float] = {}
+        self.errors: dict[str, int] = {}
+        self.dropped = 0
+        self.id = uuid.uuid4().hex
+        self._acks: dict[str, tuple[list[int], asyncio.Future[None]]] = {}
+        self._version = 0
+        self._apply: Applier | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._subscribed = asyncio.Event()
+
+    def check(self) -> None:
+        """Raise :class:`StateError` unless the store answers (start-up, in the CLI)."""
+        try:
+            self._sync.ping()
+        except _ERRORS as exc:
+            raise StateError(f"server.state {self.describe}: cannot reach the store: {exc}"
+                             ) from None
+
+    @property
+    def aio(self) -> aioredis.Redis:
+        if self._aio is None:
+            raise StateError("the shared state is used before the server started")
+        return self._aio
+
+    def failed(self, op: str, exc: BaseException) -> None:
+        self.errors[op] = self.errors.get(op, 0) + 1
+        now = time.monotonic()
+        if now - self._logged.get(op, -2.0) >= 1.0:  # a dead store must not flood the log
+            self._logged[op] = now
+            log.error("shared state %s: %s failed: %s", self.describe, op, exc)
+
+    def stats(self) -> dict[str, Any]:
+        return {"errors": dict(self.errors), "journal_dropped": self.dropped}
+
+    # -- counters ---------------------------------------------------------------------
+
+    def counter(self, key: bytes) -> RuleCounter:
+        c = self._counters.get(key)
+        if c is None:
+            field = hashlib.blake2b(key, digest_size=12).hexdigest().encode()
+            c = self._counters[key] = SharedCounter(self, field)
+        return c
+
+    def retain(self, keys: Iterable[bytes]) -> None:
+        keep = set(keys)
+        gone = [c.field for k, c in self._counters.items() if k not in keep]
+        self._counters = {k: v for k, v in self._counters.items() if k in keep}
+        if gone and self._loop is not None:
+            # A rule that changed or went away starts over (as in one process).
+            self._loop.create_task(self._forget(gone))
+
+    async def _forget(self, fields: list[bytes]) -> None:
+        try:
+            await self.aio.hdel(COUNTS, *fields)
+        except _ERRORS as exc:
+            self.failed("counter", exc)
+
+    def reset_counters(self) -> None:
+        # Here only: publishing the ResetCounters change empties the stored counts.
+        for c in self._counters.values():
+            c.uses = 0
+        self._later.clear()
+
+    def count_now(self, field: bytes) -> int | None:
+        if self._down_until and time.monotonic() < self._down_until:
+            return None
+        try:
+            n: int = self._sync.hincrby(COUNTS, field, 1)
+        except _ERRORS as exc:
+            self._down_until = time.monotonic() + _RETRY_AFTER
+            self.failed("counter", exc)
+            return None
+        self._down_until = 0.0
+        return n
+
+    def count_later(self, field: bytes, n: int) -> None:
+        self._later[field] = self._later.get(field, 0) + n
+        self._kick()
+
+    async def uses(self, counters: list[RuleCounter]) -> list[int]:
+        await self.publish(ch.Flush())
+        if not counters:
+            return []
+        fields = [c.field for c in counters if isinstance(c, SharedCounter)]
+        values = await self.aio.hmget(COUNTS, fields)
+        return [int(v or 0) for v in values]
+
+    # -- journal ----------------------------------------------------------------------
+
+    def record(self, obs: Observation) -> None:
+        self._entries.append(obs)
+        if self._flushing is None:
+            self._kick()
+
+    def _kick(self) -> None:
+        if self._flushing is None and self._loop is not None:
+            self._flushing = self._loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._entries or self._later:
+                await self._send_batch()
+        finally:
+            self._flushing = None
+
+    async def _send_batch(self) -> None:
+        entries, self._entries = self._entries, []
+        later, self._later = self._later, {}
+        pipe = self.aio.pipeline(transaction=False)
+        if entries:
+            offset = time.time() - time.monotonic()
+            pipe.rpush(JOURNAL, *[_entry_enc.encode(_entry(offset, o)) for o in entries])
+            pipe.ltrim(JOURNAL, -self._journal_size, -1)
+        for field, n in later.items():
+            if n:
+                pipe.hincrby(COUNTS, field, n)
+        try:
+            await pipe.execute()
+        except _ERRORS as exc:
+            self.dropped += len(entries)
+            self.failed("journal", exc)
+
+    async def _drain(self) -> None:
+        while self._flushing is not None:
+            await asyncio.shield(self._flushing)
+        if self._entries or self._later:
+            await self._send_batch()
+
+    async def journal(
+        self, rule: str | None = None, model: str | None = None, limit: int | None = None,
+        endpoint: str | None = None,
+    ) -> list[Entry]:
+        await self.publish(ch.Flush())
+        raw = cast("list[bytes]", await self.aio.lrange(JOURNAL, 0, -1))
+        out = [e for e in map(_entry_dec.decode, raw)
+               if (rule is None or e.rule == rule) and (model is None or e.model == model)
+               and (endpoint is None or e.endpoint == endpoint)]
+        return out[-limit:] if limit else out
+
+    async def clear_journal(self) -> None:
+        await self.publish(ch.Flush())
+        await self.aio.delete(JOURNAL)
+
+    def resize_journal(self, size: int) -> None:
+        self._journal_size = size
+
+    def store(self, name: str, kind: type[T], size: int) -> Store[T]:
+        return SharedStore(self, name, kind, size)
+
+    # -- changes ----------------------------------------------------------------------
+
+    async def publish(self, change: ch.Change) -> None:
+        """Store ``change`` for processes that start later, push it to the running ones
+        and wait until each applied it. An unreachable store is a :class:`StateError`."""
+        try:
+            await self._publish(change)
+        except _ERRORS as exc:
+            self.failed("publish", exc)
+            raise StateError(f"shared state {self.describe} unreachable: {exc}") from None
+
+    async def _publish(self, change: ch.Change) -> None:
+        aio = self.aio
+        version = 0
+        pipe = aio.pipeline(transaction=True)
+        if isinstance(change, ch.AddRules):
+            pipe.rpush(RULES, ch.encoder.encode(change))
+        elif isinstance(change, ch.ClearRules):
+            pipe.delete(RULES)
+        elif isinstance(change, ch.ResetCounters):
+            pipe.delete(COUNTS)
+        elif isinstance(change, ch.UseImplementation):
+            field = f"{change.kind}\0{change.key}"
+            if change.plugin is None:
+                pipe.hdel(SWITCHES, field)
+            else:
+                pipe.hset(SWITCHES, field, change.plugin)
+        if len(pipe):
+            pipe.incrby(VERSION, 1)
+            version = int((await pipe.execute())[-1])
+            self._version = max(self._version, version)
+        elif isinstance(change, ch.Flush):
+            await self._drain()
+        mid = uuid.uuid4().hex
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = [0]
+        self._acks[mid] = (waiting, done)
+        try:
+            message = ch.encoder.encode(_Message(self.id, mid, version, change))
+            others = int(await aio.publish(CHANGES, message)) - 1  # this process hears it too
+            waiting[0] += others
+            if waiting[0] <= 0:
+                return
+            try:
+                await asyncio.wait_for(asyncio.shield(done), ACK_TIMEOUT)
+            except TimeoutError:
+                log.warning("shared state: %d process(es) did not confirm %s within %.0f s",
+                            waiting[0], type(change).__name__, ACK_TIMEOUT)
+        finally:
+            del self._acks[mid]
+
+    def _acked(self, mid: str) -> None:
+        entry = self._acks.get(mid)
+        if entry is None:
+            return
+        waiting, done = entry
+        waiting[0] -= 1
+        if waiting[0] <= 0 and not done.done():
+            done.set_result(None)
+
+    async def _listen(self) -> None:
+        ack_channel = b"mockllm:ack:" + self.id.encode()
+        while True:
+            pubsub = self.aio.pubsub()
+            try:
+                await pubsub.subscribe(CHANGES, ack_channel)
+                self._subscribed.set()
+                async for m in pubsub.listen():
+                    if m["type"] != "message":
+                        continue
+                    if m["channel"] == ack_channel:
+                        self._acked(m["data"].decode())
+                    else:
+                        await self._ready.wait()
+                        await self._received(_msg_dec.decode(m["data"]))
+            except asyncio.CancelledError:
+                raise
+            except _ERRORS as exc:
+                self.failed("subscribe", exc)
+                await asyncio.sleep(_RETRY_AFTER)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _received(self, msg: _Message) -> None:
+        if msg.origin == self.id:
+            return
+        if msg.version == 0 or msg.version > self._version:
+            self._version = max(self._version, msg.version)
+            if isinstance(msg.change, ch.Flush):
+                await self._drain()
+            else:
+                await self._run(msg.change)
+        try:
+            await self.aio.publish(b"mockllm:ack:" + msg.origin.encode(), msg.id)
+        except _ERRORS as exc:
+            self.failed("publish", exc)
+
+    async def _run(self, change: ch.Change) -> None:
+        assert self._apply is not None
+        try:
+            result = self._apply(change)
+            if result is not None:
+                await result
+        except Exception as exc:  # one process's trouble (a plugin it lacks) is logged here
+            log.error("shared state: could not apply %s here: %s", type(change).__name__, exc)
+
+    async def start(self, apply: Applier) -> None:
+        """Connect, subscribe, then apply what was published before this process started."""
+        self._loop = asyncio.get_running_loop()
+        self._apply = apply
+        self._aio = aioredis.Redis.from_url(self.url, **self._opts)
+        self._listener = self._loop.create_task(self._listen(), name="mockllm-state")
+        await asyncio.wait_for(self._subscribed.wait(), ACK_TIMEOUT)
+        pipe = self.aio.pipeline(transaction=True)
+        pipe.get(VERSION)
+        pipe.lrange(RULES, 0, -1)
+        pipe.hgetall(SWITCHES)
+        version, rules, switches = await pipe.execute()
+        self._version = int(version or 0)
+        for raw in rules:
+            await self._run(ch.decoder.decode(raw))
+        for field, plugin in switches.items():
+            kind, _, key = field.decode().partition("\0")
+            await self._run(ch.UseImplementation(kind, key, plugin.decode()))
+        self._ready.set()
+
+    async def stop(self) -> None:
+        with contextlib.suppress(*_ERRORS):
+            await self._drain()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._aio is not None:
+            await self._aio.aclose()
+        self._sync.close()
+
+
+def _entry(offset: float, obs: Observation) -> Entry:
+    if len(obs.body) > BODY_LIMIT:
+        obs.body = obs.body[:BODY_LIMIT]
+    return Journal.entry(offset + (obs.end if obs.end is not None else obs.start), obs)

@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any, TypeVar, cast
 
@@ -36,30 +35,16 @@ from mockllm.journal import BODY_LIMIT, Entry, Journal
 from mockllm.observe import Observation
 from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
+from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
+from mockllm.state.keys import COUNTS, JOURNAL, store_order, store_prefix
 
 log = logging.getLogger("mockllm.state")
 T = TypeVar("T")
 
-COUNTS, JOURNAL, RULES = b"mockllm:counts", b"mockllm:journal", b"mockllm:rules"
-SWITCHES, VERSION, CHANGES = b"mockllm:switches", b"mockllm:version", b"mockllm:changes"
-#: Seconds a change waits for every process to say it applied it.
-ACK_TIMEOUT = 10.0
-#: After a failed call, counts stay local this long before the store is tried again.
-_RETRY_AFTER = 1.0
-_ERRORS = (redis.RedisError, OSError)
+
 
 _entry_enc = msgspec.msgpack.Encoder()
 _entry_dec = msgspec.msgpack.Decoder(Entry)
-
-
-class _Message(msgspec.Struct, array_like=True):
-    origin: str
-    id: str
-    version: int
-    change: ch.Change
-
-
-_msg_dec = msgspec.msgpack.Decoder(_Message)
 
 
 class SharedCounter(RuleCounter):
@@ -90,8 +75,7 @@ class SharedCounter(RuleCounter):
 class SharedStore(Store[T]):
     def __init__(self, owner: SharedState, name: str, kind: type[T], size: int) -> None:
         self.owner, self.size = owner, size
-        self.prefix = f"mockllm:store:{name}:".encode()
-        self.order = f"mockllm:order:{name}".encode()
+        self.prefix, self.order = store_prefix(name), store_order(name)
         self.enc = msgspec.msgpack.Encoder()
         self.dec = msgspec.msgpack.Decoder(kind)
 
@@ -106,13 +90,13 @@ class SharedStore(Store[T]):
                 gone = cast("list[bytes]", await aio.lpop(self.order, n - self.size) or [])
                 if gone:
                     await aio.delete(*[self.prefix + g for g in gone])
-        except _ERRORS as exc:
+        except ERRORS as exc:
             self.owner.failed("store", exc)
 
     async def get(self, key: str) -> T | None:
         try:
             raw = cast("bytes | None", await self.owner.aio.get(self.prefix + key.encode()))
-        except _ERRORS as exc:
+        except ERRORS as exc:
             self.owner.failed("store", exc)
             return None
         return None if raw is None else self.dec.decode(raw)
@@ -120,7 +104,7 @@ class SharedStore(Store[T]):
     async def delete(self, key: str) -> bool:
         try:
             return bool(await self.owner.aio.delete(self.prefix + key.encode()))
-        except _ERRORS as exc:
+        except ERRORS as exc:
             self.owner.failed("store", exc)
             return False
 
@@ -145,19 +129,13 @@ class SharedState(State):
         self._logged: dict[str, float] = {}
         self.errors: dict[str, int] = {}
         self.dropped = 0
-        self.id = uuid.uuid4().hex
-        self._acks: dict[str, tuple[list[int], asyncio.Future[None]]] = {}
-        self._version = 0
-        self._apply: Applier | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
-        self._subscribed = asyncio.Event()
+        self.bus = ChangeBus(self)
 
     def check(self) -> None:
         """Raise :class:`StateError` unless the store answers (start-up, in the CLI)."""
         try:
             self._sync.ping()
-        except _ERRORS as exc:
+        except ERRORS as exc:
             raise StateError(f"server.state {self.describe}: cannot reach the store: {exc}"
                              ) from None
 
@@ -197,7 +175,7 @@ class SharedState(State):
     async def _forget(self, fields: list[bytes]) -> None:
         try:
             await self.aio.hdel(COUNTS, *fields)
-        except _ERRORS as exc:
+        except ERRORS as exc:
             self.failed("counter", exc)
 
     def reset_counters(self) -> None:
@@ -211,8 +189,8 @@ class SharedState(State):
             return None
         try:
             n: int = self._sync.hincrby(COUNTS, field, 1)
-        except _ERRORS as exc:
-            self._down_until = time.monotonic() + _RETRY_AFTER
+        except ERRORS as exc:
+            self._down_until = time.monotonic() + RETRY_AFTER  # counts stay local until then
             self.failed("counter", exc)
             return None
         self._down_until = 0.0
@@ -261,11 +239,11 @@ class SharedState(State):
                 pipe.hincrby(COUNTS, field, n)
         try:
             await pipe.execute()
-        except _ERRORS as exc:
+        except ERRORS as exc:
             self.dropped += len(entries)
             self.failed("journal", exc)
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
         while self._flushing is not None:
             await asyncio.shield(self._flushing)
         if self._entries or self._later:
@@ -295,137 +273,24 @@ class SharedState(State):
     # -- changes ----------------------------------------------------------------------
 
     async def publish(self, change: ch.Change) -> None:
-        """Store ``change`` for processes that start later, push it to the running ones
-        and wait until each applied it. An unreachable store is a :class:`StateError`."""
+        """Make ``change`` hold in every process (:mod:`mockllm.state.bus`); an
+        unreachable store is a :class:`StateError`."""
         try:
-            await self._publish(change)
-        except _ERRORS as exc:
+            await self.bus.publish(change)
+        except ERRORS as exc:
             self.failed("publish", exc)
             raise StateError(f"shared state {self.describe} unreachable: {exc}") from None
-
-    async def _publish(self, change: ch.Change) -> None:
-        aio = self.aio
-        version = 0
-        pipe = aio.pipeline(transaction=True)
-        if isinstance(change, ch.AddRules):
-            pipe.rpush(RULES, ch.encoder.encode(change))
-        elif isinstance(change, ch.ClearRules):
-            pipe.delete(RULES)
-        elif isinstance(change, ch.ResetCounters):
-            pipe.delete(COUNTS)
-        elif isinstance(change, ch.UseImplementation):
-            field = f"{change.kind}\0{change.key}"
-            if change.plugin is None:
-                pipe.hdel(SWITCHES, field)
-            else:
-                pipe.hset(SWITCHES, field, change.plugin)
-        if len(pipe):
-            pipe.incrby(VERSION, 1)
-            version = int((await pipe.execute())[-1])
-            self._version = max(self._version, version)
-        elif isinstance(change, ch.Flush):
-            await self._drain()
-        mid = uuid.uuid4().hex
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiting = [0]
-        self._acks[mid] = (waiting, done)
-        try:
-            message = ch.encoder.encode(_Message(self.id, mid, version, change))
-            others = int(await aio.publish(CHANGES, message)) - 1  # this process hears it too
-            waiting[0] += others
-            if waiting[0] <= 0:
-                return
-            try:
-                await asyncio.wait_for(asyncio.shield(done), ACK_TIMEOUT)
-            except TimeoutError:
-                log.warning("shared state: %d process(es) did not confirm %s within %.0f s",
-                            waiting[0], type(change).__name__, ACK_TIMEOUT)
-        finally:
-            del self._acks[mid]
-
-    def _acked(self, mid: str) -> None:
-        entry = self._acks.get(mid)
-        if entry is None:
-            return
-        waiting, done = entry
-        waiting[0] -= 1
-        if waiting[0] <= 0 and not done.done():
-            done.set_result(None)
-
-    async def _listen(self) -> None:
-        ack_channel = b"mockllm:ack:" + self.id.encode()
-        while True:
-            pubsub = self.aio.pubsub()
-            try:
-                await pubsub.subscribe(CHANGES, ack_channel)
-                self._subscribed.set()
-                async for m in pubsub.listen():
-                    if m["type"] != "message":
-                        continue
-                    if m["channel"] == ack_channel:
-                        self._acked(m["data"].decode())
-                    else:
-                        await self._ready.wait()
-                        await self._received(_msg_dec.decode(m["data"]))
-            except asyncio.CancelledError:
-                raise
-            except _ERRORS as exc:
-                self.failed("subscribe", exc)
-                await asyncio.sleep(_RETRY_AFTER)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    async def _received(self, msg: _Message) -> None:
-        if msg.origin == self.id:
-            return
-        if msg.version == 0 or msg.version > self._version:
-            self._version = max(self._version, msg.version)
-            if isinstance(msg.change, ch.Flush):
-                await self._drain()
-            else:
-                await self._run(msg.change)
-        try:
-            await self.aio.publish(b"mockllm:ack:" + msg.origin.encode(), msg.id)
-        except _ERRORS as exc:
-            self.failed("publish", exc)
-
-    async def _run(self, change: ch.Change) -> None:
-        assert self._apply is not None
-        try:
-            result = self._apply(change)
-            if result is not None:
-                await result
-        except Exception as exc:  # one process's trouble (a plugin it lacks) is logged here
-            log.error("shared state: could not apply %s here: %s", type(change).__name__, exc)
 
     async def start(self, apply: Applier) -> None:
         """Connect, subscribe, then apply what was published before this process started."""
         self._loop = asyncio.get_running_loop()
-        self._apply = apply
         self._aio = aioredis.Redis.from_url(self.url, **self._opts)
-        self._listener = self._loop.create_task(self._listen(), name="mockllm-state")
-        await asyncio.wait_for(self._subscribed.wait(), ACK_TIMEOUT)
-        pipe = self.aio.pipeline(transaction=True)
-        pipe.get(VERSION)
-        pipe.lrange(RULES, 0, -1)
-        pipe.hgetall(SWITCHES)
-        version, rules, switches = await pipe.execute()
-        self._version = int(version or 0)
-        for raw in rules:
-            await self._run(ch.decoder.decode(raw))
-        for field, plugin in switches.items():
-            kind, _, key = field.decode().partition("\0")
-            await self._run(ch.UseImplementation(kind, key, plugin.decode()))
-        self._ready.set()
+        await self.bus.start(apply)
 
     async def stop(self) -> None:
-        with contextlib.suppress(*_ERRORS):
-            await self._drain()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        with contextlib.suppress(*ERRORS):
+            await self.drain()
+        await self.bus.stop()
         if self._aio is not None:
             await self._aio.aclose()
         self._sync.close()

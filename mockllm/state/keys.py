@@ -1,0 +1,24 @@
+"""Where the shared state keeps what, in its store (one Redis database per mock fleet)."""
+
+#: Hash: rule key digest -> uses (sequences, ``times``, ``{counter}``).
+COUNTS = b"mockllm:counts"
+#: List of msgpack journal entries, oldest first, trimmed to ``server.journal_size``.
+JOURNAL = b"mockllm:journal"
+#: List of ``AddRules`` changes since the last ``ClearRules``, oldest first.
+RULES = b"mockllm:rules"
+#: Hash: ``KIND\0KEY`` -> plugin of a runtime switch.
+SWITCHES = b"mockllm:switches"
+#: Counter of the changes written above; a message carries the value of its own.
+VERSION = b"mockllm:version"
+#: Pub/sub channel of changes; each process also listens on ``mockllm:ack:<its id>``.
+CHANGES = b"mockllm:changes"
+
+
+def store_prefix(name: str) -> bytes:
+    """Prefix of the values of the stored-object store ``name`` (``mockllm:store:NAME:ID``)."""
+    return f"mockllm:store:{name}:".encode()
+
+
+def store_order(name: str) -> bytes:
+    """List of that store's ids, oldest first (what is dropped past its size)."""
+    return f"mockllm:order:{name}".encode()

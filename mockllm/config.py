@@ -29,6 +29,7 @@ from mockllm.config_schema import (
     ServerConfig,
     locate,
 )
+from mockllm.engine.quotas import check_quota
 from mockllm.engine.schema import Rule
 
 __all__ = ["EMBEDDED", "YAML_DEPTH", "Config", "ConfigError", "Limits", "PluginsConfig",
@@ -193,6 +194,10 @@ def check(config: Config) -> list[tuple[str, str]]:
     for name in Limits.__struct_fields__:
         if not getattr(config.server.limits, name) > 0:
             problems.append((f"server.limits.{name}", "must be above 0"))
+    for i, quota in enumerate(config.quotas):
+        problem = check_quota(quota)
+        if problem is not None:
+            problems.append((f"quotas[{i}]", problem))
     return problems
 
 

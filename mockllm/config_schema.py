@@ -10,6 +10,7 @@ import re
 
 import msgspec
 
+from mockllm.engine.quotas import Quota
 from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
 
 EMBEDDED = "<embedded default>"
@@ -72,6 +73,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     #: Named latency blocks that ``latency: {profile: NAME}`` refers to.
     latency_profiles: dict[str, Latency] = {}
+    #: Requests and tokens per minute, per model, API key or header (engine/quotas.py).
+    quotas: list[Quota] = []
     #: Where it came from (set by the loader, not by users).
     source: str = EMBEDDED
     #: Key path -> line in ``source`` (set by the loader), so problems found after loading

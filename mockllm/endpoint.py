@@ -36,6 +36,8 @@ _HEADERS_KEY = "mockllm.headers"
 
 #: Where :meth:`Endpoint.plan` leaves a fault for a non-streamed answer.
 FAULT_KEY = "mockllm.fault"
+#: Scope key of the rate-limit headers of a request counted by a quota.
+QUOTA_KEY = "mockllm.quota"
 
 #: What a msgspec decode raises for a body that is not JSON it can read: ``DecodeError``
 #: (which ``ValidationError`` subclasses; catch that first), ``RecursionError`` for nesting
@@ -108,6 +110,11 @@ class Endpoint:
             response = self.error_response(
                 ApiError(500, "The server had an error processing your request.")
             )
+        quota = request.scope.get(QUOTA_KEY)
+        if quota is not None and response.status_code != 429:
+            # Every answer under a quota says where the caller stands, as the real APIs do.
+            response.raw_headers.extend(
+                (k.encode("latin-1"), v.encode("latin-1")) for k, v in quota.items())
         fault = request.scope.get(FAULT_KEY)
         if fault is not None and not isinstance(response, StreamResponse):
             response = FaultyResponse(response, fault)
@@ -128,7 +135,15 @@ class Endpoint:
         """
         if body and not neutral.body:
             neutral.body = body  # for match.json when the endpoint sets no ``raw``
-        plan = self.context.engine.plan(neutral)
+        engine = self.context.engine
+        plan = engine.plan(neutral)
+        if engine.quotas is not None and plan.error is None:
+            verdict = engine.quotas.admit(self.context.state, neutral.provider, plan.model.id,
+                                          neutral.headers,
+                                          plan.prompt_tokens + plan.completion_tokens)
+            if verdict is not None:
+                request.scope[QUOTA_KEY] = verdict.headers
+                plan.error = verdict.error
         obs = request.scope.get(SCOPE_KEY)
         if obs is not None:
             obs.model, obs.rule, obs.stream = plan.model.id, plan.rule, neutral.stream

@@ -32,6 +32,7 @@ from mockllm.engine.extend import NONE, ExtensionError, Extensions
 from mockllm.engine.matching import Check, RequestView, compile_match
 from mockllm.engine.models import ModelRegistry, context_error, max_tokens_error
 from mockllm.engine.plan import Plan
+from mockllm.engine.quotas import Quotas
 from mockllm.engine.replies import render_reply
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
@@ -108,6 +109,8 @@ class Engine:
         self.timing: Timing | None = timing.compile(config) if timing is not None else None
         self.models = ModelRegistry(config.models)
         self.control_headers = config.server.control_headers
+        #: Requests and tokens per minute (engine/quotas.py); None without ``quotas:``.
+        self.quotas = Quotas(config.quotas) if config.quotas else None
         #: Where the counters live; a reload keeps them (so do runtime rules).
         self.counters: Counters = (counters if counters is not None else previous.counters
                                    if previous is not None else LocalCounters())

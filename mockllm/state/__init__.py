@@ -84,6 +84,13 @@ class State:
         """Every process's count for each counter (``GET /_mockllm/rules``)."""
         return [c.uses for c in counters]
 
+    # -- quotas -----------------------------------------------------------------------
+
+    def quota_add(self, key: str, window: int, requests: int, tokens: int) -> tuple[int, int]:
+        """Add to one quota's counts in one window (atomically, on the request path): the
+        (requests, tokens) counted in that window after the addition."""
+        raise NotImplementedError
+
     # -- journal ----------------------------------------------------------------------
 
     def record(self, obs: Observation) -> None:

@@ -40,6 +40,21 @@ class BoundedStore(Generic[T]):
         return len(self._items)
 
 
+class QuotaCounts:
+    """(requests, tokens) per quota key in its current window; older windows are dropped."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, list[int]] = {}
+
+    def add(self, key: str, window: int, requests: int, tokens: int) -> tuple[int, int]:
+        c = self._counts.get(key)
+        if c is None or c[0] != window:
+            c = self._counts[key] = [window, 0, 0]
+        c[1] += requests
+        c[2] += tokens
+        return c[1], c[2]
+
+
 class MemoryState(State):
     """Counters, journal and stores of this process; changes need no publishing."""
 
@@ -47,6 +62,7 @@ class MemoryState(State):
         self.local_journal = journal if journal is not None else Journal()
         self._counters = LocalCounters()
         self._stores: dict[str, BoundedStore[object]] = {}
+        self._quotas = QuotaCounts()
 
     def counter(self, key: bytes) -> RuleCounter:
         return self._counters.counter(key)
@@ -56,6 +72,9 @@ class MemoryState(State):
 
     def reset_counters(self) -> None:
         self._counters.reset()
+
+    def quota_add(self, key: str, window: int, requests: int, tokens: int) -> tuple[int, int]:
+        return self._quotas.add(key, window, requests, tokens)
 
     def record(self, obs: Observation) -> None:
         self.local_journal.record(obs)

@@ -37,6 +37,7 @@ from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
 from mockllm.state.keys import COUNTS, JOURNAL, store_order, store_prefix
+from mockllm.state.memory import QuotaCounts
 
 log = logging.getLogger("mockllm.state")
 T = TypeVar("T")
@@ -130,6 +131,7 @@ class SharedState(State):
         self.errors: dict[str, int] = {}
         self.dropped = 0
         self.bus = ChangeBus(self)
+        self._local_quotas = QuotaCounts()
 
     def check(self) -> None:
         """Raise :class:`StateError` unless the store answers (start-up, in the CLI)."""
@@ -199,6 +201,24 @@ class SharedState(State):
     def count_later(self, field: bytes, n: int) -> None:
         self._later[field] = self._later.get(field, 0) + n
         self._kick()
+
+    def quota_add(self, key: str, window: int, requests: int, tokens: int) -> tuple[int, int]:
+        """One atomic round trip (a quota is exact or useless); while the store is away,
+        this process's own counts."""
+        if not (self._down_until and time.monotonic() < self._down_until):
+            name = f"mockllm:quota:{key}:{window}"
+            pipe = self._sync.pipeline(transaction=True)
+            pipe.hincrby(name, "r", requests)
+            pipe.hincrby(name, "t", tokens)
+            pipe.pexpire(name, 2 * 60_000)
+            try:
+                r, t, _ = pipe.execute()
+                self._down_until = 0.0
+                return int(r), int(t)
+            except ERRORS as exc:
+                self._down_until = time.monotonic() + RETRY_AFTER
+                self.failed("quota", exc)
+        return self._local_quotas.add(key, window, requests, tokens)
 
     async def uses(self, counters: list[RuleCounter]) -> list[int]:
         await self.publish(ch.Flush())

@@ -48,7 +48,8 @@ def test_redis_going_away_mid_run_still_answers_logs_and_counts(tmp_path: Path) 
             assert statuses == [200] * 20
             assert fleet.client().responses.create(model="gpt-4o",
                                                    input="hi").status == "completed"
-            r = httpx.post(base + "/_mockllm/rules", content="respond: {text: x}\n")
+            r = httpx.post(base + "/_mockllm/rules", content="respond: {text: x}\n",
+                           headers={"content-type": "application/yaml"})
             assert r.status_code == 503 and "unreachable" in r.json()["error"]["message"]
             metrics = httpx.get(base + "/metrics").text
             errors = [line for line in metrics.splitlines()

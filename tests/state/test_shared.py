@@ -16,10 +16,14 @@ import pytest
 import redis
 
 from tests.state.conftest import Proc, serve
+from tests.test_quotas import away_from_a_window_edge
 
 CONFIG = """
 models:
   - {id: gpt-4o, provider: openai}
+  - {id: gpt-4o-mini, provider: openai}
+quotas:
+  - {per: "header:x-tenant", models: [gpt-4o-mini], rpm: 5}
 rules:
   - {name: file, match: {last_user: {contains: from-file}}, respond: {text: "file v1"}}
   - {name: once, times: 1, match: {last_user: {contains: just-once}}, respond: {text: once}}
@@ -57,6 +61,8 @@ class Fleet:
             c.close()
 
     def admin(self, method: str, path: str, **kw: object) -> httpx.Response:
+        if "content" in kw:
+            kw["headers"] = {"content-type": "application/yaml"}
         r = httpx.request(method, self.url() + "/_mockllm/" + path, **kw)  # type: ignore[arg-type]
         assert r.status_code == 200, r.text
         return r
@@ -156,6 +162,25 @@ def test_a_reload_holds_for_every_later_request(fleet: Fleet) -> None:
     finally:
         fleet.config.write_text(fleet.config.read_text().replace("file v2", "file v1"))
         fleet.admin("POST", "reload")
+
+
+def test_a_quota_counts_every_process(fleet: Fleet) -> None:
+    away_from_a_window_edge()
+    tenant = uuid.uuid4().hex
+
+    def one(_: int) -> str:
+        try:
+            r = fleet.client().chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                extra_headers={"x-tenant": tenant})
+        except openai.RateLimitError as exc:
+            assert exc.response.headers["x-ratelimit-remaining-requests"] == "0"
+            return "429"
+        return r.headers["x-ratelimit-remaining-requests"]
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(one, range(8)))
+    assert sorted(seen) == ["0", "1", "2", "3", "4", "429", "429", "429"]
 
 
 def test_journal_counts_are_the_same_from_every_process(fleet: Fleet) -> None:

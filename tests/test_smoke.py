@@ -17,4 +17,4 @@ def test_chat_through_openai_sdk(live: LiveServer) -> None:
     assert out.model == "gpt-4o-mini-2024-07-18"
     assert out.choices[0].finish_reason == "length"
     assert out.usage is not None and out.usage.completion_tokens == 5
-    assert models[0] == "gpt-5.5"
+    assert models[0] == "gpt-6.2-sol"

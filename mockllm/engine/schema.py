@@ -46,6 +46,28 @@ class LoadConfig(msgspec.Struct, forbid_unknown_fields=True):
     kv_cache_tokens: int = 0
 
 
+class Capabilities(msgspec.Struct, forbid_unknown_fields=True):
+    """What the real model accepts; a request it refuses gets the provider's 400.
+
+    Unset (None) means "not restricted": a custom model accepts everything, as before.
+    docs/models.md says where each builtin model's values come from.
+    """
+
+    #: Anthropic ``thinking.type`` values accepted (``enabled``, ``adaptive``,
+    #: ``between_tools``, ``disabled``).
+    thinking: list[str] | None = None
+    #: False: ``tool_choice`` that forces a tool (Anthropic ``any`` / ``tool``, OpenAI
+    #: ``required`` / a named function) is refused.
+    forced_tools: bool = True
+    #: False: image inputs are refused.
+    vision: bool = True
+    #: False: ``response_format`` / ``text.format`` / ``output_config.format`` are refused.
+    structured_output: bool = True
+    #: Reasoning efforts accepted (OpenAI ``reasoning_effort``, Anthropic
+    #: ``output_config.effort``); None: any.
+    reasoning_efforts: list[str] | None = None
+
+
 class ModelConfig(msgspec.Struct, forbid_unknown_fields=True):
     id: str
     provider: str = "openai"
@@ -60,6 +82,7 @@ class ModelConfig(msgspec.Struct, forbid_unknown_fields=True):
     dimensions: int = 1536
     latency: Latency | None = None
     load: LoadConfig | None = None
+    capabilities: Capabilities | None = None
 
 
 class TextMatch(msgspec.Struct, forbid_unknown_fields=True):

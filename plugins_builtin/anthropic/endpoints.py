@@ -17,7 +17,7 @@ from mockllm import ApiError, Endpoint
 from mockllm.engine.schema import ModelConfig
 from mockllm.faults import Fault
 from mockllm.stream_response import StreamResponse
-from plugins_builtin.anthropic import convert, render
+from plugins_builtin.anthropic import capabilities, convert, render
 from plugins_builtin.anthropic.wire import ModelInfo, ModelPage, TokenCount, encoder
 
 _ERROR_TYPES = {
@@ -99,7 +99,8 @@ class Messages(AnthropicEndpoint):
         self.authenticate(request)
         body = await self.read_body(request)
         req = convert.decode(body, self.strict(convert.MESSAGES_FIELDS))
-        convert.require_model(self.context.engine.models, req.model)
+        model = convert.require_model(self.context.engine.models, req.model)
+        capabilities.check(req, model)
         max_tokens = convert.check_generation(req)
         neutral = convert.to_neutral(req, "anthropic.messages", self.headers(request), max_tokens)
         plan = self.plan(request, neutral, body)
@@ -133,6 +134,7 @@ class CountTokens(AnthropicEndpoint):
         req = convert.decode(body, self.strict(convert.COUNT_FIELDS))
         engine = self.context.engine
         model = convert.require_model(engine.models, req.model)
+        capabilities.check(req, model)
         neutral = convert.to_neutral(req, "anthropic.count_tokens", self.headers(request), None)
         count = engine.prompt_tokens(neutral, model)
         return Response(encoder.encode(TokenCount(count)), media_type="application/json")

@@ -21,7 +21,7 @@ from mockllm.engine.plan import Choice
 from mockllm.engine.request import ToolCallIn
 from mockllm.engine.schema import ModelConfig
 
-from . import errors, reasoning, tool_choice, wire
+from . import capabilities, errors, reasoning, tool_choice, wire
 from .base import OpenAIEndpoint, known_fields
 from .chat_schema import (
     AssistantMessage,
@@ -112,6 +112,22 @@ def _check(req: ChatRequest, model: ModelConfig) -> None:
     ):
         raise errors.invalid("messages", "'messages' must contain the word 'json' in some "
                              "form, to use 'response_format' of type 'json_object'.")
+
+
+def _check_capabilities(req: ChatRequest, model: ModelConfig) -> None:
+    """What this model refuses (its ``capabilities`` in the registry)."""
+    capabilities.check_effort(model, req.reasoning_effort, "reasoning_effort")
+    choice = req.tool_choice
+    capabilities.check_forced(model, choice == "required" or (
+        isinstance(choice, dict) and choice.get("type") == "function"))
+    fmt = req.response_format
+    capabilities.check_format(model, fmt is not None and fmt.type == "json_schema",
+                              "response_format")
+    for i, m in enumerate(req.messages):
+        if isinstance(m.content, list):
+            for j, part in enumerate(m.content):
+                capabilities.check_vision(model, part.type == "image_url",
+                                          f"messages.[{i}].content.[{j}].type")
 
 
 def _check_limit(name: str, limit: int, model: ModelConfig) -> None:
@@ -250,6 +266,8 @@ class Chat(OpenAIEndpoint):
         req, body = await self.parse(request, _decoder, _FIELDS)
         model = self.model(req.model)
         _check(req, model)
+        if model.capabilities is not None:
+            _check_capabilities(req, model)
         plan = self.plan(request, to_neutral(req, self.headers(request), model), body)
         cid, created = wire.new_id("chatcmpl-"), wire.now()
         top = (req.top_logprobs or 0) if req.logprobs else None

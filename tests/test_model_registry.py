@@ -1,0 +1,169 @@
+"""The default registry: today's models (the SDKs' own lists), their limits, and the 400s a
+real model gives for a request it refuses, through the official SDKs."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from mockllm.config import default_config_text, parse
+from mockllm.testing import LiveServer, run_server, test_context
+
+TOOL: dict[str, Any] = {"name": "get_weather", "description": "Weather for a city",
+                        "input_schema": {"type": "object",
+                                         "properties": {"city": {"type": "string"}}}}
+HI: list[Any] = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    with run_server(test_context()) as server:
+        yield server
+
+
+@pytest.fixture
+def claude(live: LiveServer) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=live.url, api_key="k", max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def oai(live: LiveServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as c:
+        yield c
+
+
+def _literals(tp: Any) -> set[str]:
+    out: set[str] = set()
+    for arg in typing.get_args(tp):
+        if isinstance(arg, str):
+            out.add(arg)
+        else:
+            out |= _literals(arg)
+    return out
+
+
+def test_every_claude_model_is_one_the_sdk_knows_and_none_is_deprecated() -> None:
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+    from anthropic.types import Model
+
+    known = _literals(Model)
+    claude = [m for m in parse(default_config_text(), '<default>').models if m.provider == "anthropic"]
+    assert claude
+    for m in claude:
+        assert m.id in known, m.id
+        assert m.id not in DEPRECATED_MODELS and not set(m.aliases) & set(DEPRECATED_MODELS)
+
+
+def test_every_openai_chat_model_is_one_the_sdk_knows() -> None:
+    from openai.types import ChatModel
+
+    known = _literals(ChatModel)
+    chat = [m for m in parse(default_config_text(), '<default>').models if m.provider == "openai"
+            and not m.id.startswith(("text-embedding", "gpt-3.5-turbo-instruct"))]
+    assert chat
+    assert [m.id for m in chat if m.id not in known] == []
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-5-5", "claude-opus-5-5", "claude-opus-4-8",
+                                   "claude-haiku-5-5"])
+def test_current_claude_models_accept_128k_max_tokens(claude: anthropic.Anthropic,
+                                                      model: str) -> None:
+    # litellm sends the model's documented maximum as max_tokens.
+    # (An explicit timeout: the SDK refuses a non-streamed 128k request without one.)
+    out = claude.messages.create(model=model, max_tokens=128000, messages=HI, timeout=60)
+    assert out.stop_reason == "end_turn"
+    with pytest.raises(anthropic.BadRequestError, match="128000"):
+        claude.messages.create(model=model, max_tokens=128001, messages=HI, timeout=60)
+
+
+@pytest.mark.parametrize("model", ["claude-opus-4-8", "claude-opus-5-5", "claude-sonnet-5-5",
+                                   "claude-haiku-5-5"])
+def test_claude_4_7_and_later_refuse_manual_thinking(claude: anthropic.Anthropic,
+                                                     model: str) -> None:
+    with pytest.raises(anthropic.BadRequestError) as err:
+        claude.messages.create(model=model, max_tokens=4096, messages=HI,
+                               thinking={"type": "enabled", "budget_tokens": 1024})
+    body: Any = err.value.body
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    assert body["error"]["message"].startswith(
+        '"thinking.type.enabled" is not supported for this model.')
+    adaptive = claude.messages.create(model=model, max_tokens=4096, messages=HI,
+                                      thinking={"type": "adaptive"})
+    assert adaptive.stop_reason == "end_turn"
+
+
+def test_haiku_4_5_still_takes_a_thinking_budget(claude: anthropic.Anthropic) -> None:
+    out = claude.messages.create(model="claude-haiku-4-5", max_tokens=4096, messages=HI,
+                                 thinking={"type": "enabled", "budget_tokens": 1024})
+    assert out.content[0].type == "thinking"
+
+
+def test_sonnet_5_5_points_disabled_thinking_to_between_tools(
+        claude: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError, match="between_tools"):
+        claude.messages.create(model="claude-sonnet-5-5", max_tokens=4096, messages=HI,
+                               thinking={"type": "disabled"})
+    ok = claude.messages.create(model="claude-sonnet-5-5", max_tokens=4096, messages=HI,
+                                thinking={"type": "between_tools"})  # type: ignore[arg-type,typeddict-item,misc]
+    assert ok.stop_reason in ("end_turn", "max_tokens")
+
+
+def test_opus_5_5_thinking_cannot_be_disabled(claude: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError, match='"thinking.type.disabled" is not '
+                                                        "supported for this model"):
+        claude.messages.create(model="claude-opus-5-5", max_tokens=4096, messages=HI,
+                               thinking={"type": "disabled"})
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-5-5", "claude-opus-5-5"])
+@pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "get_weather"}])
+def test_forced_tool_use_is_refused_where_the_model_refuses_it(
+        claude: anthropic.Anthropic, model: str, choice: Any) -> None:
+    with pytest.raises(anthropic.BadRequestError, match="tool_choice"):
+        claude.messages.create(model=model, max_tokens=4096, messages=HI, tools=[TOOL],
+                               tool_choice=choice)
+    auto = claude.messages.create(model=model, max_tokens=4096, messages=HI, tools=[TOOL],
+                                  tool_choice={"type": "auto"})
+    assert auto.stop_reason in ("end_turn", "tool_use")
+
+
+def test_forced_tool_use_works_where_the_model_allows_it(claude: anthropic.Anthropic) -> None:
+    out = claude.messages.create(model="claude-haiku-5-5", max_tokens=200, messages=HI,
+                                 tools=[TOOL], tool_choice={"type": "any"})
+    assert out.stop_reason == "tool_use"
+
+
+def test_count_tokens_refuses_what_messages_refuses(claude: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError, match="thinking.type.enabled"):
+        claude.messages.count_tokens(model="claude-opus-4-8", messages=HI,
+                                     thinking={"type": "enabled", "budget_tokens": 1024})
+
+
+def test_gpt_6_2_sol_refuses_reasoning_effort_none(oai: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(model="gpt-6.2-sol", messages=HI, reasoning_effort="none")
+    body: Any = err.value.body
+    assert body["code"] == "unsupported_value" and body["param"] == "reasoning_effort"
+    assert body["message"].startswith("Unsupported value: 'reasoning_effort' does not "
+                                      "support 'none' with this model.")
+    with pytest.raises(openai.BadRequestError, match="reasoning.effort"):
+        oai.responses.create(model="gpt-6.2-sol", input="Hi", reasoning={"effort": "none"})
+    ok = oai.chat.completions.create(model="gpt-6.2-sol", messages=HI, reasoning_effort="high")
+    assert ok.usage is not None and ok.usage.completion_tokens_details is not None
+    assert ok.usage.completion_tokens_details.reasoning_tokens > 0
+
+
+def test_a_custom_model_without_capabilities_refuses_nothing(tmp_path: Any) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("models: [{id: my-claude, provider: anthropic, max_output_tokens: 4096}]\n")
+    with run_server(test_context(config_path=str(path))) as live, \
+            anthropic.Anthropic(base_url=live.url, api_key="k", max_retries=0) as c:
+        out = c.messages.create(model="my-claude", max_tokens=2048, messages=HI,
+                                thinking={"type": "enabled", "budget_tokens": 1024})
+        assert out.content[0].type == "thinking"

@@ -38,6 +38,10 @@ def oai(live: LiveServer) -> Iterator[openai.OpenAI]:
         yield c
 
 
+def _models() -> list[Any]:
+    return parse(default_config_text(), "<default>").models
+
+
 def _literals(tp: Any) -> set[str]:
     out: set[str] = set()
     for arg in typing.get_args(tp):
@@ -53,7 +57,7 @@ def test_every_claude_model_is_one_the_sdk_knows_and_none_is_deprecated() -> Non
     from anthropic.types import Model
 
     known = _literals(Model)
-    claude = [m for m in parse(default_config_text(), '<default>').models if m.provider == "anthropic"]
+    claude = [m for m in _models() if m.provider == "anthropic"]
     assert claude
     for m in claude:
         assert m.id in known, m.id
@@ -64,7 +68,7 @@ def test_every_openai_chat_model_is_one_the_sdk_knows() -> None:
     from openai.types import ChatModel
 
     known = _literals(ChatModel)
-    chat = [m for m in parse(default_config_text(), '<default>').models if m.provider == "openai"
+    chat = [m for m in _models() if m.provider == "openai"
             and not m.id.startswith(("text-embedding", "gpt-3.5-turbo-instruct"))]
     assert chat
     assert [m.id for m in chat if m.id not in known] == []

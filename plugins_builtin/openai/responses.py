@@ -23,7 +23,7 @@ from starlette.responses import Response
 from mockllm import ApiError, Frame
 from mockllm.engine import Message, NeutralRequest
 
-from . import capabilities, errors, reasoning, tool_choice, wire
+from . import capabilities, errors, reasoning, responses_checks, tool_choice, wire
 from .base import OpenAIEndpoint, known_fields
 from .errors import check_count
 from .responses_input import input_messages, output_messages, tools_of
@@ -87,6 +87,7 @@ class Responses(OpenAIEndpoint):
     async def create(self, request: Request) -> Response:
         req, body = await self.parse(request, _decoder, _FIELDS)
         model = self.model(req.model)
+        responses_checks.check(req)
         if model.capabilities is not None and req.reasoning is not None:
             capabilities.check_effort(model, req.reasoning.effort, "reasoning.effort")
         check_count("max_output_tokens", req.max_output_tokens, 16, None)

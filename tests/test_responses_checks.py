@@ -1,0 +1,104 @@
+"""The Responses body is checked as strictly as the API checks it (tools, tool_choice, prompt,
+text.verbosity, enums), and the tables match OpenAI's published spec (a copy of the schemas
+in tests/data/openai_responses_schemas.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from mockllm.testing import LiveServer, run_server, test_context
+from plugins_builtin.openai import responses_checks as rc
+
+SCHEMAS: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "openai_responses_schemas.json").read_text())["schemas"]
+
+
+def _variants(name: str) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for ref in SCHEMAS[name]["oneOf"]:
+        schema = SCHEMAS[ref["$ref"].rsplit("/", 1)[1]]
+        kinds = schema.get("properties", {}).get("type", {}).get("enum", [])
+        required = tuple(f for f in schema.get("required", []) if f != "type")
+        for kind in kinds:
+            out[kind] = required
+    return out
+
+
+def test_tool_types_match_the_spec() -> None:
+    spec = _variants("Tool")
+    # Function tools: the spec's strict/parameters are required in the echo, not on input.
+    spec["function"] = tuple(f for f in spec["function"] if f not in ("strict", "parameters"))
+    assert rc.TOOL_TYPES == spec
+
+
+def test_tool_choice_types_and_enums_match_the_spec() -> None:
+    assert rc.TOOL_CHOICE_TYPES == _variants("ToolChoiceParam")
+    assert rc.TOOL_CHOICE_MODES == tuple(SCHEMAS["ToolChoiceOptions"]["enum"])
+    assert rc.VERBOSITY == tuple(SCHEMAS["Verbosity"]["anyOf"][0]["enum"])
+    assert rc.REASONING_EFFORTS == tuple(SCHEMAS["ReasoningEffort"]["anyOf"][0]["enum"])
+    assert SCHEMAS["Prompt"]["anyOf"][0]["required"] == ["id"]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    with run_server(test_context()) as server:
+        yield server
+
+
+FN = {"type": "function", "name": "get_weather",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+BAD: list[tuple[dict[str, Any], str, str]] = [
+    ({"tools": [{"type": "weather"}]}, "tools[0].type", "invalid_value"),
+    ({"tools": [{"name": "x"}]}, "tools[0].type", "missing_required_parameter"),
+    ({"tools": [{"type": "function"}]}, "tools[0].name", "missing_required_parameter"),
+    ({"tools": [{"type": "function", "name": "bad name!"}]}, "tools[0].name", "invalid_value"),
+    ({"tools": [{"type": "function", "name": "f", "parameters": "x"}]},
+     "tools[0].parameters", "invalid_type"),
+    ({"tools": [{"type": "file_search"}]}, "tools[0].vector_store_ids",
+     "missing_required_parameter"),
+    ({"tools": ["get_weather"]}, "tools[0]", "invalid_type"),
+    ({"tools": [FN], "tool_choice": "always"}, "tool_choice", "invalid_value"),
+    ({"tools": [FN], "tool_choice": {"type": "fn"}}, "tool_choice.type", "invalid_value"),
+    ({"tools": [FN], "tool_choice": {"type": "mcp"}}, "tool_choice.server_label",
+     "missing_required_parameter"),
+    ({"tools": [FN], "tool_choice": 3}, "tool_choice", "invalid_type"),
+    ({"prompt": {"version": "1"}}, "prompt.id", "missing_required_parameter"),
+    ({"prompt": {"id": 7}}, "prompt.id", "invalid_type"),
+    ({"prompt": "pmpt_1"}, "prompt", "invalid_type"),
+    ({"text": {"verbosity": "loud"}}, "text.verbosity", "invalid_value"),
+    ({"reasoning": {"effort": "extreme"}}, "reasoning.effort", "invalid_value"),
+    ({"reasoning": {"summary": "long"}}, "reasoning.summary", "invalid_value"),
+    ({"truncation": "sometimes"}, "truncation", "invalid_value"),
+]
+
+
+@pytest.mark.parametrize(("extra", "param", "code"), BAD, ids=[b[1] + "-" + b[2] for b in BAD])
+def test_a_body_the_api_refuses_is_a_400(live: LiveServer, extra: dict[str, Any], param: str,
+                                         code: str) -> None:
+    r = httpx.post(live.openai_url + "/responses",
+                   json={"model": "gpt-4o", "input": "Hi", **extra}, timeout=30)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["param"], error["code"], error["type"]) == (param, code,
+                                                              "invalid_request_error")
+
+
+def test_valid_bodies_still_pass_through_the_sdk(live: LiveServer) -> None:
+    with openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as c:
+        out = c.responses.create(model="gpt-4o", input="Hi", tools=[FN],  # type: ignore[list-item]
+                                 tool_choice="auto", text={"verbosity": "low"},
+                                 prompt={"id": "pmpt_1", "version": "2",
+                                         "variables": {"city": "Paris"}},
+                                 reasoning={"effort": "low", "summary": "auto"})
+        assert out.status == "completed"
+        web = c.responses.create(model="gpt-4o", input="Hi", tools=[{"type": "web_search"}],
+                                 tool_choice={"type": "web_search_preview"})
+        assert web.status == "completed"

@@ -30,29 +30,43 @@ Handler = Callable[[Request], Awaitable[Response]]
 log = logging.getLogger("mockllm.app")
 
 
-def route_table(context: ServerContext) -> list[tuple[str, str, list[tuple[str, str | None]]]]:
-    """(method, path, [(key, when_header)]) rows, refusing a (method, path) claimed twice."""
-    table: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+#: One key's claim on a (method, path): the key and the header / query parameter that
+#: selects it (both None: the unconditioned fallback).
+Claim = tuple[str, str | None, str | None]
+
+
+def route_table(context: ServerContext) -> list[tuple[str, str, list[Claim]]]:
+    """(method, path, [(key, when_header, when_query)]) rows, refusing a (method, path)
+    claimed twice under the same condition."""
+    table: dict[tuple[str, str], list[Claim]] = {}
     for key in context.endpoints.keys():
         for route in context.endpoints.spec(key).routes:
             for method in route.methods:
                 claims = table.setdefault((method, route.path), [])
-                clash = [k for k, h in claims if h == route.when_header and k != key]
+                cond = (route.when_header, route.when_query)
+                clash = [k for k, h, q in claims if (h, q) == cond and k != key]
                 if clash:
                     raise PluginError(
                         f"{method} {route.path} is claimed by both {clash[0]!r} and {key!r}; "
                         "disable one plugin or give the new key its own path"
                     )
-                claims.append((key, route.when_header))
+                claims.append((key, *cond))
     rows = []
     for (method, path), claims in table.items():
-        # Header-conditioned keys are tried first; the unconditioned one is the fallback.
-        claims.sort(key=lambda c: c[1] is None)
+        # Conditioned keys are tried first; the unconditioned one is the fallback.
+        claims.sort(key=lambda c: c[1] is None and c[2] is None)
         rows.append((method, path, claims))
     return sorted(rows, key=lambda r: (r[1], r[0]))
 
 
-def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Handler:
+def _selects(request: Request, header: str | None, query: str | None) -> bool:
+    if header is None and query is None:
+        return True
+    return (header is not None and header in request.headers) or (
+        query is not None and query in request.query_params)
+
+
+def _handler(context: ServerContext, claims: list[Claim]) -> Handler:
     active = context.endpoints.active
     create = context.endpoints.create_instance
     if len(claims) == 1:
@@ -66,8 +80,8 @@ def _handler(context: ServerContext, claims: list[tuple[str, str | None]]) -> Ha
         return single
 
     async def by_header(request: Request) -> Response:
-        for key, header in claims:
-            if header is None or header in request.headers:
+        for key, header, query in claims:
+            if _selects(request, header, query):
                 request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
                 impl = active.get(key) or create(key, context)
                 return await impl(request)  # type: ignore[no-any-return]
@@ -90,6 +104,9 @@ async def _no_route(request: Request, exc: Exception) -> Response:
         body = {"type": "error", "error": {
             "type": "not_found_error" if status == 404 else "invalid_request_error",
             "message": message}}
+    elif path.startswith("/v1beta/") or "x-goog-api-key" in request.headers:  # Gemini
+        body = {"error": {"code": status, "message": message,
+                          "status": "NOT_FOUND" if status == 404 else "INVALID_ARGUMENT"}}
     elif path.startswith(("/v1/ranking", "/v1/retrieval")):  # NIM
         body = {"object": "error", "message": message, "detail": {},
                 "type": "invalid_request_error"}

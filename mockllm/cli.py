@@ -129,14 +129,15 @@ def _plugins(ctx: ServerContext, args: argparse.Namespace) -> int:
 
 
 def _routes(ctx: ServerContext, args: argparse.Namespace) -> int:
-    from mockllm.describe import routes_json
+    from mockllm.describe import condition_text, routes_json
 
     rows = routes_json(ctx)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for r in rows:
-        cond = f" (when {r['when_header']})" if r["when_header"] else ""
+        when = condition_text(r["when_header"], r["when_query"])
+        cond = f" (when {when})" if when else ""
         print(f"{r['method']:<7} {r['path']:<34} {r['key']:<24} {r['plugin']}{cond}")
     return 0
 

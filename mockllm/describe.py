@@ -38,7 +38,8 @@ def plugins_json(ctx: ServerContext) -> dict[str, Any]:
         entry["methods"] = sorted({m for r in routes for m in r.methods})
         entry["path"] = routes[0].path
         entry["routes"] = [{"methods": list(r.methods), "path": r.path,
-                            "when_header": r.when_header} for r in routes]
+                            "when_header": r.when_header, "when_query": r.when_query}
+                           for r in routes]
         endpoints.append(entry)
     return {
         "plugins": [
@@ -90,11 +91,17 @@ def _where(routes: list[dict[str, Any]]) -> str:
     """``POST /v1/x``, plus how many more routes and the header a route needs, if any."""
     first = routes[0]
     out = f"  {'/'.join(first['methods'])} {first['path']}"
-    if first["when_header"]:
-        out += f" (with {first['when_header']})"
+    cond = condition_text(first["when_header"], first["when_query"])
+    if cond:
+        out += f" (with {cond})"
     if len(routes) > 1:
         out += f" +{len(routes) - 1} more"
     return out
+
+
+def condition_text(header: str | None, query: str | None) -> str:
+    """``x-goog-api-key or ?key``: what selects a conditioned route, empty for none."""
+    return " or ".join([*([header] if header else []), *([f"?{query}"] if query else [])])
 
 
 def routes_json(ctx: ServerContext) -> list[dict[str, Any]]:
@@ -102,8 +109,9 @@ def routes_json(ctx: ServerContext) -> list[dict[str, Any]]:
 
     out = []
     for method, path, claims in route_table(ctx):
-        for key, header in claims:
+        for key, header, query in claims:
             out.append({"method": method, "path": path, "key": key, "when_header": header,
+                        "when_query": query,
                         "plugin": ctx.endpoints.resolutions[key].winner.plugin,
                         "class": ctx.endpoints.resolutions[key].winner.class_path})
     return out

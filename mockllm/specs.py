@@ -11,11 +11,18 @@ class RouteSpec:
 
     ``when_header`` lets two keys share a (method, path): the route tries the key whose header
     is present first (``GET /v1/models`` with ``anthropic-version`` is Anthropic's listing).
+    ``when_query`` does the same for a query parameter; with both, either one selects the key
+    (Gemini's ``GET /v1/models`` carries its key as ``x-goog-api-key`` or ``?key=``).
     """
 
     path: str
     methods: tuple[str, ...]
     when_header: str | None = None
+    when_query: str | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.when_header is not None or self.when_query is not None
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ log = logging.getLogger("mockllm.engine")
 _key_encoder = msgspec.json.Encoder(order="sorted")
 
 #: Providers whose real API refuses an over-long prompt or ``max_tokens`` (Ollama truncates).
-_LIMITED = frozenset({"openai", "anthropic", "nim"})
+_LIMITED = frozenset({"openai", "anthropic", "nim", "gemini"})
 
 
 class CompiledRule:

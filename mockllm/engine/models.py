@@ -40,6 +40,9 @@ def context_error(provider: str, model: ModelConfig, prompt_tokens: int) -> ApiE
     if provider == "anthropic":
         return ApiError(400, f"prompt is too long: {prompt_tokens} tokens > "
                              f"{model.context_window} maximum")
+    if provider == "gemini":
+        return ApiError(400, f"The input token count ({prompt_tokens}) exceeds the maximum "
+                             f"number of tokens allowed ({model.context_window}).")
     return ApiError(
         400,
         f"This model's maximum context length is {model.context_window} tokens. However, "
@@ -55,6 +58,11 @@ def max_tokens_error(provider: str, model: ModelConfig, asked: int) -> ApiError:
     if provider == "anthropic":
         return ApiError(400, f"max_tokens: {asked} > {model.max_output_tokens}, which is the "
                              f"maximum allowed number of output tokens for {model.id}")
+    if provider == "gemini":
+        return ApiError(400, f"Unable to submit request because it has a maxOutputTokens value "
+                             f"of {asked} but the supported range is from 1 (inclusive) to "
+                             f"{model.max_output_tokens + 1} (exclusive). Update the value and "
+                             "try again.")
     return ApiError(
         400,
         f"max_tokens is too large: {asked}. This model supports at most "

@@ -1,0 +1,104 @@
+"""What every Gemini endpoint shares: Google's error envelope, the API-key check and model
+look-up, worded as ``generativelanguage.googleapis.com`` words them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+
+from mockllm import ApiError, Endpoint
+from mockllm.engine.schema import ModelConfig
+from mockllm.streaming import Fault
+
+#: google.rpc.Code names by HTTP status (the ``status`` of the envelope).
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+#: The API's messages for the errors a rule or fault asks for by status alone.
+_MESSAGES = {
+    429: "Resource has been exhausted (e.g. check quota).",
+    500: "An internal error has occurred. Please retry or report in "
+         "https://developers.generativeai.google/guide/troubleshooting",
+    503: "The model is overloaded. Please try again later.",
+    504: "Deadline expired before operation could complete.",
+}
+
+_NO_KEY = ("Method doesn't allow unregistered callers (callers without established identity)."
+           " Please use API Key or other form of API consumer identity to call this API.")
+_BAD_KEY = "API key not valid. Please pass a valid API key."
+
+
+def status_name(status: int) -> str:
+    if status in STATUS_NAMES:
+        return STATUS_NAMES[status]
+    return "INTERNAL" if status >= 500 else "INVALID_ARGUMENT"
+
+
+def error_envelope(err: ApiError) -> dict[str, Any]:
+    """``{"error": {"code", "message", "status"}}``; a rule's ``type`` sets ``status``."""
+    body: dict[str, Any] = {"code": err.status, "message": err.message,
+                            "status": err.type_ or status_name(err.status)}
+    if err.code == "API_KEY_INVALID":
+        body["details"] = [{
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        }]
+    return {"error": body}
+
+
+def api_version(request: Request) -> str:
+    """``v1beta`` or ``v1``: the first path segment, for messages that name it."""
+    return request.url.path.split("/", 2)[1]
+
+
+class GeminiEndpoint(Endpoint):
+    """Google's envelope and ``x-goog-api-key`` / ``?key=`` check."""
+
+    provider: ClassVar[str] = "gemini"
+
+    def error_body(self, err: ApiError) -> dict[str, Any]:
+        return error_envelope(err)
+
+    def fault_error(self, fault: Fault) -> ApiError:
+        message = fault.message or _MESSAGES.get(fault.status, _MESSAGES[500])
+        return ApiError(fault.status, message)
+
+    def authenticate(self, request: Request) -> None:
+        """The key (header, ``?key=`` or a bearer token) must be configured, when any are."""
+        keys = self.context.config.server.api_keys
+        if not keys:
+            return
+        key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+        if key is None:
+            auth = request.headers.get("authorization", "")
+            key = auth[7:] if auth[:7].lower() == "bearer " else None
+        if not key:
+            raise ApiError(403, _NO_KEY)
+        if key not in keys:
+            raise ApiError(400, _BAD_KEY, code="API_KEY_INVALID")
+
+    def require_model(self, request: Request, name: str, method: str) -> ModelConfig:
+        """The model of the path (``models/`` stripped), or the API's 404."""
+        name = name.removeprefix("models/")
+        model = self.context.engine.models.get(name)
+        if model is None:
+            raise ApiError(
+                404, f"models/{name} is not found for API version {api_version(request)}, or "
+                     f"is not supported for {method}. Call ListModels to see the list of "
+                     "available models and their supported methods.",
+            )
+        return model

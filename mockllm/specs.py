@@ -20,10 +20,6 @@ class RouteSpec:
     when_header: str | None = None
     when_query: str | None = None
 
-    @property
-    def conditional(self) -> bool:
-        return self.when_header is not None or self.when_query is not None
-
 
 @dataclass(frozen=True)
 class EndpointSpec:

@@ -234,7 +234,8 @@ def test_thinking_gives_thought_parts_and_counts_them(server: LiveServer,
     assert usage.thoughts_token_count == len(pieces(server, THOUGHT))
     assert usage.total_token_count == (usage.prompt_token_count + usage.thoughts_token_count
                                        + usage.candidates_token_count)
-    hidden = gemini.models.generate_content(model=MODEL, contents="ponder this")
+    hidden = gemini.models.generate_content(model=MODEL, contents="ponder this", config=(
+        types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=512))))
     assert [p.thought for p in hidden.candidates[0].content.parts] == [None]
     assert hidden.usage_metadata.thoughts_token_count == len(pieces(server, THOUGHT))
     off = gemini.models.generate_content(model=MODEL, contents="ponder this", config=(
@@ -388,7 +389,11 @@ def test_default_config_serves_current_gemini_models() -> None:
         assert {"models/gemini-3.8-flash", "models/gemini-2.5-pro",
                 "models/gemini-embedding-001"} <= names
         r = g.models.generate_content(model="gemini-3.8-flash", contents="Hi")
-        assert r.text and r.usage_metadata.candidates_token_count == 32
+        assert r.text and r.candidates[0].finish_reason == types.FinishReason.STOP
+        engine = live.context.engine
+        tok = engine.tokenizer(engine.models.require("gemini-3.8-flash"))
+        assert r.usage_metadata.candidates_token_count == len(token_pieces(tok, r.text))
+        assert r.usage_metadata.thoughts_token_count is None  # no thinking asked for
         assert g.models.get(model="gemini-flash-latest").name == "models/gemini-3.8-flash"
 
 
@@ -425,3 +430,57 @@ def test_function_calling_config_is_checked(server: LiveServer) -> None:
         assert r.status_code == status, (fcc, r.text)
         if status == 400:
             assert r.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def _default_client(live: LiveServer) -> genai.Client:
+    return genai.Client(api_key="any", http_options=types.HttpOptions(base_url=live.url))
+
+
+def test_default_config_obeys_function_calling_config() -> None:
+    tools = [types.Tool(function_declarations=[WEATHER, types.FunctionDeclaration(
+        name="get_time", parameters_json_schema={"type": "object", "properties": {
+            "zone": {"type": "string"}}, "required": ["zone"]})])]
+
+    def ask(mode: str, allowed: list[str] | None = None) -> types.GenerateContentResponse:
+        config = types.GenerateContentConfig(
+            tools=tools, tool_config=types.ToolConfig(function_calling_config=(
+                types.FunctionCallingConfig(mode=mode, allowed_function_names=allowed))),
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
+        return g.models.generate_content(model="gemini-3.8-flash", contents="Go",
+                                         config=config)
+
+    with run_server(test_context()) as live:
+        g = _default_client(live)
+        forced = ask("ANY", ["get_time"]).function_calls or []
+        assert [c.name for c in forced] == ["get_time"]
+        jsonschema.validate(forced[0].args, {"type": "object", "required": ["zone"]})
+        some = ask("ANY").function_calls or []
+        assert some and some[0].name in ("get_weather", "get_time")
+        for call in some:
+            if call.name == "get_weather":
+                jsonschema.validate(call.args, WEATHER.parameters_json_schema)
+        assert ask("NONE").function_calls is None
+        assert ask("AUTO").function_calls is None  # defaults.tools.auto: text
+        # Streamed, the forced call arrives whole.
+        config = types.GenerateContentConfig(tools=tools, tool_config=types.ToolConfig(
+            function_calling_config=types.FunctionCallingConfig(
+                mode="ANY", allowed_function_names=["get_weather"])))
+        chunks = list(g.models.generate_content_stream(model="gemini-3.8-flash",
+                                                       contents="Go", config=config))
+        assert [fc.name for c in chunks for fc in (c.function_calls or [])] == ["get_weather"]
+
+
+def test_default_config_thinks_when_asked() -> None:
+    with run_server(test_context()) as live:
+        g = _default_client(live)
+        config = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(
+            include_thoughts=True, thinking_budget=200))
+        r = g.models.generate_content(model="gemini-2.5-flash", contents="Why?", config=config)
+        parts = r.candidates[0].content.parts
+        assert parts[0].thought is True and parts[-1].thought is None
+        assert 0 < r.usage_metadata.thoughts_token_count <= 200
+        level = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(
+            thinking_level=types.ThinkingLevel.LOW))
+        low = g.models.generate_content(model="gemini-3.8-flash", contents="Why?",
+                                        config=level)
+        assert low.usage_metadata.thoughts_token_count

@@ -97,8 +97,8 @@ def to_neutral(
         raise ApiError(400, "* GenerateContentRequest.generation_config.max_output_tokens: "
                             "max_output_tokens must be positive.\n")
     tools = _tools(req)
-    function_mode(req, tools)
-    return NeutralRequest(
+    mode, allowed = function_mode(req, tools)
+    neutral = NeutralRequest(
         endpoint=endpoint,
         provider="gemini",
         model=model,
@@ -113,8 +113,28 @@ def to_neutral(
         json_schema=schema,
         thinking=thinking,
         thinking_budget=budget,
+        reasoning_effort=_effort(cfg) if thinking else None,
         headers=dict(headers),
     )
+    _tool_choice(neutral, mode, allowed)
+    return neutral
+
+
+def _tool_choice(neutral: NeutralRequest, mode: str, allowed: list[str]) -> None:
+    """``NONE`` never calls; ``ANY`` always calls (one allowed name: that function; several:
+    one of them); ``AUTO`` and ``VALIDATED`` leave it to the model (``defaults.tools``)."""
+    if mode == "NONE":
+        neutral.tool_choice = "none"
+    elif mode == "ANY":
+        if len(allowed) == 1:
+            neutral.tool_name = allowed[0]
+        else:
+            neutral.tool_choice = "required"
+            if allowed:
+                # The allowed functions first, one call at a time: never a function the
+                # request did not allow.
+                neutral.tools.sort(key=lambda t: t.name not in allowed)
+                neutral.parallel_tool_calls = False
 
 
 def function_mode(
@@ -142,9 +162,13 @@ def function_mode(
 
 
 def _thinking(cfg: GenerationConfig) -> tuple[bool, int | None]:
-    """Gemini 2.5 and later think unless the budget is 0; -1 (dynamic) sets no budget."""
+    """Thoughts when ``thinkingConfig`` asks (the real 2.5+ models also think without it;
+    here reasoning is given when asked, as everywhere). A budget of 0 turns it off, -1
+    (dynamic) sets no budget."""
     t = cfg.thinking_config
-    if t is None or t.thinking_budget is None:
+    if t is None:
+        return False, None
+    if t.thinking_budget is None:
         return True, None
     if t.thinking_budget == 0:
         return False, None
@@ -152,6 +176,19 @@ def _thinking(cfg: GenerationConfig) -> tuple[bool, int | None]:
         raise ApiError(400, "* GenerateContentRequest.generation_config.thinking_config."
                             "thinking_budget: must be -1, 0 or positive.\n")
     return True, (t.thinking_budget if t.thinking_budget > 0 else None)
+
+
+_LEVELS = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
+
+
+def _effort(cfg: GenerationConfig) -> str | None:
+    """``thinkingLevel`` (Gemini 3) as the engine's reasoning effort."""
+    t = cfg.thinking_config
+    level = (t.thinking_level or "").lower() if t is not None else ""
+    if level and level not in _LEVELS and level != "thinking_level_unspecified":
+        raise ApiError(400, "Invalid JSON payload received. Invalid value at "
+                            f"'generation_config.thinking_config.thinking_level', \"{level}\"")
+    return _LEVELS.get(level)
 
 
 def include_thoughts(req: GenerateContentRequest) -> bool:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from mockllm import ApiError, Endpoint
 from mockllm.engine.schema import ModelConfig
-from mockllm.streaming import Fault
+from mockllm.faults import Fault
 
 #: google.rpc.Code names by HTTP status (the ``status`` of the envelope).
 STATUS_NAMES = {

@@ -17,8 +17,8 @@ import msgspec
 
 from mockllm import Frame
 from mockllm.engine.plan import Choice, Plan, ToolCall
+from mockllm.faults import Fault, cut_at_token
 from mockllm.ids import random_int
-from mockllm.streaming import Fault, cut_at_token
 from plugins_builtin.gemini.wire import (
     Candidate,
     GenerateContentResponse,

@@ -4,6 +4,7 @@ config): each script's ``main(base_url)`` runs in-process, through the official 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -64,3 +65,19 @@ def test_nim_rankings(server: LiveServer, capsys: pytest.CaptureFixture[str]) ->
     assert [r["index"] for r in out["rankings"]] == [1, 2, 0]
     assert out["usage"]["prompt_tokens"] == out["usage"]["total_tokens"] > 0
     assert module.PASSAGES[1] in capsys.readouterr().out
+
+
+def test_each_script_says_what_it_needs_installed() -> None:
+    import ast
+
+    folder = Path(__file__).resolve().parent.parent / "examples" / "clients"
+    for script in sorted(folder.glob("*.py")):
+        tree = ast.parse(script.read_text())
+        doc = ast.get_docstring(tree) or ""
+        needed = {node.names[0].name.split(".")[0] for node in tree.body
+                  if isinstance(node, ast.Import)} | {
+                  (node.module or "").split(".")[0] for node in tree.body
+                  if isinstance(node, ast.ImportFrom) and node.level == 0}
+        third_party = needed - set(sys.stdlib_module_names) - {"__future__"}
+        for name in third_party:
+            assert f"pip install {name}" in doc, (script.name, name)

@@ -1,5 +1,6 @@
 """Talk to a running ``mockllm serve`` through the official ``anthropic`` SDK.
 
+    pip install anthropic              # what this script needs (the server: README.md here)
     mockllm serve                      # in another terminal (127.0.0.1:8000)
     python examples/clients/anthropic_messages.py [--base-url http://127.0.0.1:8000]
 

@@ -1,5 +1,6 @@
 """Rerank passages with a running ``mockllm serve``'s NVIDIA NIM ``/v1/ranking``.
 
+    pip install httpx                  # what this script needs (the server: README.md here)
     mockllm serve                      # in another terminal (127.0.0.1:8000)
     python examples/clients/nim_rankings.py [--base-url http://127.0.0.1:8000]
 

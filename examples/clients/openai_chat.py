@@ -1,5 +1,6 @@
 """Chat with a running ``mockllm serve`` through the official ``openai`` SDK.
 
+    pip install openai                 # what this script needs (the server: README.md here)
     mockllm serve                      # in another terminal (127.0.0.1:8000)
     python examples/clients/openai_chat.py [--base-url http://127.0.0.1:8000]
 

@@ -54,6 +54,18 @@ def parser() -> argparse.ArgumentParser:
     routes = sub.add_parser("routes", help="method, path, key and active implementation")
     _plugin_flags(routes)
     routes.add_argument("--json", action="store_true")
+    record = sub.add_parser(
+        "record", help="proxy to a real OpenAI/Anthropic-compatible server and write what "
+                       "it answers as rules (replay: mockllm serve --config FILE)")
+    record.add_argument("--upstream", required=True, metavar="URL",
+                        help="the real server's root, e.g. https://api.openai.com")
+    record.add_argument("--out", default="rules.yaml", metavar="FILE",
+                        help="the rules file, rewritten after every request (default: "
+                             "rules.yaml)")
+    record.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1)")
+    record.add_argument("--port", type=port, default=8000,
+                        help="port to listen on (default: 8000)")
     validate = sub.add_parser("validate", help="check a config file")
     validate.add_argument("file")
     return ap
@@ -87,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args.file)
+    if args.command == "record":
+        return _record(args)
     origins = apply_environment(args)
     options = _options(args)
     if args.command == "serve":
@@ -195,6 +209,28 @@ def bind_warning(host: str, api_keys: list[str]) -> str | None:
     return (f"serving on {host} with no server.api_keys: anyone who can reach this port can "
             "use the mock's API. Set server.api_keys to require a key (the admin API still "
             "answers loopback clients only unless server.admin_token is set).")
+
+
+def _record(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import uvicorn
+
+    from mockllm.record.proxy import QuietUpstreamClosed, Recorder, upstream_base
+
+    if not args.upstream.startswith(("http://", "https://")):
+        raise ValueError(f"--upstream must be an http:// or https:// URL, got {args.upstream!r}")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValueError(f"--out: no such directory: {out.parent}")
+    logging.getLogger("mockllm.record").setLevel(logging.INFO)
+    logging.getLogger("uvicorn.error").addFilter(QuietUpstreamClosed())
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"mockllm: recording http://{host}:{args.port} -> {upstream_base(args.upstream)}, "
+          f"writing {out}", file=sys.stderr, flush=True)
+    uvicorn.run(Recorder(args.upstream, out), host=args.host, port=args.port,
+                log_level="warning", access_log=False, lifespan="on")
+    return 0
 
 
 def worker_app() -> object:

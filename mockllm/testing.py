@@ -92,13 +92,14 @@ class LiveServer:
     def ollama_host(self) -> str:
         return self.url
 
-    def admin(self, method: str, path: str, body: bytes | None = None) -> Any:
+    def admin(self, method: str, path: str, body: bytes | None = None,
+              content_type: str = "application/json") -> Any:
         """Call the admin API (``/_mockllm/...``); an error answer raises ``AdminError``."""
         import urllib.error
         import urllib.request
 
         req = urllib.request.Request(self.url + "/_mockllm/" + path, data=body, method=method,
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": content_type})
         try:
             # Loopback needs no proxy, whatever HTTP_PROXY says.
             opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -228,9 +229,12 @@ class MockLLM:
         """Add rules ahead of the config's, for this test only. ``rules`` is YAML text, one
         rule (a dict), a list of rules or ``{"rules": [...]}``. Returns the rules' names.
         A bad rule raises ``mockllm.config.ConfigError`` with its line and key path."""
-        text = rules if isinstance(rules, str) else json.dumps(rules)
+        if isinstance(rules, str):
+            body, kind = rules.encode(), "application/yaml"
+        else:
+            body, kind = json.dumps(rules).encode(), "application/json"
         try:
-            return list(self.server.admin("POST", "rules", text.encode())["added"])
+            return list(self.server.admin("POST", "rules", body, kind)["added"])
         except AdminError as exc:
             from mockllm.config import ConfigError
 

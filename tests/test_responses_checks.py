@@ -102,3 +102,32 @@ def test_valid_bodies_still_pass_through_the_sdk(live: LiveServer) -> None:
         web = c.responses.create(model="gpt-4o", input="Hi", tools=[{"type": "web_search"}],
                                  tool_choice={"type": "web_search_preview"})
         assert web.status == "completed"
+
+
+CHAT_BAD: list[tuple[list[Any], str, str]] = [
+    ([{"type": "func", "function": {"name": "f"}}], "tools[0].type", "invalid_value"),
+    ([{"type": "function"}], "tools[0].function", "missing_required_parameter"),
+    ([{"type": "function", "function": {"name": "get weather"}}], "tools[0].function.name",
+     "invalid_value"),
+    ([{"type": "function", "function": {"name": "f" * 65}}], "tools[0].function.name",
+     "string_above_max_length"),
+    ([{"type": "custom", "custom": {}}], "tools[0].custom.name", "missing_required_parameter"),
+]
+
+
+@pytest.mark.parametrize(("tools", "param", "code"), CHAT_BAD,
+                         ids=[b[1] + "-" + b[2] for b in CHAT_BAD])
+def test_chat_tool_shapes_the_api_refuses_are_a_400(live: LiveServer, tools: list[Any],
+                                                   param: str, code: str) -> None:
+    r = httpx.post(live.openai_url + "/chat/completions", timeout=30, json={
+        "model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}], "tools": tools})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["param"], error["code"]) == (param, code)
+
+
+def test_responses_function_name_too_long_is_a_400(live: LiveServer) -> None:
+    r = httpx.post(live.openai_url + "/responses", timeout=30, json={
+        "model": "gpt-4o", "input": "Hi", "tools": [{"type": "function", "name": "f" * 65}]})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "string_above_max_length"

@@ -42,6 +42,7 @@ from .chat_schema import (
 from .errors import check_count
 from .logprobs import ChoiceLogprobs, chat_logprobs, token_logprob
 from .tiers import served_tier
+from .tool_shapes import check_chat_tools
 from .usage import chat_bill
 from .wire import FINISH, SYSTEM_FINGERPRINT, Usage, encoder
 
@@ -82,6 +83,8 @@ def _check(req: ChatRequest, model: ModelConfig) -> None:
         raise errors.invalid("messages", "Invalid 'messages': empty array. Expected an array "
                              "with minimum length 1, but got an empty array instead.",
                              "empty_array")
+    if req.tools:
+        check_chat_tools(req.tools)
     for i, m in enumerate(req.messages):
         if m.role == "tool" and not m.tool_call_id:
             raise errors.invalid(f"messages[{i}].tool_call_id", "Missing required parameter: "

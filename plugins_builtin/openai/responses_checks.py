@@ -10,11 +10,11 @@ Function tools need only ``type`` and ``name`` here: the spec also lists ``stric
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .errors import invalid
 from .responses_schema import ResponsesRequest
+from .tool_shapes import check_name
 
 #: Each tool ``type`` and the fields the API requires with it.
 TOOL_TYPES: dict[str, tuple[str, ...]] = {
@@ -52,7 +52,6 @@ REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 REASONING_SUMMARIES = ("auto", "concise", "detailed")
 TRUNCATION = ("auto", "disabled")
 
-_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 _TYPES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
           list: "an array", dict: "an object", type(None): "null"}
 
@@ -113,10 +112,7 @@ def _tool(where: str, tool: Any) -> None:
     if kind in ("function", "custom"):
         name = tool["name"]
         _type(f"{where}.name", name, str, "a string")
-        if not _NAME.match(name) or len(name) > 64:
-            raise invalid(f"{where}.name", f"Invalid '{where}.name': string does not match "
-                          "pattern. Expected a string that matches the pattern "
-                          "'^[a-zA-Z0-9_-]+$'.", "invalid_value")
+        check_name(f"{where}.name", name)
     if kind == "function":
         for field, want, noun in (("parameters", dict, "an object"),
                                   ("description", str, "a string"),

@@ -29,11 +29,23 @@ YAML_DEPTH = 64
 class Limits(msgspec.Struct, forbid_unknown_fields=True):
     """Bounds on the work one request may ask for; past one, the provider's 400 or 413."""
 
+    #: Tokens generated for one request, summed over its choices (``n``): text, reasoning
+    #: and tool-call arguments. 400 past it.
+    generated_tokens: int = 262_144
+    #: Log-probability entries of one request: generated tokens x ``top_logprobs`` (at
+    #: least 1 per token) when logprobs are asked for. 400 past it.
+    logprob_entries: int = 200_000
+    #: Prompt text one request may have tokenized, in characters (UTF-8 bytes for ASCII;
+    #: text, tool definitions and inputs together). 413 past it.
+    prompt_bytes: int = 8 * 1024 * 1024
     #: Nesting depth of a YAML document (runtime rules, config files), checked before
     #: parsing: ruamel takes seconds on a small, deeply nested text.
     yaml_depth: int = YAML_DEPTH
     #: Bytes of a runtime-rules body (``POST /_mockllm/rules``). 413 past it.
     yaml_bytes: int = 4 * 1024 * 1024
+    #: The longest time a control header may ask for, in ms: ``x-mockllm-latency-ms``
+    #: values (``ttft=1e308`` would hold a slot for ever) and fault ``seconds``. 400 past it.
+    control_ms: float = 600_000.0
 
 
 class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):

@@ -30,8 +30,9 @@ class Control:
 NONE = Control()
 
 
-def read(headers: dict[str, str]) -> Control:
-    """The control values of ``headers`` (lower-cased names); NONE when there are none."""
+def read(headers: dict[str, str], max_seconds: float = float("inf")) -> Control:
+    """The control values of ``headers`` (lower-cased names); NONE when there are none.
+    A fault may stall at most ``max_seconds`` (``server.limits.control_ms``)."""
     status = headers.get(STATUS)
     fault = headers.get(FAULT)
     rule = headers.get(RULE)
@@ -39,7 +40,7 @@ def read(headers: dict[str, str]) -> Control:
         return NONE
     return Control(
         _status(status) if status is not None else None,
-        parse_fault(fault) if fault is not None else None,
+        parse_fault(fault, max_seconds) if fault is not None else None,
         rule.strip() if rule is not None else None,
     )
 
@@ -51,7 +52,7 @@ def _status(value: str) -> int:
     return int(value)
 
 
-def parse_fault(value: str) -> Fault:
+def parse_fault(value: str, max_seconds: float = float("inf")) -> Fault:
     """``KIND[:after=N][,seconds=S][,status=C]`` (``:`` or ``;`` before the options, ``,``
     between)."""
     kind, _, options = value.strip().replace(";", ":", 1).partition(":")
@@ -70,9 +71,10 @@ def parse_fault(value: str) -> Fault:
                 status = int(raw)
             else:
                 raise ValueError(option)
-            if after < 0 or not 0 <= seconds < float("inf") or not 400 <= status <= 599:
+            if after < 0 or not 0 <= seconds <= max_seconds or not 400 <= status <= 599:
                 raise ValueError(option)
         except ValueError:
-            raise ApiError(400, f"{FAULT}: bad option {option!r} (after=N, seconds=S, "
+            most = "" if max_seconds == float("inf") else f" up to {max_seconds:g}"
+            raise ApiError(400, f"{FAULT}: bad option {option!r} (after=N, seconds=S{most}, "
                                 "status=400-599)") from None
     return Fault(kind, after, seconds, status)  # type: ignore[arg-type]

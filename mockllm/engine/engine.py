@@ -17,14 +17,14 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
 
 import msgspec
 
 from mockllm.config_error import ConfigError
 from mockllm.config_schema import Config, locate
-from mockllm.engine import control, vectors
+from mockllm.engine import control, limits, vectors
 from mockllm.engine.answers import Answer, make_error
 from mockllm.engine.behaviour import Behaviour
 from mockllm.engine.counters import Counters, LocalCounters, RuleCounter
@@ -38,6 +38,7 @@ from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
 from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
 from mockllm.engine.tokens import Tokenizer, Tokenizers, count
+from mockllm.engine.values import TemplateValues, no_values
 from mockllm.errors import ApiError
 
 log = logging.getLogger("mockllm.engine")
@@ -108,7 +109,7 @@ class Engine:
         #: The compiled latency blocks (timing.py); None: constant ttft_ms / itl_ms only.
         self.timing: Timing | None = timing.compile(config) if timing is not None else None
         self.models = ModelRegistry(config.models)
-        self.control_headers = config.server.control_headers
+        self.ctl, self.limits = config.server.control_headers, config.server.limits
         #: Requests and tokens per minute (engine/quotas.py); None without ``quotas:``.
         self.quotas = Quotas(config.quotas) if config.quotas else None
         #: Where the counters live; a reload keeps them (so do runtime rules).
@@ -242,17 +243,21 @@ class Engine:
 
     def plan(self, req: NeutralRequest) -> Plan:
         start = time.monotonic()
-        ctl = control.read(req.headers) if self.control_headers else control.NONE
+        bounds = self.limits
+        ctl = control.read(req.headers, bounds.control_ms / 1000) if self.ctl else control.NONE
         model = self.models.require(req.model)
         tok = self.tokenizers.get(model.tokenizer)
         embedding = bool(req.inputs) and not req.messages
+        prompt = "" if embedding else req.prompt_text()
+        too_big = limits.prompt_error(req, [*req.inputs, req.query] if embedding else [prompt],
+                                      bounds)
+        if too_big is not None:  # before any tokenizing
+            return Plan(model=model, rule=None, prompt_tokens=0, error=too_big)
         if embedding:
             counts = [count(tok, t) for t in req.inputs]
             prompt_tokens = sum(counts) + count(tok, req.query)
             too_long = max(counts, default=0)
-            prompt = ""
         else:
-            prompt = req.prompt_text()
             prompt_tokens = too_long = prompt_tokens_of(req, tok, prompt)
         plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
         if req.provider in _LIMITED:
@@ -295,17 +300,25 @@ class Engine:
             seed = req.seed if req.seed is not None else zlib.crc32(prompt.encode())
             budget = req.max_tokens if req.max_tokens is not None else model.max_output_tokens
             # Template values are gathered only for an answer that renders some.
-            values = (_Values(req, view or RequestView(req, model.id), model, plan.rule,
-                              uses + 1) if answer.needs_values else _no_values)
-            if answer.responder is not None:
-                the_view = view or RequestView(req, model.id)
-                for index in range(max(req.n, 1)):
-                    plan.choices.append(render_reply(answer, req, tok, index, seed + index,
-                                                     budget, the_view))
-            else:
-                for index in range(max(req.n, 1)):
-                    plan.choices.append(answer.choice(req, tok, index, seed + index, budget,
-                                                      values, self.behaviour))
+            values = (TemplateValues(req, view or RequestView(req, model.id), model, plan.rule,
+                              uses + 1) if answer.needs_values else no_values)
+            the_view = ((view or RequestView(req, model.id)) if answer.responder is not None
+                        else None)
+            total = 0
+            for index in range(max(req.n, 1)):
+                if the_view is not None:
+                    choice = render_reply(answer, req, tok, index, seed + index, budget,
+                                          the_view)
+                else:
+                    choice = answer.choice(req, tok, index, seed + index, budget, values,
+                                           self.behaviour)
+                plan.choices.append(choice)
+                total += choice.completion_tokens
+                if total > bounds.generated_tokens:  # checked as they are made: stop early
+                    break
+            plan.error = limits.output_error(req, total, bounds)
+            if plan.error is not None:
+                return plan
         latency = self._latency(rule, model)
         plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault,
                                    self.timing)
@@ -337,6 +350,9 @@ class Engine:
 
     def prompt_tokens(self, req: NeutralRequest, model: ModelConfig) -> int:
         """The prompt tokens ``req`` is billed (what usage and ``count_tokens`` report)."""
+        too_big = limits.prompt_error(req, [req.prompt_text()], self.limits)
+        if too_big is not None:
+            raise too_big
         return prompt_tokens_of(req, self.tokenizers.get(model.tokenizer), None)
 
     def tokenizer(self, model: ModelConfig) -> Tokenizer:
@@ -349,39 +365,3 @@ def prompt_tokens_of(req: NeutralRequest, tok: Tokenizer, prompt: str | None) ->
     if billed is None:
         return count(tok, req.prompt_text() if prompt is None else prompt)
     return sum(count(tok, t) for t in billed.texts) + billed.fixed
-
-
-def _no_values(index: int) -> Mapping[str, str]:
-    raise AssertionError("an answer without templates asked for template values")
-
-
-class _Values:
-    """Template values, built on first use and once per choice index."""
-
-    __slots__ = ("_base", "_counter", "_model", "_req", "_rule", "_view")
-
-    def __init__(self, req: NeutralRequest, view: RequestView, model: ModelConfig,
-                 rule: str | None, counter: int) -> None:
-        self._req, self._view, self._model, self._rule = req, view, model, rule
-        self._counter = counter
-        self._base: dict[str, str] | None = None
-
-    def __call__(self, index: int) -> Mapping[str, str]:
-        if self._base is None:
-            req, view = self._req, self._view
-            self._base = {
-                "model": self._model.id,
-                "requested_model": req.model,
-                "endpoint": req.endpoint,
-                "provider": req.provider,
-                "rule": self._rule or "defaults",
-                "counter": str(self._counter),
-                "last_user": view.last_user,
-                "last_message": req.messages[-1].text if req.messages else "",
-                "system": view.system,
-                "message_count": str(len(req.messages)),
-                **view.captures,
-            }
-        if index == 0:
-            return {**self._base, "choice": "0"}
-        return {**self._base, "choice": str(index)}

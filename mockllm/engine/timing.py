@@ -117,6 +117,7 @@ class Timing:
     def __init__(self, config: Config, runtime: TimingRuntime) -> None:
         self.runtime = runtime
         self.control_headers = config.server.control_headers
+        self.control_ms = config.server.limits.control_ms
         self.profiles: dict[str, CompiledLatency] = {}
         self._by_id: dict[int, CompiledLatency] = {}
         self._keep: list[Latency] = []  # the ids above stay valid while we hold the structs
@@ -276,12 +277,13 @@ class Timing:
             block = found
         value = headers.get(LATENCY_HEADER)
         if value is not None:
-            block = _apply_header(value, block)
+            block = _apply_header(value, block, self.control_ms)
         return block
 
 
-def _apply_header(value: str, block: CompiledLatency) -> CompiledLatency:
-    """``ttft=100,itl=10`` (milliseconds; ``prefill`` per prompt token too) over ``block``."""
+def _apply_header(value: str, block: CompiledLatency, max_ms: float) -> CompiledLatency:
+    """``ttft=100,itl=10`` (milliseconds; ``prefill`` per prompt token too) over ``block``;
+    each value at most ``max_ms`` (``server.limits.control_ms``)."""
     ttft, itl, prefill = block.ttft, block.itl, block.prefill
     for part in value.split(","):
         key, sep, num = part.partition("=")
@@ -294,6 +296,10 @@ def _apply_header(value: str, block: CompiledLatency) -> CompiledLatency:
             raise ApiError(400, f"{LATENCY_HEADER}: expected comma-separated key=milliseconds "
                                 f"(ttft=100,itl=10), got {value!r}", param=LATENCY_HEADER
                            ) from None
+        if ms > max_ms:
+            raise ApiError(400, f"{LATENCY_HEADER}: {key}={num.strip()} is more than the "
+                                f"{max_ms:g} ms a control header may ask for "
+                                "(server.limits.control_ms)", param=LATENCY_HEADER)
         if key == "ttft":
             ttft = Constant(ms)
         elif key == "itl":

@@ -282,4 +282,6 @@ class Chat(OpenAIEndpoint):
             return self.transport("sse").stream(self.with_fault(frames, plan),
                                                 pacing=plan.pacing)
         await self.wait_for(plan)
-        return wire.json_response(completion(cid, created, plan, top, tier))
+        values = plan.completion_tokens * (top + 1 if top is not None else 1)
+        return await self.build(
+            lambda: wire.json_response(completion(cid, created, plan, top, tier)), values)

@@ -26,7 +26,7 @@ from mockllm.engine import Message, NeutralRequest
 from . import capabilities, errors, reasoning, responses_checks, tool_choice, wire
 from .base import OpenAIEndpoint, known_fields
 from .errors import check_count
-from .responses_input import input_messages, output_messages, tools_of
+from .responses_input import LOGPROBS, input_messages, output_messages, tools_of
 from .responses_render import Builder
 from .responses_schema import (
     Deleted,
@@ -112,6 +112,8 @@ class Responses(OpenAIEndpoint):
             headers=self.headers(request),
         )
         neutral.billed = neutral_bill(req.model, neutral.messages, neutral.tools)
+        if LOGPROBS in (req.include or ()):  # for server.limits.logprob_entries
+            neutral.logprobs, neutral.top_logprobs = True, req.top_logprobs or 0
         if req.tools is not None or req.tool_choice is not None:
             tool_choice.apply(neutral, req.tool_choice, req.parallel_tool_calls, "responses")
         effort = reasoning.effort(model, req.reasoning.effort if req.reasoning else None)
@@ -119,7 +121,9 @@ class Responses(OpenAIEndpoint):
             neutral.thinking, neutral.reasoning_effort = True, effort
         plan = self.plan(request, neutral, body)
         build = Builder(req, plan)
-        final = build.final()
+        values = plan.completion_tokens * ((req.top_logprobs or 0) + 1
+                                           if LOGPROBS in (req.include or ()) else 1)
+        final = await self.build(build.final, values)
         if req.store is not False:
             turns = [*history, *new, *output_messages(build.choice)]
             await self.store.put(final.id, Stored(final, turns))

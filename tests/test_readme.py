@@ -44,3 +44,26 @@ def test_ci_runs_the_readme_test_command_and_installs_no_plugin() -> None:
     assert ci == command
     # An installed example plugin would replace a builtin in the user's venv.
     assert "examples/" not in command
+
+
+def test_readme_pytest_example_passes(tmp_path: Path) -> None:
+    from tests.test_testing_docs import run_pytest
+
+    test = re.search(r"```python\n(# test_quickstart\.py.*?)```", README.read_text(), re.S)
+    assert test is not None
+    (tmp_path / "test_quickstart.py").write_text(test.group(1))
+    out = run_pytest(tmp_path)
+    assert out.returncode == 0 and "1 passed" in out.stdout, out.stdout[-3000:]
+
+
+def test_readme_curl_example_answers() -> None:
+    import json
+
+    import httpx
+
+    body = re.search(r"-d '(\{.*?\})'", README.read_text())
+    assert body is not None
+    with run_config("rules: []\n") as live:
+        r = httpx.post(live.url + "/v1/chat/completions", json=json.loads(body.group(1)),
+                       timeout=60)
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]

@@ -79,7 +79,8 @@ def test_environment_beats_config_for_overrides(tmp_path: Path,
 
 
 def _chat_row(out: str) -> str:
-    [row] = [line for line in out.splitlines() if "/v1/chat/completions" in line]
+    # The path column exactly: /openai/v1/chat/completions (Azure) is another route.
+    [row] = [line for line in out.splitlines() if line.split()[1:2] == ["/v1/chat/completions"]]
     return row
 
 

@@ -364,4 +364,7 @@ def prompt_tokens_of(req: NeutralRequest, tok: Tokenizer, prompt: str | None) ->
     billed = req.billed
     if billed is None:
         return count(tok, req.prompt_text() if prompt is None else prompt)
-    return sum(count(tok, t) for t in billed.texts) + billed.fixed
+    total = billed.fixed
+    for text in billed.texts:
+        total += count(tok, text)
+    return total

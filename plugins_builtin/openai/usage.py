@@ -108,8 +108,17 @@ class ChatBill:
 def chat_bill(req: ChatRequest) -> Billed:
     """The bill of a chat completions request."""
     bill = ChatBill()
+    texts_out, fixed = bill.texts, 0
     for m in req.messages:
         content = m.content
+        if (type(content) is str and m.name is None and not m.tool_calls
+                and m.function_call is None):
+            # The usual turn, without the general path's lists (it runs per request).
+            texts_out.append(m.role)
+            if content:
+                texts_out.append(content)
+            fixed += PER_MESSAGE
+            continue
         images = 0
         if content is None or isinstance(content, str):
             texts: list[str] = [content] if content else []
@@ -126,6 +135,7 @@ def chat_bill(req: ChatRequest) -> Billed:
         if m.function_call is not None:
             texts += (m.function_call.name, m.function_call.arguments)
         bill.message(m.role, texts, m.name, images)
+    bill.fixed += fixed
     if req.tools:
         bill.tools(req.model, ((t.function.name, t.function.description or "",
                                 t.function.parameters or {})

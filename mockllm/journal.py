@@ -25,6 +25,8 @@ class Entry(msgspec.Struct, omit_defaults=True):
     ttft_ms: float | None = None
     total_ms: float | None = None
     body: str = ""
+    #: The client left before the answer was ready: its wait was cancelled, its slot freed.
+    client_disconnected: bool = False
 
 
 class Journal:
@@ -54,6 +56,7 @@ class Journal:
             ttft_ms=None if obs.ttft is None else round(obs.ttft * 1000, 3),
             total_ms=None if obs.total is None else round(obs.total * 1000, 3),
             body=obs.body.decode("utf-8", errors="replace"),
+            client_disconnected=obs.disconnected,
         )
 
     def query(

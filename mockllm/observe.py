@@ -25,6 +25,8 @@ class Observation(msgspec.Struct):
     first_token: float | None = None
     end: float | None = None
     body: bytes = b""
+    #: The client went away before its answer was ready (the wait was cancelled).
+    disconnected: bool = False
 
     @property
     def ttft(self) -> float | None:

@@ -82,7 +82,7 @@ class Rankings(Endpoint):
         )
         plan = self.plan(request, neutral, body)
         if plan.pacing is not None:
-            await plan.pacing.wait_total(1)  # one forward pass: the time to first token
+            await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         if len(plan.scores) != len(req.passages):
             raise ApiError(500, "the engine gave no score for some passages")
         ranked = sorted((Ranking(i, s) for i, s in enumerate(plan.scores)),

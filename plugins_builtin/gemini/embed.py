@@ -63,7 +63,7 @@ class EmbedContent(GeminiEndpoint):
             for i, vector in zip(index, plan.embeddings, strict=True):
                 out[i] = vector
             if plan.pacing is not None:
-                await plan.pacing.wait_total(1)  # one forward pass: the time to first token
+                await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         return out
 
 

@@ -58,7 +58,7 @@ class Embed(OllamaEndpoint):
         if len(plan.embeddings) != len(texts):
             raise ApiError(500, "the engine gave no embedding for some inputs")
         if plan.pacing is not None:
-            await plan.pacing.wait_total(1)  # one forward pass: the time to first token
+            await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         end = time.monotonic()
         out = Embeddings(
             model=req.model, embeddings=plan.embeddings,
@@ -91,7 +91,7 @@ class LegacyEmbeddings(OllamaEndpoint):
         if len(plan.embeddings) != 1:
             raise ApiError(500, "the engine gave no embedding")
         if plan.pacing is not None:
-            await plan.pacing.wait_total(1)
+            await self.wait_paced(plan.pacing, 1)
         return Response(encoder.encode(LegacyEmbedding(plan.embeddings[0])),
                         media_type="application/json")
 

@@ -183,7 +183,7 @@ class Completions(OpenAIEndpoint):
             )
         pacing = plans[0].pacing
         if pacing is not None:
-            await pacing.wait_total(sum(p.completion_tokens for p in plans))
+            await self.wait_paced(pacing, sum(p.completion_tokens for p in plans))
         values = sum(p.completion_tokens for p in plans) * ((req.logprobs or 0) + 1)
         return await self.build(lambda: wire.json_response(Completion(
             cid, "text_completion", created, name, render.choices(), usage=render.usage())),

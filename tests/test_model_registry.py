@@ -118,6 +118,18 @@ def test_sonnet_5_5_points_disabled_thinking_to_between_tools(
     assert ok.stop_reason in ("end_turn", "max_tokens")
 
 
+@pytest.mark.parametrize("effort", ["xhigh", "max"])
+def test_sonnet_5_5_between_tools_only_up_to_high_effort(claude: anthropic.Anthropic,
+                                                         effort: str) -> None:
+    kw: dict[str, Any] = {"thinking": {"type": "between_tools"}}
+    with pytest.raises(anthropic.BadRequestError, match="between_tools"):
+        claude.messages.create(model="claude-sonnet-5-5", max_tokens=4096, messages=HI,
+                               extra_body={"output_config": {"effort": effort}}, **kw)
+    ok = claude.messages.create(model="claude-sonnet-5-5", max_tokens=4096, messages=HI,
+                                extra_body={"output_config": {"effort": "high"}}, **kw)
+    assert ok.stop_reason == "end_turn"
+
+
 def test_opus_5_5_thinking_cannot_be_disabled(claude: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError, match='"thinking.type.disabled" is not '
                                                         "supported for this model"):

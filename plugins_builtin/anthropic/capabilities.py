@@ -31,12 +31,17 @@ def check(req: MessagesRequest, model: ModelConfig) -> None:
                     "behavior.")
         raise ApiError(400, f'"thinking.type.{thinking}" is not supported for this model. '
                             + hint)
+    effort = req.output_config.effort if req.output_config is not None else None
+    if thinking == "between_tools" and effort in ("xhigh", "max"):
+        # Sonnet 5.5's page: between_tools runs at low, medium and high effort only.
+        raise ApiError(400, f'"thinking.type.between_tools" is not supported with effort '
+                            f'"{effort}". Use "thinking.type.adaptive" to run at "xhigh" or '
+                            '"max".')
     choice = (req.tool_choice or {}).get("type")
     if not caps.forced_tools and choice in ("any", "tool"):
         raise ApiError(400, f'"tool_choice.type.{choice}" is not supported for this model. '
                             'Use "tool_choice.type.auto" or "tool_choice.type.none"; forced '
                             "tool use is not available on this model.")
-    effort = req.output_config.effort if req.output_config is not None else None
     if effort is not None and caps.reasoning_efforts is not None \
             and effort not in caps.reasoning_efforts:
         allowed = ", ".join(f"'{e}'" for e in caps.reasoning_efforts)

@@ -106,7 +106,9 @@ class LiveServer:
             with opener.open(req, timeout=30) as r:
                 return json.loads(r.read())
         except urllib.error.HTTPError as exc:
-            detail = json.loads(exc.read() or b"{}").get("error", {}).get("message", str(exc))
+            with exc:  # it holds the connection: close it, or its socket leaks
+                detail = json.loads(exc.read() or b"{}").get("error", {}).get("message",
+                                                                              str(exc))
             raise AdminError(exc.code, detail) from None
 
     def reset(self) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mockllm.config import load_default, load_file
+from mockllm.config import Config, ConfigError, load_default, load_file, locate
 from mockllm.context import ServerContext
 from mockllm.engine.latency import BUILTIN
 from mockllm.named import collect_all, split_use
@@ -71,9 +71,37 @@ def _check_use_keys(use: dict[str, str], endpoints: list[str], transports: list[
 
 
 def create_context(options: StartupOptions | None = None) -> ServerContext:
-    """Assemble everything; raises ``ConfigError`` or ``PluginError`` with readable lines."""
+    """Assemble everything; raises ``ConfigError`` or ``PluginError`` with readable lines.
+
+    A plugin problem that comes from the config file (``plugins.load``, ``plugins.disable``,
+    ``plugins.use``) is a ConfigError with that entry's FILE:LINE."""
     options = options or StartupOptions()
     config = load_file(options.config_path) if options.config_path else load_default()
+    try:
+        return _assemble(options, config)
+    except PluginError as exc:
+        where = _config_entry(config, str(exc))
+        if where is None:
+            raise
+        raise ConfigError([f"{locate(config, where)}: {where}: {exc}"]) from None
+
+
+def _config_entry(config: Config, message: str) -> str | None:
+    """The config key path a plugin error message is about, if the config named it."""
+    plugins = config.plugins
+    for i, name in enumerate(plugins.load):
+        if repr(name) in message or f" {name} " in message:
+            return f"plugins.load[{i}]"
+    for i, name in enumerate(plugins.disable):
+        if repr(name) in message:
+            return f"plugins.disable[{i}]"
+    for key, plugin in plugins.use.items():
+        if repr(key) in message or f"{key}={plugin}" in message:
+            return f"plugins.use.{key}"
+    return None
+
+
+def _assemble(options: StartupOptions, config: Config) -> ServerContext:
     env = LoadOptions.from_env()
     modules: list[tuple[str, Source]] = [(m, "module") for m in options.modules]
     modules += [(m, "config") for m in config.plugins.load]

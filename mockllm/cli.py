@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from mockllm import __version__
 from mockllm.assembly import StartupOptions, create_context, parse_use
-from mockllm.config import ConfigError, load_file
+from mockllm.config import ConfigError
 from mockllm.context import ServerContext
 from mockllm.registry import PluginError
 from mockllm.settings import LOG_LEVELS, apply_environment, help_for, log_level, port, workers
@@ -22,8 +22,9 @@ from mockllm.state import StateError
 OPTIONS_ENV = "MOCKLLM_SERVE_OPTIONS"
 
 
-def _plugin_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help=help_for("config", "YAML config"))
+def _plugin_flags(p: argparse.ArgumentParser, config: bool = True) -> None:
+    if config:
+        p.add_argument("--config", metavar="FILE", help=help_for("config", "YAML config"))
     p.add_argument("--use", action="append", default=[], metavar="KEY=PLUGIN",
                    help="force PLUGIN (or 'builtin') for KEY; repeatable (env MOCKLLM_USE, "
                         "comma-separated; the command line wins per key)")
@@ -66,14 +67,16 @@ def parser() -> argparse.ArgumentParser:
                         help="address to listen on (default: 127.0.0.1)")
     record.add_argument("--port", type=port, default=8000,
                         help="port to listen on (default: 8000)")
-    validate = sub.add_parser("validate", help="check a config file")
+    validate = sub.add_parser("validate", help="check a config file as serve would (same "
+                                               "plugins, same checks)")
+    _plugin_flags(validate, config=False)
     validate.add_argument("file")
     return ap
 
 
 def _options(args: argparse.Namespace) -> StartupOptions:
     return StartupOptions(
-        config_path=args.config,
+        config_path=args.file if args.command == "validate" else args.config,
         use=parse_use(args.use, "--use"),
         disable=list(args.disable_plugin),
         modules=list(args.modules),
@@ -97,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "validate":
-        return _validate(args.file)
     if args.command == "record":
         return _record(args)
     origins = apply_environment(args)
     options = _options(args)
+    if args.command == "validate":
+        return _validate(args.file, options)
     if args.command == "serve":
         return _serve(args, options, origins)
     ctx = create_context(options)
@@ -111,13 +114,19 @@ def _run(args: argparse.Namespace) -> int:
     return _routes(ctx, args)
 
 
-def _validate(path: str) -> int:
+def _validate(path: str, options: StartupOptions) -> int:
+    """Everything ``serve`` checks before it listens, with the same plugins: the file, the
+    plugins it loads or blocks, overrides, latency models, plugin matchers and responders."""
     try:
-        config = load_file(path)
+        ctx = create_context(options)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
+    except PluginError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 1
+    config = ctx.config
     print(f"{path}: ok ({len(config.models)} models, {len(config.rules)} rules)")
     return 0
 

@@ -101,3 +101,43 @@ def test_serve_refuses_a_bad_config_with_one_line(tmp_path: Path,
     bad.write_text("models: 3\n")
     assert main(["serve", "--config", str(bad), "--port", "1"]) == 2
     assert f"{bad}:1: models:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("defaults:\n  latency:\n    ttft: {model: stpe, ms: 3}\n",
+     "c.yaml:3: defaults.latency.ttft: unknown latency model 'stpe'"),
+    ("rules:\n  - respond: {text: hi}\n    latency:\n      itl: {model: constant, c_ms: 3}\n",
+     "c.yaml:4: rules[0].latency.itl: unknown parameter 'c_ms'"),
+    ("rules:\n  - latency:\n      ttft: {model: lognormall, mean_ms: 3}\n",
+     "c.yaml:3: rules[0].latency.ttft: unknown latency model 'lognormall'"),
+    ("plugins:\n  load: [tests.plugins.acme_hooks]\nrules:\n  - match: {acme.sentiment: x}\n",
+     "c.yaml:4: rules[0].match.acme.sentiment: expected one of negative, positive"),
+    ("plugins:\n  load: [tests.plugins.acme_hooks, no_such_module]\n",
+     "c.yaml:2: plugins.load[1]: cannot import plugin module 'no_such_module'"),
+    ("plugins:\n  disable: [nosuch]\n",
+     "c.yaml:2: plugins.disable[0]: cannot block 'nosuch'"),
+    ("plugins:\n  use: {openai.chta: builtin}\n",
+     "c.yaml:2: plugins.use.openai.chta: --use names an unknown endpoint key 'openai.chta' "
+     "(did you mean 'openai.chat'?)"),
+])
+def test_validate_checks_what_serve_checks_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(str(tmp_path / expected)), err
+    # serve refuses the same file with the same words.
+    assert main(["routes", "--config", str(path)]) == 2
+    assert expected.split(": ", 1)[1] in capsys.readouterr().err
+
+
+def test_validate_loads_the_plugins_serve_loads(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("defaults:\n  latency:\n    ttft: {model: bimodal, fast_ms: 1, "
+                    "slow_ms: 2, p_slow: 0.1}\n")
+    assert main(["validate", str(path)]) == 1
+    assert main(["validate", "-p", "tests.plugins.bimodal_latency", str(path)]) == 0
+    assert "ok" in capsys.readouterr().out

@@ -192,3 +192,34 @@ def test_config_plugins_load_and_use(tmp_path: Any, fake_eps: list[FakeDist]) ->
     c = ctx(config_path=str(cfg))
     assert selected(c) == ("tests.plugins.other_chat", "override")
     assert {i.source for i in c.plugins.infos if i.name.startswith("tests.")} == {"config"}
+
+
+def test_blocking_accepts_a_distribution_name(fake_eps: list[FakeDist]) -> None:
+    fake_eps.append(FakeDist("acme-dist", {"acme": "tests.plugins.acme_chat"}))
+    for name in ("acme-dist", "acme_dist", "Acme.Dist"):
+        c = ctx(disable=[name])
+        assert selected(c) == ("builtin.openai", "builtin"), name
+        assert next(i for i in c.plugins.infos if i.name == "acme").status == "blocked"
+
+
+def test_blocking_an_unknown_name_is_an_error(fake_eps: list[FakeDist]) -> None:
+    fake_eps.append(FakeDist("acme-dist", {"acme": "tests.plugins.acme_chat"}))
+    with pytest.raises(PluginError, match=r"cannot block 'acm'.*did you mean 'acme'"):
+        ctx(disable=["acm"])
+    from mockllm.cli import main
+
+    assert main(["plugins", "--disable-plugin", "nosuch"]) == 2
+
+
+def test_a_plugin_has_one_name_however_it_is_loaded(fake_eps: list[FakeDist]) -> None:
+    fake_eps.append(FakeDist("acme-dist", {"acme": "tests.plugins.acme_chat"}))
+    # -p of an installed plugin's module: already loaded by its entry point, nothing twice.
+    c = ctx(modules=["tests.plugins.acme_chat"])
+    assert [i.name for i in c.plugins.infos if i.module == "tests.plugins.acme_chat"] == ["acme"]
+    assert selected(c) == ("acme", "plugin")
+    # With autoload off, -p loads it under its entry-point name all the same.
+    c = ctx(modules=["tests.plugins.acme_chat"], autoload=False)
+    info = next(i for i in c.plugins.infos if i.module == "tests.plugins.acme_chat")
+    assert (info.name, info.source, info.distribution) == ("acme", "module", "acme-dist 1.0")
+    assert ctx(modules=["tests.plugins.acme_chat"], autoload=False,
+               disable=["acme"]).endpoints.resolutions["openai.chat"].winner.builtin

@@ -134,6 +134,7 @@ def _validate(path: str, options: StartupOptions) -> int:
 def _plugins(ctx: ServerContext, args: argparse.Namespace) -> int:
     from mockllm.describe import plugins_json, plugins_text
 
+    ctx.warm()  # so the tokenizer each model's vocabulary resolved to is shown too
     if args.json:
         print(json.dumps(plugins_json(ctx), indent=2))
         return 0

@@ -76,13 +76,24 @@ class ServerContext:
         #: Called with every finished request's Observation (metrics, plugins); the journal
         #: records it first.
         self.observers: list[Observer] = []
+        #: id(observer) -> how many times it raised (the first one is logged).
+        self.observer_failures: dict[int, int] = {}
 
     def observe(self, obs: Observation) -> None:
         # Health, metrics and admin calls are not model requests: not in the journal.
         if not obs.endpoint.startswith("mockllm."):
             self._record(obs)
         for observer in self.observers:
-            observer(obs)
+            try:
+                observer(obs)
+            except Exception:
+                # An observer is a plugin's bystander: it never fails the request it watches.
+                # Its traceback is logged the first time; later failures are only counted.
+                failures = self.observer_failures.get(id(observer), 0)
+                self.observer_failures[id(observer)] = failures + 1
+                if not failures:
+                    log.exception("observer %r failed (later failures are counted in "
+                                  "context.observer_failures, not logged)", observer)
 
     @property
     def hook(self) -> Any:

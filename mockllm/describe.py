@@ -5,29 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from mockllm.context import ServerContext
+from mockllm.describe_hooks import hooks_json, hooks_text, implementations, per_plugin, why
 from mockllm.registry import KeyRegistry
-from mockllm.resolve import Resolution
-
-_WHY = {
-    "runtime": "runtime override (POST /_mockllm/plugins/use)",
-    "override": "start-up override (--use / MOCKLLM_USE / plugins.use)",
-    "tryfirst": "tryfirst hookimpl",
-    "plugin": "installed plugin beats builtin",
-    "builtin": "builtin (nothing else implements it)",
-}
-
-
-def _impls(r: Resolution) -> list[dict[str, Any]]:
-    return [
-        {"plugin": c.plugin, "class": c.class_path, "builtin": c.builtin}
-        for c in (r.winner, *r.shadowed)
-    ]
 
 
 def _entry(reg: KeyRegistry, key: str) -> dict[str, Any]:
     r = reg.resolutions[key]
-    return {"key": key, "selected": r.winner.plugin, "reason": r.reason,
-            "implementations": _impls(r)}
+    return {"key": key, "selected": r.winner.plugin, "reason": r.reason, "why": why(r),
+            "implementations": implementations(r),
+            "wrappers": [w.plugin for w in reg.wrappers(key)]}
 
 
 def plugins_json(ctx: ServerContext) -> dict[str, Any]:
@@ -44,12 +30,14 @@ def plugins_json(ctx: ServerContext) -> dict[str, Any]:
     return {
         "plugins": [
             {"name": i.name, "source": i.source, "distribution": i.distribution,
-             "status": i.status, "module": i.module}
+             "status": i.status, "module": i.module, **per_plugin(ctx, i.name)}
             for i in ctx.plugins.infos
         ],
         "endpoints": endpoints,
         "transports": [_entry(ctx.transports, k) for k in ctx.transports.keys()],
-        "warnings": [*ctx.plugins.warnings, *ctx.endpoints.warnings, *ctx.transports.warnings],
+        **hooks_json(ctx),
+        "warnings": [*ctx.plugins.warnings, *ctx.endpoints.warnings, *ctx.transports.warnings,
+                     *ctx.merged.warnings, *ctx.merged.tokenizers.warnings],
     }
 
 
@@ -70,7 +58,9 @@ def plugins_text(ctx: ServerContext, explain: str | None = None) -> str:
             where = _where(e["routes"]) if "routes" in e else ""
             lines.append(f"  {e['key']:<24} -> {e['selected']:<20} ({e['reason']}){where}")
             if explain is not None:
-                lines.append(f"      why: {_WHY[e['reason']]}")
+                lines.append(f"      why: {e['why']}")
+                if e["wrappers"]:
+                    lines.append(f"      wrapped by: {' > '.join(e['wrappers'])}")
                 for impl in e["implementations"]:
                     mark = "*" if impl["plugin"] == e["selected"] else " "
                     lines.append(f"    {mark} {impl['plugin']:<20} {impl['class']}")
@@ -82,6 +72,8 @@ def plugins_text(ctx: ServerContext, explain: str | None = None) -> str:
         e["key"] == explain for k in ("endpoints", "transports") for e in data[k]
     ):
         raise KeyError(explain)
+    if explain is None:
+        lines.extend(hooks_text(data))
     for w in data["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)

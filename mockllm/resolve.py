@@ -69,6 +69,9 @@ def find(contributions: list[Contribution], name: str | type) -> Contribution | 
     return None
 
 
+_LABEL = {"runtime": "runtime override", "override": "start-up override (--use)"}
+
+
 def rank(c: Contribution) -> tuple[int, int]:
     """Sort key of precedence without overrides: tryfirst, then plugins, then builtins;
     load order inside a tier."""
@@ -96,7 +99,7 @@ def resolve(
             offered = ", ".join(sorted({c.plugin for c in contributions}))
             shown = name.__qualname__ if isinstance(name, type) else name
             raise ResolutionError(
-                f"{why} override {key}={shown}: that plugin does not implement {key!r} "
+                f"{_LABEL[why]} {key}={shown}: that plugin does not implement {key!r} "
                 f"(implemented by: {offered})"
             )
         return Resolution(key, chosen, why, tuple(c for c in ordered if c is not chosen))

@@ -44,7 +44,7 @@ def test_plugins_text_lists_plugins_and_winners(capsys: pytest.CaptureFixture[st
 def test_plugins_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plugins", "--explain", "openai.chat", "-p", "tests.plugins.acme_chat"]) == 0
     out = capsys.readouterr().out
-    assert "why: installed plugin beats builtin" in out
+    assert "why: a plugin beats the builtin (builtin.openai)" in out
     assert "* tests.plugins.acme_chat" in out
     assert main(["plugins", "--explain", "nope.key"]) == 2
     assert "no endpoint or transport key 'nope.key'" in capsys.readouterr().err

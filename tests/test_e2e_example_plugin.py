@@ -153,7 +153,7 @@ def test_plugins_json_tells_all_of_it() -> None:
 def test_plugins_text_explains_the_winner() -> None:
     out = cli("plugins", "--explain", "openai.chat").stdout
     assert "openai.chat" in out and "-> echo" in out
-    assert "installed plugin beats builtin" in out
+    assert "a plugin beats the builtin (builtin.openai)" in out
     assert "builtin.openai" in out and ":Chat" in out and "plugins_builtin.openai" in out
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -183,3 +184,96 @@ def test_serve_warns_that_the_plugin_replaced_a_builtin() -> None:
     assert "--use openai.chat=builtin" in warning
     assert not [line for line in _startup_lines("--use", "openai.chat=builtin")
                 if "WARNING" in line]
+
+
+HOOKS_CONFIG = """\
+models:
+  - {id: gpt-4o, provider: openai}
+  - {id: chars-model, provider: openai, tokenizer: echo.chars}
+  - {id: claude-test, provider: anthropic, max_output_tokens: 4096}
+rules:
+  - match: {echo.shouting: true}
+    respond: {template: "No need to shout about {shout}."}
+    latency: {ttft: {model: echo.steady, ms: 1}}
+  - match: {last_user: {contains: backwards}}
+    respond: {echo.backwards: {prefix: "> "}}
+"""
+
+
+@pytest.fixture(scope="module")
+def hooks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("hooks") / "hooks.yaml"
+    path.write_text(HOOKS_CONFIG)
+    # echo replaces openai.chat; --use brings the engine back so the plugin's matchers and
+    # responders answer chat too.
+    with serve("--config", str(path), "--use", "openai.chat=builtin") as url:
+        yield url
+
+
+def test_every_hook_of_the_example_through_the_openai_sdk(hooks_url: str) -> None:
+    with openai.OpenAI(base_url=hooks_url + "/v1", api_key="x", max_retries=0) as client:
+        def ask(text: str, model: str = "gpt-4o") -> Any:
+            return client.chat.completions.with_raw_response.create(
+                model=model, messages=[{"role": "user", "content": text}])
+
+        raw = ask("HELLO THERE")
+        assert raw.parse().choices[0].message.content == "No need to shout about hello there."
+        assert int(raw.headers["x-echo-requests"]) >= 1  # the plugin's middleware
+        assert ask("say backwards").parse().choices[0].message.content == "> sdrawkcab yas"
+        out = ask("say backwards", "chars-model").parse()  # a character-level tokenizer
+        assert out.usage.completion_tokens == len("> sdrawkcab yas")
+        with pytest.raises(openai.BadRequestError, match="please rephrase that politely"):
+            ask("a rude question")
+        with client.chat.completions.stream(model="chars-model", messages=[
+                {"role": "user", "content": "hi"}]) as stream:  # generated text, any tokenizer
+            text = stream.get_final_completion().choices[0].message.content or ""
+        assert text
+
+
+def test_every_hook_of_the_example_through_the_anthropic_sdk(hooks_url: str) -> None:
+    import anthropic
+
+    with anthropic.Anthropic(base_url=hooks_url, api_key="x", max_retries=0) as client:
+        raw = client.messages.with_raw_response.create(
+            model="claude-test", max_tokens=100,
+            messages=[{"role": "user", "content": "go backwards"}])
+        assert raw.headers["x-echo-wrapped"] == "1"  # wrap() around the builtin
+        assert raw.parse().content[0].text == "> sdrawkcab og"  # type: ignore[union-attr]
+        with client.messages.stream(model="claude-test", max_tokens=100, messages=[
+                {"role": "user", "content": "WHY"}]) as stream:
+            message = stream.get_final_message()
+        assert message.content[0].text == "No need to shout about why."  # type: ignore[union-attr]
+        with pytest.raises(anthropic.BadRequestError, match="politely"):
+            client.messages.create(model="claude-test", max_tokens=5,
+                                   messages=[{"role": "user", "content": "rude"}])
+
+
+def test_the_example_streams_one_endpoint_through_its_own_transport(
+    hooks_url: str, http: httpx.Client
+) -> None:
+    r = http.post(hooks_url + "/v1/echo/reverse", json={"text": "abc", "stream": True})
+    assert r.headers["content-type"].startswith("application/x-ndjson")
+    assert r.content == b'{"c":"c"}\n{"c":"b"}\n{"c":"a"}\n{"end":true}\n'
+    state = http.get(hooks_url + "/v1/echo/state").json()
+    assert state["started"] is True and state["models"] == 3
+
+
+def test_the_example_lists_its_contributions_and_refuses_bad_values(tmp_path: Path) -> None:
+    data = json.loads(cli("plugins", "--json").stdout)
+    echo = next(p for p in data["plugins"] if p["name"] == "echo")
+    assert echo["matchers"] == ["echo.shouting"] and echo["responders"] == ["echo.backwards"]
+    assert echo["validators"] == ["echo.polite"] and echo["wraps"] == ["anthropic.messages"]
+    assert echo["latency_models"] == ["echo.steady"]
+    assert "echo" in data["middleware"] and "echo" in data["shutdown"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - match: {echo.shouting: loud}\n"
+                   "    latency: {ttft: {model: echo.steady, ms: -1}}\n")
+    out = cli("validate", str(bad))
+    assert out.returncode == 1
+    assert f"{bad}:2: rules[0].match.echo.shouting: echo.shouting takes true or false" in out.stderr
+
+
+def test_blocking_the_example_by_distribution_name(http: httpx.Client) -> None:
+    with serve("--disable-plugin", "mockllm-echo") as url:
+        assert chat(url) != "say cheese"
+        assert http.post(url + "/v1/echo/reverse", json={"text": "abc"}).status_code == 404

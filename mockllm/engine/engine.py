@@ -107,7 +107,14 @@ class Engine:
         self.config = config
         self.tokenizers = tokenizers
         #: The compiled latency blocks (timing.py); None: constant ttft_ms / itl_ms only.
-        self.timing: Timing | None = timing.compile(config) if timing is not None else None
+        self.timing: Timing | None = None
+        #: Every problem of this config, latency blocks and plugin values alike, raised
+        #: together at the end (so ``mockllm validate`` lists them all at once).
+        problems: list[str] = []
+        try:
+            self.timing = timing.compile(config) if timing is not None else None
+        except ConfigError as exc:
+            problems.extend(exc.problems)
         self.models = ModelRegistry(config.models)
         self.ctl, self.limits = config.server.control_headers, config.server.limits
         #: Requests and tokens per minute (engine/quotas.py); None without ``quotas:``.
@@ -116,7 +123,6 @@ class Engine:
         self.counters: Counters = (counters if counters is not None else previous.counters
                                    if previous is not None else LocalCounters())
         self._keys: set[bytes] = set()
-        problems: list[str] = []
         where = partial(locate, config)
         self.rules = self._compile(config.rules, "rules", where, problems)
         self.runtime_rules: list[Rule] = list(previous.runtime_rules) if previous else []
@@ -129,7 +135,8 @@ class Engine:
             path = f"defaults.respond.{exc.path}"
             problems.append(f"{where(path)}: {path}: {exc.message}")
         if problems:
-            raise ConfigError(problems)
+            ordered: list[str] = sorted(problems, key=_line_of)
+            raise ConfigError(ordered)
         self.behaviour = Behaviour(config.defaults.tools)
         key = b"defaults:" + _key_encoder.encode(config.defaults.respond)
         self._keys.add(key)
@@ -368,3 +375,9 @@ def prompt_tokens_of(req: NeutralRequest, tok: Tokenizer, prompt: str | None) ->
     for text in billed.texts:
         total += count(tok, text)
     return total
+
+
+def _line_of(problem: str) -> int:
+    """``FILE:LINE: ...`` problems in file order."""
+    parts = problem.split(":", 2)
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0

@@ -1,4 +1,6 @@
-"""mockllm-echo: ``openai.chat`` echoes the last user message; ``echo.reverse`` is new."""
+"""mockllm-echo: ``openai.chat`` echoes the last user message; ``echo.reverse`` is new (and
+streams through the plugin's own ``echo.lines`` transport); ``extras`` uses every other hook.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,21 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockllm import ApiError, Endpoint, Registry, hookimpl
+from mockllm import ApiError, Endpoint, Frame, Registry, hookimpl
+from mockllm_echo.extras import (  # noqa: F401 - hookimpls are found on this module
+    STATE,
+    Wrapped,
+    mockllm_asgi_middleware,
+    mockllm_configure,
+    mockllm_latency_models,
+    mockllm_matchers,
+    mockllm_register_transports,
+    mockllm_responders,
+    mockllm_shutdown,
+    mockllm_startup,
+    mockllm_tokenizer,
+    mockllm_validators,
+)
 
 
 class _Message(msgspec.Struct):
@@ -24,6 +40,7 @@ class _ChatRequest(msgspec.Struct):
 
 class _ReverseRequest(msgspec.Struct):
     text: str
+    stream: bool = False
 
 
 _chat = msgspec.json.Decoder(_ChatRequest)
@@ -68,10 +85,23 @@ class Reverse(Endpoint):
 
     async def handle(self, request: Request) -> Response:
         body = self.decode(await self.read_body(request), _reverse)
+        if body.stream:
+            # One endpoint, its own transport: frames in, the transport frames the wire.
+            frames = [Frame(None, _encode({"c": c}), token=True) for c in body.text[::-1]]
+            return self.transport("echo.lines").stream(frames)
         return Response(_encode({"text": body.text[::-1]}), media_type="application/json")
+
+
+class State(Endpoint):
+    """What the lifecycle hooks saw (for the example's end-to-end test)."""
+
+    async def handle(self, request: Request) -> Response:
+        return Response(_encode(STATE), media_type="application/json")
 
 
 @hookimpl
 def mockllm_register_endpoints(registry: Registry) -> None:
     registry.register("openai.chat")(EchoChat)
     registry.register("echo.reverse", path="/v1/echo/reverse", methods=["POST"])(Reverse)
+    registry.register("echo.state", path="/v1/echo/state", methods=["GET"])(State)
+    registry.wrap("anthropic.messages")(Wrapped)

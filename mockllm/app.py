@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from mockllm.context import ServerContext
+from mockllm.ids import random_hex
 from mockllm.observe import SCOPE_KEY, Observation
 from mockllm.registry import PluginError
 
@@ -75,7 +76,7 @@ def _handler(context: ServerContext, claims: list[Claim]) -> Handler:
         async def single(request: Request) -> Response:
             request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
             impl = active.get(key) or create(key, context)
-            return await impl(request)  # type: ignore[no-any-return]
+            return await _guarded(impl, request)
 
         return single
 
@@ -84,10 +85,40 @@ def _handler(context: ServerContext, claims: list[Claim]) -> Handler:
             if _selects(request, header, query):
                 request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
                 impl = active.get(key) or create(key, context)
-                return await impl(request)  # type: ignore[no-any-return]
+                return await _guarded(impl, request)
         return Response(status_code=404)
 
     return by_header
+
+
+async def _guarded(impl: Any, request: Request) -> Response:
+    """Call a key's implementation; one that raises (a plugin's, not an Endpoint subclass,
+    which answers its own errors) still gets the client a JSON 500, with or without
+    middleware in front, and the traceback is logged once."""
+    try:
+        return await impl(request)  # type: ignore[no-any-return]
+    except Exception:
+        log.exception("endpoint for %s %s failed", request.method, request.url.path)
+        return internal_error(request)
+
+
+def internal_error(request: Request) -> Response:
+    """A 500 in the envelope of the API the path or headers speak, with a request id."""
+    request_id = "req_" + random_hex(12)
+    message = f"The server had an error processing your request (request id {request_id})."
+    path = request.url.path
+    body: dict[str, Any]
+    if path.startswith("/api/"):  # Ollama
+        body = {"error": message}
+    elif path.startswith("/v1/messages") or "anthropic-version" in request.headers:
+        body = {"type": "error", "error": {"type": "api_error", "message": message},
+                "request_id": request_id}
+    elif path.startswith("/v1beta/") or "x-goog-api-key" in request.headers:  # Gemini
+        body = {"error": {"code": 500, "message": message, "status": "INTERNAL"}}
+    else:
+        body = {"error": {"message": message, "type": "server_error", "param": None,
+                          "code": None}}
+    return JSONResponse(body, status_code=500, headers={"x-request-id": request_id})
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:
@@ -149,14 +180,10 @@ class MockApp:
                     # Endpoint subclasses answer their own errors; this is a foreign
                     # implementation that raised. Still JSON, never a traceback.
                     log.exception("endpoint for %s %s failed", scope["method"], scope["path"])
-                    response = JSONResponse(_INTERNAL, status_code=500)
+                    response = internal_error(Request(scope, receive))
                 await response(scope, receive, send)
                 return
         await self.starlette(scope, receive, send)
-
-
-_INTERNAL = {"error": {"message": "The server had an error processing your request.",
-                       "type": "server_error", "param": None, "code": None}}
 
 
 async def _start(context: ServerContext) -> list[str]:

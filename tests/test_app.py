@@ -149,3 +149,15 @@ def test_a_foreign_implementation_that_raises_gets_a_json_500(
     assert r.status_code == 500
     assert r.json()["error"]["type"] == "server_error"
     assert "plugin bug" in caplog.text
+
+
+def test_with_plugin_middleware_a_raising_implementation_is_still_an_enveloped_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with make(modules=["tests.plugins.raising", "tests.plugins.stamp_middleware"]) as client:
+        r = client.post("/v1/chat/completions", json=CHAT)
+    assert r.status_code == 500 and r.headers["content-type"] == "application/json"
+    body = r.json()["error"]
+    assert body["type"] == "server_error"
+    assert r.headers["x-request-id"] in body["message"]
+    assert len([rec for rec in caplog.records if rec.exc_info]) == 1  # logged once

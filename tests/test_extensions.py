@@ -189,3 +189,18 @@ def test_runtime_rules_compile_plugin_values_and_refuse_bad_ones(
         assert (out.choices[0].message.content or "").count(".") == 1
     finally:
         http.delete(live.url + "/_mockllm/rules")
+
+
+def test_the_responder_rng_draws_like_random_random_of_the_seed() -> None:
+    import random
+
+    from mockllm.engine.replies import SeededRandom
+
+    for seed in (0, 1, 2**40 + 7):
+        a, b = SeededRandom(seed), random.Random(seed)
+        assert [a.random(), a.randint(0, 10**9), a.choice("abcdef"), a.gauss(0, 1),
+                a.sample(range(100), 5), a.uniform(1, 2)] == [
+            b.random(), b.randint(0, 10**9), b.choice("abcdef"), b.gauss(0, 1),
+            b.sample(range(100), 5), b.uniform(1, 2)]
+        c = SeededRandom(seed)
+        assert c.getstate() == random.Random(seed).getstate()

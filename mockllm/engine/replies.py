@@ -31,7 +31,7 @@ def render_reply(answer: Answer, req: NeutralRequest, tok: Tokenizer, index: int
                  budget: int, view: RequestView) -> Choice:
     assert answer.responder is not None
     name, responder = answer.responder
-    reply = reply_of(name, responder(view, random.Random(seed)))
+    reply = reply_of(name, responder(view, SeededRandom(seed)))
     choice = Choice(index=index)
     reasoning: list[str] = []
     if reply.reasoning and req.thinking:
@@ -78,6 +78,42 @@ def render_reply(answer: Answer, req: NeutralRequest, tok: Tokenizer, index: int
             return choice
     choice.finish_reason = "tool_calls"
     return choice
+
+
+class SeededRandom(random.Random):
+    """``random.Random(seed)``, seeded only when first drawn from.
+
+    Seeding a Mersenne Twister costs about as much as the rest of a responder's answer, and
+    most responders never draw; the draws are the same as ``random.Random(seed)``'s."""
+
+    def __init__(self, seed: int) -> None:  # no super().__init__: it would seed at once
+        self._pending: int | None = seed
+        self.gauss_next = None
+
+    def _ready(self) -> None:
+        if self._pending is not None:
+            seed, self._pending = self._pending, None
+            super().seed(seed)
+
+    def random(self) -> float:
+        self._ready()
+        return super().random()
+
+    def getrandbits(self, k: int) -> int:
+        self._ready()
+        return super().getrandbits(k)
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        self._pending = None
+        super().seed(a, version)
+
+    def getstate(self) -> tuple[Any, ...]:
+        self._ready()
+        return super().getstate()
+
+    def setstate(self, state: tuple[Any, ...]) -> None:
+        self._pending = None
+        super().setstate(state)
 
 
 def _call(responder: str, req: NeutralRequest, call: Any, seed: int) -> tuple[str, str]:

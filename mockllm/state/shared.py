@@ -40,6 +40,8 @@ from mockllm.state.keys import COUNTS, JOURNAL, store_order, store_prefix
 from mockllm.state.memory import QuotaCounts
 
 log = logging.getLogger("mockllm.state")
+#: Seconds journal entries and batched counts wait to be sent together.
+BATCH_S = 0.02
 T = TypeVar("T")
 
 
@@ -125,6 +127,7 @@ class SharedState(State):
         self._later: dict[bytes, int] = {}
         self._entries: list[Observation] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._scheduled: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._down_until = 0.0
         self._logged: dict[str, float] = {}
@@ -232,10 +235,17 @@ class SharedState(State):
 
     def record(self, obs: Observation) -> None:
         self._entries.append(obs)
-        if self._flushing is None:
+        if self._scheduled is None and self._flushing is None:
             self._kick()
 
     def _kick(self) -> None:
+        # One batch per BATCH_S at most: a send costs the same for 1 entry or 100, and a
+        # reader that must see everything asks for a flush first (drain).
+        if self._scheduled is None and self._flushing is None and self._loop is not None:
+            self._scheduled = self._loop.call_later(BATCH_S, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._scheduled = None
         if self._flushing is None and self._loop is not None:
             self._flushing = self._loop.create_task(self._flush())
 
@@ -264,6 +274,9 @@ class SharedState(State):
             self.failed("journal", exc)
 
     async def drain(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
         while self._flushing is not None:
             await asyncio.shield(self._flushing)
         if self._entries or self._later:

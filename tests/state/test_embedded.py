@@ -80,7 +80,8 @@ def test_the_socket_goes_away_with_the_store() -> None:
     path = os.path.join(directory, "s.sock")
     store = EmbeddedStore(path)
     store.start_thread()
-    assert redis.Redis(unix_socket_path=path, protocol=2).ping()
+    with redis.Redis(unix_socket_path=path, protocol=2) as client:
+        assert client.ping()
     store.stop()
     with running() as url:
         socket_path = url.removeprefix("unix://")

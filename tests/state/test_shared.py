@@ -80,7 +80,8 @@ def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             procs.append(proc)
             urls = [url]
         else:
-            redis.Redis.from_url(redis_url).flushdb()
+            with redis.Redis.from_url(redis_url) as client:
+                client.flushdb()
             config.write_text(CONFIG.replace("{watch: false}",
                                              f"{{watch: false, state: \"{redis_url}\"}}"))
             urls = []

@@ -41,10 +41,10 @@ def live() -> Iterator[LiveServer]:
 
 
 def _chat(live: LiveServer, key: str, model: str = "gpt-4o", **kw: object) -> object:
-    client = openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0)
-    return client.chat.completions.with_raw_response.create(
-        model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=8,
-        **kw)  # type: ignore[call-overload]
+    with openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0) as client:
+        return client.chat.completions.with_raw_response.create(
+            model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=8,
+            **kw)  # type: ignore[call-overload]
 
 
 def test_rpm_per_api_key_counts_down_then_429s_with_openai_headers(live: LiveServer) -> None:
@@ -79,8 +79,8 @@ def test_tpm_per_header_value_counts_prompt_and_answer_tokens(live: LiveServer) 
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == len(seen) >= 2
     assert err.value.type == "tokens" and "tokens per min (TPM): Limit 60" in err.value.message
     # Another tenant starts afresh; a stream carries the headers too.
-    client = openai.OpenAI(base_url=live.url + "/v1", api_key="k", max_retries=0)
-    with client.chat.completions.with_streaming_response.create(
+    with openai.OpenAI(base_url=live.url + "/v1", api_key="k", max_retries=0) as client, \
+            client.chat.completions.with_streaming_response.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=4,
             stream=True, extra_headers={"x-tenant": "t2"}) as stream:
         assert int(stream.headers["x-ratelimit-remaining-tokens"]) < 60
@@ -89,7 +89,11 @@ def test_tpm_per_header_value_counts_prompt_and_answer_tokens(live: LiveServer) 
 
 def test_anthropic_gets_its_own_headers_and_429(live: LiveServer) -> None:
     away_from_a_window_edge()
-    client = anthropic.Anthropic(base_url=live.url, api_key="k", max_retries=0)
+    with anthropic.Anthropic(base_url=live.url, api_key="k", max_retries=0) as client:
+        _anthropic_quota(client)
+
+
+def _anthropic_quota(client: anthropic.Anthropic) -> None:
     for left in ("1", "0"):
         r = client.messages.with_raw_response.create(
             model="claude-sonnet-4-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}])

@@ -8,22 +8,22 @@ request with no rebuild.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from mockllm import lifespan as lifespan_hooks
+from mockllm.boundary import foreign_failure, no_route, provider_of_url
 from mockllm.context import ServerContext
-from mockllm.ids import random_hex
 from mockllm.observe import SCOPE_KEY, Observation
+from mockllm.provider import Provider
 from mockllm.registry import PluginError
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -67,84 +67,47 @@ def _selects(request: Request, header: str | None, query: str | None) -> bool:
         query is not None and query in request.query_params)
 
 
+async def serve_key(context: ServerContext, key: str, request: Request) -> Response:
+    """Answer ``request`` with the active implementation of ``key``: the one way into an
+    endpoint, whichever route matched. An implementation that is not an ``Endpoint`` (so has
+    no boundary of its own) and raises is answered by :mod:`mockllm.boundary` too."""
+    request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
+    impl = context.endpoints.active.get(key) or context.endpoints.create_instance(key, context)
+    try:
+        return await impl(request)  # type: ignore[no-any-return]
+    except Exception as exc:  # noqa: BLE001 - rendered in the API's envelope
+        strategy = getattr(impl, "strategy", None)
+        if not isinstance(strategy, Provider):
+            strategy = provider_of_url(request.url.path, request.headers)
+        return foreign_failure(strategy, exc, f"endpoint for {request.method} "
+                                              f"{request.url.path}")
+
+
 def _handler(context: ServerContext, claims: list[Claim]) -> Handler:
-    active = context.endpoints.active
-    create = context.endpoints.create_instance
     if len(claims) == 1:
         key = claims[0][0]
 
         async def single(request: Request) -> Response:
-            request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
-            impl = active.get(key) or create(key, context)
-            return await _guarded(impl, request)
+            return await serve_key(context, key, request)
 
         return single
 
     async def by_header(request: Request) -> Response:
+        # Conditioned routes (RouteSpec.when_header / when_query): the first key whose
+        # header or query parameter the request carries, else the unconditioned one, else a
+        # 404 in the API's envelope.
         for key, header, query in claims:
             if _selects(request, header, query):
-                request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
-                impl = active.get(key) or create(key, context)
-                return await _guarded(impl, request)
-        return Response(status_code=404)
+                return await serve_key(context, key, request)
+        return no_route(request.method, request.url.path, request.headers)
 
     return by_header
 
 
-async def _guarded(impl: Any, request: Request) -> Response:
-    """Call a key's implementation; one that raises (a plugin's, not an Endpoint subclass,
-    which answers its own errors) still gets the client a JSON 500, with or without
-    middleware in front, and the traceback is logged once."""
-    try:
-        return await impl(request)  # type: ignore[no-any-return]
-    except Exception:
-        log.exception("endpoint for %s %s failed", request.method, request.url.path)
-        return internal_error(request)
-
-
-def internal_error(request: Request) -> Response:
-    """A 500 in the envelope of the API the path or headers speak, with a request id."""
-    request_id = "req_" + random_hex(12)
-    message = f"The server had an error processing your request (request id {request_id})."
-    path = request.url.path
-    body: dict[str, Any]
-    if path.startswith("/api/"):  # Ollama
-        body = {"error": message}
-    elif path.startswith("/v1/messages") or "anthropic-version" in request.headers:
-        body = {"type": "error", "error": {"type": "api_error", "message": message},
-                "request_id": request_id}
-    elif path.startswith("/v1beta/") or "x-goog-api-key" in request.headers:  # Gemini
-        body = {"error": {"code": 500, "message": message, "status": "INTERNAL"}}
-    else:
-        body = {"error": {"message": message, "type": "server_error", "param": None,
-                          "code": None}}
-    return JSONResponse(body, status_code=500, headers={"x-request-id": request_id})
-
-
 async def _no_route(request: Request, exc: Exception) -> Response:
-    # Clients get JSON in the envelope of the API they are speaking, never a bare text body:
-    # OpenAI's own answer for an unknown URL, unless the path or headers say otherwise.
-    status = getattr(exc, "status_code", 404)
-    path = request.url.path
-    message = (f"Invalid URL ({request.method} {path})" if status == 404
-               else f"Method {request.method} not allowed for {path}")
-    body: dict[str, Any]
-    if path.startswith("/api/"):  # Ollama
-        body = {"error": message}
-    elif path.startswith("/v1/messages") or "anthropic-version" in request.headers:
-        body = {"type": "error", "error": {
-            "type": "not_found_error" if status == 404 else "invalid_request_error",
-            "message": message}}
-    elif path.startswith("/v1beta/") or "x-goog-api-key" in request.headers:  # Gemini
-        body = {"error": {"code": status, "message": message,
-                          "status": "NOT_FOUND" if status == 404 else "INVALID_ARGUMENT"}}
-    elif path.startswith(("/v1/ranking", "/v1/retrieval")):  # NIM
-        body = {"object": "error", "message": message, "detail": {},
-                "type": "invalid_request_error"}
-    else:
-        body = {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                          "code": None}}
-    return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
+    # Clients get JSON in the envelope of the API they are speaking, never a bare text body.
+    return no_route(request.method, request.url.path, request.headers,
+                    getattr(exc, "status_code", 404), getattr(exc, "headers", None))
 
 
 class MockApp:
@@ -171,62 +134,10 @@ class MockApp:
         if scope["type"] == "http":
             key = self.exact.get((scope["method"], scope["path"]))
             if key is not None:
-                # The single-key route inlined: one coroutine less on every request.
-                scope[SCOPE_KEY] = Observation(key, time.monotonic())
-                impl = self.active.get(key) or self.create(key, self.context)
-                try:
-                    response = await impl(Request(scope, receive))
-                except Exception:
-                    # Endpoint subclasses answer their own errors; this is a foreign
-                    # implementation that raised. Still JSON, never a traceback.
-                    log.exception("endpoint for %s %s failed", scope["method"], scope["path"])
-                    response = internal_error(Request(scope, receive))
+                response = await serve_key(self.context, key, Request(scope, receive))
                 await response(scope, receive, send)
                 return
         await self.starlette(scope, receive, send)
-
-
-async def _start(context: ServerContext) -> list[str]:
-    """Run every ``mockllm_startup`` in pluggy's call order; the plugins, in that order."""
-    started: list[str] = []
-    # Shared state first: the runtime rules and switches published before this process
-    # started are applied before it answers anything.
-    await context.state.start(context.apply_change)
-    # get_hookimpls() is in reverse call order; calling them one by one records who started.
-    for impl in reversed(context.hook.mockllm_startup.get_hookimpls()):
-        result = impl.function(**_args(impl, context))
-        if inspect.isawaitable(result):
-            await result
-        started.append(impl.plugin_name)
-    return started
-
-
-async def _stop(context: ServerContext, started: list[str]) -> None:
-    """``mockllm_shutdown`` in the reverse order of start-up; one failure stops no other."""
-    impls = list(reversed(context.hook.mockllm_shutdown.get_hookimpls()))
-    order = {name: i for i, name in enumerate(started)}
-    # Plugins that started are stopped last-started first; the rest (no startup hook) first.
-    impls.sort(key=lambda impl: -order.get(impl.plugin_name, len(order)))
-    for impl in impls:
-        try:
-            result = impl.function(**_args(impl, context))
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("mockllm_shutdown of plugin %s failed", impl.plugin_name)
-    for stop in list(context.extras.get("on_shutdown", [])):
-        # Older plugins put coroutine functions (or coroutines) here; both still work.
-        try:
-            result = stop() if callable(stop) else stop
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("on_shutdown callback %r failed", stop)
-    await context.state.stop()
-
-
-def _args(impl: Any, context: ServerContext) -> dict[str, Any]:
-    return {"context": context} if "context" in impl.argnames else {}
 
 
 def build_app(context: ServerContext) -> MockApp:
@@ -240,12 +151,12 @@ def build_app(context: ServerContext) -> MockApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         context.warm()
-        started = await _start(context)
+        started = await lifespan_hooks.start(context)
         context.started_at = time.time()
         try:
             yield
         finally:
-            await _stop(context, started)
+            await lifespan_hooks.stop(context, started)
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={404: _no_route, 405: _no_route})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -19,11 +19,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mockllm.boundary import as_api_error, error_response
 from mockllm.engine.plan import Plan
 from mockllm.engine.request import NeutralRequest
 from mockllm.errors import ApiError
-from mockllm.faults import Fault
+from mockllm.faults import Fault, cut_at_token
+from mockllm.frames import Frame
 from mockllm.observe import SCOPE_KEY
+from mockllm.provider import MALFORMED, Provider, current_request_id, provider_for
 from mockllm.stream_response import StreamResponse
 
 if TYPE_CHECKING:
@@ -39,20 +42,14 @@ T = TypeVar("T")
 #: costs about 4 us to build and encode, so 20,000 of them hold the loop ~80 ms.
 OFF_LOOP_VALUES = 20_000
 
-_error_encoder = msgspec.json.Encoder()
 _HEADERS_KEY = "mockllm.headers"
+#: Strict mode only needs the top-level keys; Raw leaves the values undecoded.
+_keys_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 #: Where :meth:`Endpoint.plan` leaves a fault for a non-streamed answer.
 FAULT_KEY = "mockllm.fault"
 #: Scope key of the rate-limit headers of a request counted by a quota.
 QUOTA_KEY = "mockllm.quota"
-
-#: What a msgspec decode raises for a body that is not JSON it can read: ``DecodeError``
-#: (which ``ValidationError`` subclasses; catch that first), ``RecursionError`` for nesting
-#: deeper than msgspec's recursion limit (``{"a":{"a":...}}`` 10,000 deep), and
-#: ``UnicodeDecodeError`` for invalid UTF-8 inside a JSON string. All mean "malformed JSON".
-MALFORMED = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
-
 
 #: The request an endpoint is answering (set by Endpoint.__call__, read by wait_paced).
 _REQUEST: ContextVar[Request] = ContextVar("mockllm_request")
@@ -63,12 +60,6 @@ async def _disconnected(request: Request) -> None:
     receive = request.receive
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-def fault_error(fault: Fault) -> ApiError:
-    """The ApiError an ``error`` fault stands for."""
-    return ApiError(fault.status, fault.message or "The server had an error while processing "
-                                                   "your request. Sorry about that!")
 
 
 class FaultyResponse(Response):
@@ -105,8 +96,9 @@ class FaultyResponse(Response):
 class Endpoint:
     """Subclass and implement :meth:`handle`; raise :class:`ApiError` for error answers.
 
-    ``provider`` names the envelope errors are rendered in; override :meth:`error_body` for
-    another shape.
+    ``provider`` names the API family (:mod:`mockllm.provider`): its strategy renders every
+    error this endpoint raises (envelope, headers, request id), words decode errors, checks
+    API keys and writes the mid-stream error event.
     """
 
     provider: ClassVar[str] = "openai"
@@ -116,24 +108,30 @@ class Endpoint:
 
     async def __call__(self, request: Request) -> Response:
         obs = request.scope.get(SCOPE_KEY)
-        token = _REQUEST.set(request)  # for wait_paced: the client may leave while we wait
+        req_token = _REQUEST.set(request)  # for wait_paced: the client may leave while we wait
+        strategy = self.strategy
+        header = strategy.request_id_header
+        rid = strategy.new_request_id() if header is not None else ""
+        token = current_request_id.set(rid) if rid else None
         try:
             response = await self.handle(request)
-        except ApiError as err:
-            response = self.error_response(err)
         except ClientDisconnect:
             # The client left (sending its body, or waiting for the answer): nobody reads it.
             response = Response(status_code=499)
             if obs is not None:
                 obs.disconnected = True
-        except Exception:
-            # A plugin bug must still answer in the provider's envelope, never a traceback.
-            log.exception("endpoint %s failed", type(self).__qualname__)
+        except Exception as exc:  # noqa: BLE001 - the one boundary: rendered by the provider
+            # Through error_response, so a subclass's error_body (its own envelope) holds.
             response = self.error_response(
-                ApiError(500, "The server had an error processing your request.")
-            )
+                as_api_error(exc, f"endpoint {type(self).__qualname__}"))
         finally:
-            _REQUEST.reset(token)
+            _REQUEST.reset(req_token)
+            if token is not None:
+                current_request_id.reset(token)
+        if rid:
+            # Before a fault wraps the response: a faulty answer keeps its request id too.
+            response.raw_headers.append((header.encode("latin-1"),  # type: ignore[union-attr]
+                                         rid.encode()))
         quota = request.scope.get(QUOTA_KEY)
         if quota is not None and response.status_code != 429:
             # Every answer under a quota says where the caller stands, as the real APIs do.
@@ -150,6 +148,11 @@ class Endpoint:
                 obs.end = obs.first_token = time.monotonic()
                 self.context.observe(obs)
         return response
+
+    @property
+    def strategy(self) -> Provider:
+        """The provider strategy of :attr:`provider` (envelopes, wording, headers)."""
+        return provider_for(self.provider)
 
     def plan(self, request: Request, neutral: NeutralRequest, body: bytes = b"") -> Plan:
         """Ask the engine for a plan; raise its error, and note it for journal and metrics.
@@ -195,7 +198,25 @@ class Endpoint:
 
     def fault_error(self, fault: Fault) -> ApiError:
         """The error an ``error`` fault stands for; providers word it their own way."""
-        return fault_error(fault)
+        return self.strategy.fault_error(fault)
+
+    def check_api_key(self, request: Request) -> None:
+        """401 in the provider's wording unless the request carries a configured key."""
+        self.strategy.check_api_key(self.headers(request), self.context.config.server.api_keys)
+
+    def error_frame(self, err: ApiError, sent: int) -> Frame:
+        """The event that ends a stream with ``err`` after ``sent`` frames (the provider's;
+        an endpoint whose events are numbered overrides it)."""
+        return self.strategy.stream_error(err)
+
+    def with_fault(self, frames: Iterable[Frame], plan: Plan) -> Iterable[Frame]:
+        """``frames`` as planned, or cut short by a mid-stream ``error`` fault: the frames
+        before its token, then :meth:`error_frame`."""
+        fault = plan.fault
+        if fault is None or fault.kind != "error":
+            return frames
+        sent = cut_at_token(frames, max(fault.after, 0))
+        return [*sent, self.error_frame(self.fault_error(fault), len(sent))]
 
     async def wait_for(self, plan: Plan) -> None:
         """A non-streaming answer waits as long as its stream would have taken."""
@@ -278,69 +299,27 @@ class Endpoint:
         return body
 
     def decode(self, body: bytes, decoder: msgspec.json.Decoder[T]) -> T:
-        """Decode ``body`` with a module-level msgspec decoder; errors become 400s."""
+        """Decode ``body`` with a module-level msgspec decoder; errors are the provider's
+        400s."""
         try:
             return decoder.decode(body)
-        except msgspec.ValidationError as exc:
-            raise ApiError(400, _validation_message(exc), param=_param_of(exc)) from None
-        except MALFORMED as exc:
-            raise ApiError(
-                400,
-                "We could not parse the JSON body of your request. (HINT: This likely means "
-                "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
-                f"payload, but what was sent was not valid JSON.) {exc}",
-            ) from None
+        except (msgspec.ValidationError, *MALFORMED) as exc:
+            raise self.strategy.decode_error(exc) from None
+
+    def reject_unknown(self, body: bytes, fields: frozenset[str]) -> None:
+        """Strict mode: the provider's 400 for a top-level field not in ``fields``."""
+        for name in _keys_decoder.decode(body):
+            if name not in fields:
+                raise self.strategy.unknown_field(name)
 
     def transport(self, name: str) -> Transport:
         """The active transport for ``name`` (a dict lookup; runtime switches apply)."""
         return self.context.transport(name)
 
     def error_body(self, err: ApiError) -> dict[str, Any]:
-        """OpenAI's envelope; other providers override this."""
-        return {
-            "error": {
-                "message": err.message,
-                "type": err.type_ or _OPENAI_TYPES.get(err.kind, "invalid_request_error"),
-                "param": err.param,
-                "code": err.code,
-            }
-        }
+        """The provider's envelope of ``err``."""
+        return self.strategy.error_body(err)
 
     def error_response(self, err: ApiError) -> Response:
-        return Response(
-            _error_encoder.encode(self.error_body(err)),
-            status_code=err.status,
-            headers=err.headers,
-            media_type="application/json",
-        )
-
-
-_OPENAI_TYPES = {
-    "invalid_request": "invalid_request_error",
-    "authentication": "invalid_request_error",
-    "permission": "invalid_request_error",
-    "not_found": "invalid_request_error",
-    "too_large": "invalid_request_error",
-    "rate_limit": "requests",
-    "server": "server_error",
-    "unavailable": "server_error",
-    "overloaded": "server_error",
-}
-
-
-def _validation_message(exc: msgspec.ValidationError) -> str:
-    text = str(exc)
-    # msgspec says "Expected `str`, got `int` - at `$.messages[0].content`".
-    if " - at `$." in text:
-        what, where = text.split(" - at `$.", 1)
-        return f"Invalid value for '{where.rstrip('`')}': {what}."
-    return text
-
-
-def _param_of(exc: msgspec.ValidationError) -> str | None:
-    text = str(exc)
-    if " - at `$." in text:
-        return text.split(" - at `$.", 1)[1].rstrip("`")
-    if text.startswith("Object missing required field `"):
-        return text.split("`")[1]
-    return None
+        """``err`` as a response, in the provider's envelope with its headers."""
+        return error_response(self.strategy, err, body=self.error_body(err))

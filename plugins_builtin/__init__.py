@@ -1,5 +1,16 @@
 """mockllm's builtin plugins, one module per provider or transport family.
 
 Each module is registered as ``builtin.<module>`` with trylast hookimpls, so any installed
-plugin that implements the same key wins over it.
+plugin that implements the same key wins over it. Each API family's provider strategy
+(``<family>/provider.py``) is registered when this package is imported, so the engine and
+the error boundary find it by name whichever endpoints are active.
 """
+
+from plugins_builtin.anthropic import provider as _anthropic
+from plugins_builtin.gemini import provider as _gemini
+from plugins_builtin.nim import provider as _nim
+from plugins_builtin.ollama import provider as _ollama
+from plugins_builtin.openai import provider as _openai
+
+__all__: list[str] = []
+del _anthropic, _gemini, _nim, _ollama, _openai

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint, Registry, hookimpl
-from mockllm.endpoint import MALFORMED
+from mockllm.provider import MALFORMED
 from mockllm.engine.schema import ModelConfig
 
 #: The vLLM release whose API this follows.

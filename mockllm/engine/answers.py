@@ -8,7 +8,6 @@ per index, each with its own seed) and ``seed``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
 from mockllm.errors import ApiError
 from mockllm.faults import Fault
 from mockllm.ids import random_hex
+from mockllm.provider import Provider, retry_headers
 
 _json = msgspec.json.Encoder()
 
@@ -57,12 +57,13 @@ _DEFAULT_MESSAGES = {
 Values = Callable[[int], Mapping[str, str]]
 
 
-def make_error(spec: ErrorSpec, provider: str) -> ApiError:
-    """A fresh ApiError for ``spec`` (exceptions are not reused across requests)."""
+def make_error(spec: ErrorSpec, provider: Provider) -> ApiError:
+    """A fresh ApiError for ``spec`` (exceptions are not reused across requests); a 429
+    carries ``provider``'s rate-limit headers (the boundary adds the same to any 429)."""
     headers = dict(spec.headers)
     if spec.status == 429:
-        headers.update(rate_limit_headers(spec.retry_after if spec.retry_after is not None
-                                          else 1.0, provider))
+        headers.update(provider.rate_limit_headers(spec.retry_after if spec.retry_after
+                                                   is not None else 1.0))
     elif spec.retry_after is not None:
         headers.update(retry_headers(spec.retry_after))
     return ApiError(
@@ -72,33 +73,6 @@ def make_error(spec: ErrorSpec, provider: str) -> ApiError:
         type_=spec.type,
         headers=headers,
     )
-
-
-def retry_headers(seconds: float) -> dict[str, str]:
-    # ``retry-after`` is whole seconds by the HTTP spec; the SDKs prefer ``retry-after-ms``.
-    return {"retry-after": str(max(math.ceil(seconds), 0)),
-            "retry-after-ms": str(round(seconds * 1000))}
-
-
-def rate_limit_headers(seconds: float, provider: str) -> dict[str, str]:
-    reset = f"{seconds:g}s"
-    headers = retry_headers(seconds)
-    headers.update({
-        "x-ratelimit-limit-requests": "500",
-        "x-ratelimit-remaining-requests": "0",
-        "x-ratelimit-reset-requests": reset,
-        "x-ratelimit-limit-tokens": "30000",
-        "x-ratelimit-remaining-tokens": "0",
-        "x-ratelimit-reset-tokens": reset,
-    })
-    if provider == "anthropic":
-        headers.update({
-            "anthropic-ratelimit-requests-limit": "500",
-            "anthropic-ratelimit-requests-remaining": "0",
-            "anthropic-ratelimit-tokens-limit": "30000",
-            "anthropic-ratelimit-tokens-remaining": "0",
-        })
-    return headers
 
 
 class CompiledToolCall:

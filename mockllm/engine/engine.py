@@ -30,7 +30,7 @@ from mockllm.engine.behaviour import Behaviour
 from mockllm.engine.counters import Counters, LocalCounters, RuleCounter
 from mockllm.engine.extend import NONE, ExtensionError, Extensions
 from mockllm.engine.matching import Check, RequestView, compile_match
-from mockllm.engine.models import ModelRegistry, context_error, max_tokens_error
+from mockllm.engine.models import ModelRegistry
 from mockllm.engine.plan import Plan
 from mockllm.engine.quotas import Quotas
 from mockllm.engine.replies import render_reply
@@ -40,13 +40,12 @@ from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
 from mockllm.engine.tokens import Tokenizer, Tokenizers, count
 from mockllm.engine.values import TemplateValues, no_values
 from mockllm.errors import ApiError
+from mockllm.provider import provider_for
 
 log = logging.getLogger("mockllm.engine")
 
 _key_encoder = msgspec.json.Encoder(order="sorted")
 
-#: Providers whose real API refuses an over-long prompt or ``max_tokens`` (Ollama truncates).
-_LIMITED = frozenset({"openai", "anthropic", "nim", "gemini"})
 
 
 class CompiledRule:
@@ -267,13 +266,14 @@ class Engine:
         else:
             prompt_tokens = too_long = prompt_tokens_of(req, tok, prompt)
         plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
-        if req.provider in _LIMITED:
+        provider = provider_for(req.provider)
+        if provider.enforces_limits:
             if too_long > model.context_window:
-                plan.error = context_error(req.provider, model, too_long)
+                plan.error = provider.context_error(model, too_long)
                 return plan
             if (req.max_tokens is not None and req.max_tokens > model.max_output_tokens
                     and not embedding):
-                plan.error = max_tokens_error(req.provider, model, req.max_tokens)
+                plan.error = provider.max_tokens_error(model, req.max_tokens)
                 return plan
         view: RequestView | None = None
         if self.ext.validators:
@@ -287,7 +287,7 @@ class Engine:
         plan.rule = rule.name if rule is not None else None
         if ctl.status is not None:
             # A forced error answers instead of the rule: its sequence does not advance.
-            plan.error = make_error(ErrorSpec(status=ctl.status), req.provider)
+            plan.error = make_error(ErrorSpec(status=ctl.status), provider)
             return plan
         if rule is None:
             uses = self._defaults_counter.take(None, self._defaults_exact) or 0
@@ -298,7 +298,7 @@ class Engine:
         if answer.empty:
             answer = self._defaults.pick(uses)
         if answer.error is not None:
-            plan.error = make_error(answer.error, req.provider)
+            plan.error = make_error(answer.error, provider)
             return plan
         plan.fault = ctl.fault or answer.fault
         if embedding:

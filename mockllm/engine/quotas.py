@@ -16,12 +16,12 @@ import fnmatch
 import math
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 import msgspec
 
 from mockllm.errors import ApiError
+from mockllm.provider import Provider, provider_for
 
 #: Seconds of one quota window.
 WINDOW = 60
@@ -74,7 +74,9 @@ class Quotas:
 
     def admit(self, counts: Counts, provider: str, model: str, headers: dict[str, str],
               tokens: int, now: float | None = None) -> Verdict | None:
-        """Count one request of ``tokens`` tokens: its headers, and its 429 if over."""
+        """Count one request of ``tokens`` tokens: its headers, and its 429 if over (worded
+        and headed by ``provider``'s strategy)."""
+        strategy = provider_for(provider)
         now = time.time() if now is None else now
         window = int(now // WINDOW)
         reset = (window + 1) * WINDOW - now
@@ -91,20 +93,20 @@ class Quotas:
             if over is not None:
                 for k, n in taken:  # a refused request does not count
                     counts.quota_add(k, window, -1, -n)
-                out = _headers(provider, q, r - 1, t - tokens, reset, now)
+                out = _headers(strategy, q, r - 1, t - tokens, reset, now)
                 if over == "requests":
                     assert q.rpm is not None
-                    error = _error(provider, model, over, q.rpm, r - 1, 1, reset, out)
+                    error = _error(strategy, model, over, q.rpm, r - 1, 1, reset, out)
                 else:
                     assert q.tpm is not None
-                    error = _error(provider, model, over, q.tpm, t - tokens, tokens, reset,
+                    error = _error(strategy, model, over, q.tpm, t - tokens, tokens, reset,
                                    out)
                 return Verdict(out, error)
             if first is None:
                 first = (q, r, t)
         if first is None:
             return None
-        return Verdict(_headers(provider, first[0], first[1], first[2], reset, now))
+        return Verdict(_headers(strategy, first[0], first[1], first[2], reset, now))
 
 
 def _scope(per: str, header: str, model: str, headers: dict[str, str]) -> str:
@@ -118,48 +120,15 @@ def _scope(per: str, header: str, model: str, headers: dict[str, str]) -> str:
     return headers.get(header, "")
 
 
-def _duration(seconds: float) -> str:
-    """OpenAI's reset format: ``"59.2s"``, ``"1m0s"``, ``"350ms"``."""
-    if seconds < 1:
-        return f"{max(round(seconds * 1000), 1)}ms"
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    return f"{int(seconds // 60)}m{int(seconds % 60)}s"
-
-
-def _headers(provider: str, q: Quota, requests: int, tokens: int, reset: float,
+def _headers(provider: Provider, q: Quota, requests: int, tokens: int, reset: float,
              now: float) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if provider == "anthropic":
-        at = datetime.fromtimestamp(now + reset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for kind, limit, used in (("requests", q.rpm, requests), ("tokens", q.tpm, tokens)):
-            if limit is not None:
-                out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
-                out[f"anthropic-ratelimit-{kind}-remaining"] = str(max(limit - used, 0))
-                out[f"anthropic-ratelimit-{kind}-reset"] = at
-        return out
-    for kind, limit, used in (("requests", q.rpm, requests), ("tokens", q.tpm, tokens)):
-        if limit is not None:
-            out[f"x-ratelimit-limit-{kind}"] = str(limit)
-            out[f"x-ratelimit-remaining-{kind}"] = str(max(limit - used, 0))
-            out[f"x-ratelimit-reset-{kind}"] = _duration(reset)
-    return out
+    limits = [(kind, limit, used) for kind, limit, used in
+              (("requests", q.rpm, requests), ("tokens", q.tpm, tokens)) if limit is not None]
+    return provider.quota_headers(limits, reset, now)
 
 
-def _error(provider: str, model: str, over: str, limit: int, used: int, requested: int,
+def _error(provider: Provider, model: str, over: str, limit: int, used: int, requested: int,
            reset: float, headers: dict[str, str]) -> ApiError:
     wait = max(math.ceil(reset), 1)
     headers = {**headers, "retry-after": str(wait), "retry-after-ms": str(round(reset * 1000))}
-    if provider == "anthropic":
-        what = "requests" if over == "requests" else "input tokens"
-        message = (f"This request would exceed your organization's rate limit of {limit} "
-                   f"{what} per minute. For details, refer to: "
-                   "https://docs.claude.com/en/api/rate-limits.")
-    else:
-        unit = "requests per min (RPM)" if over == "requests" else "tokens per min (TPM)"
-        message = (f"Rate limit reached for {model} in organization org-mockllm on {unit}: "
-                   f"Limit {limit}, Used {used}, Requested {requested}. Please try again in "
-                   f"{_duration(reset)}.")
-    # OpenAI's 429 names the exhausted limit as its type; Anthropic's is rate_limit_error.
-    kind = "rate_limit_error" if provider == "anthropic" else over
-    return ApiError(429, message, code="rate_limit_exceeded", type_=kind, headers=headers)
+    return provider.quota_error(model, over, limit, used, requested, reset, headers)

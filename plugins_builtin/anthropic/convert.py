@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
-from mockllm.endpoint import MALFORMED
 from mockllm.engine.models import ModelRegistry
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
 from plugins_builtin.anthropic.usage import messages_bill
-from plugins_builtin.anthropic.wire import Block, MessagesRequest, encoder, messages_decoder
+from plugins_builtin.anthropic.wire import Block, MessagesRequest, encoder
 
 #: Block types the API accepts in requests; the ones that carry no text are accepted and
 #: contribute nothing to the prompt text.
@@ -43,27 +40,6 @@ COUNT_FIELDS = frozenset({
     "context_management", "output_config", "cache_control", "speed", "user_profile_id",
     "workspace_id",
 })
-_keys_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
-
-
-def decode(body: bytes, strict: frozenset[str] | None = None) -> MessagesRequest:
-    """Decode with the module-level decoder; errors are 400s worded like the API's.
-
-    ``strict`` (the accepted top-level fields) refuses any other field.
-    """
-    try:
-        req = messages_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, _validation_message(str(exc))) from None
-    except MALFORMED as exc:
-        raise ApiError(
-            400, f"There was an error parsing the body of your request: {exc}"
-        ) from None
-    if strict is not None:
-        for name in _keys_decoder.decode(body):
-            if name not in strict:
-                raise ApiError(400, f"{name}: Extra inputs are not permitted")
-    return req
 
 
 def require_model(models: ModelRegistry, name: str) -> ModelConfig:
@@ -249,14 +225,3 @@ def _check_block(b: Block, where: str) -> None:
         )
     if b.type == "text" and b.text is None:
         raise ApiError(400, f"{where}.text.text: Field required")
-
-
-def _validation_message(text: str) -> str:
-    # msgspec: "Object missing required field `max_tokens` - at `$.messages[0]`" or
-    # "Expected `int`, got `str` - at `$.max_tokens`"; the API says "path: problem".
-    what, _, where = text.partition(" - at `$")
-    path = where.rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
-    if what.startswith("Object missing required field `"):
-        field = what.split("`")[1]
-        return f"{path + '.' if path else ''}{field}: Field required"
-    return f"{path or 'body'}: {what}"

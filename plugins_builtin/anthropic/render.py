@@ -13,7 +13,6 @@ import msgspec
 
 from mockllm import Frame
 from mockllm.engine.plan import Choice, Plan, ToolCall
-from mockllm.faults import Fault, cut_at_token
 from mockllm.ids import random_int
 from plugins_builtin.anthropic.wire import (
     MESSAGE_STOP,
@@ -158,14 +157,3 @@ def stream(plan: Plan, msg_id: str, omit_thinking: bool = False) -> list[Frame]:
     frames.append(Frame("message_delta", encoder.encode(end), final=True))
     frames.append(Frame("message_stop", MESSAGE_STOP, final=True))
     return frames
-
-
-def error_event(error_type: str, message: str) -> Frame:
-    """A mid-stream failure, as the API sends one (the stream ends after it)."""
-    body = {"type": "error", "error": {"type": error_type, "message": message}}
-    return Frame("error", encoder.encode(body))
-
-
-def with_error(frames: list[Frame], fault: Fault, event: Frame) -> list[Frame]:
-    """``frames`` cut after ``fault.after`` events, then ``event``."""
-    return [*cut_at_token(frames, max(fault.after, 0)), event]

@@ -9,7 +9,6 @@ from starlette.requests import Request
 
 from mockllm import ApiError, Endpoint
 from mockllm.engine.schema import ModelConfig
-from mockllm.faults import Fault
 
 #: google.rpc.Code names by HTTP status (the ``status`` of the envelope).
 STATUS_NAMES = {
@@ -66,16 +65,10 @@ def api_version(request: Request) -> str:
 
 
 class GeminiEndpoint(Endpoint):
-    """Google's envelope and ``x-goog-api-key`` / ``?key=`` check."""
+    """The ``x-goog-api-key`` / ``?key=`` check and model look-up; Google's envelope, fault
+    wording and stream error are the provider strategy's (:mod:`.provider`)."""
 
     provider: ClassVar[str] = "gemini"
-
-    def error_body(self, err: ApiError) -> dict[str, Any]:
-        return error_envelope(err)
-
-    def fault_error(self, fault: Fault) -> ApiError:
-        message = fault.message or _MESSAGES.get(fault.status, _MESSAGES[500])
-        return ApiError(fault.status, message)
 
     def authenticate(self, request: Request) -> None:
         """The key (header, ``?key=`` or a bearer token) must be configured, when any are."""

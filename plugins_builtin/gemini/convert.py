@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 
-from mockllm.endpoint import MALFORMED
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.errors import ApiError
+from mockllm.provider import MALFORMED
 from plugins_builtin.gemini.wire import (
     Content,
     FunctionCallingConfig,

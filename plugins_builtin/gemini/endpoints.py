@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from mockllm import ApiError
 from plugins_builtin.gemini import convert, render
-from plugins_builtin.gemini.base import GeminiEndpoint, error_envelope
+from plugins_builtin.gemini.base import GeminiEndpoint
 from plugins_builtin.gemini.wire import (
     CountTokensRequest,
     GenerateContentRequest,
@@ -39,12 +39,8 @@ class GenerateContent(GeminiEndpoint):
             await self.wait_for(plan)
             return Response(encoder.encode(render.response(plan, response_id, thoughts)),
                             media_type="application/json")
-        frames = render.stream(plan, response_id, thoughts)
-        if plan.fault is not None and plan.fault.kind == "error":
-            # A rule asked for a mid-stream failure: the API's error as the last event.
-            failure = self.fault_error(plan.fault)
-            event = render.error_chunk(encoder.encode(error_envelope(failure)))
-            frames = render.with_error(frames, plan.fault, event)
+        # A mid-stream ``error`` fault: the API's error envelope as the last event.
+        frames = self.with_fault(render.stream(plan, response_id, thoughts), plan)
         if request.query_params.get("alt") == "sse":
             return self.transport("gemini-sse").stream(frames, pacing=plan.pacing)
         # Without ``alt=sse`` the API streams one JSON array of the same chunks.

@@ -17,7 +17,6 @@ import msgspec
 
 from mockllm import Frame
 from mockllm.engine.plan import Choice, Plan, ToolCall
-from mockllm.faults import Fault, cut_at_token
 from mockllm.ids import random_int
 from plugins_builtin.gemini.wire import (
     Candidate,
@@ -148,8 +147,3 @@ def stream(plan: Plan, response_id: str, thoughts: bool) -> list[Frame]:
 def error_chunk(body: bytes) -> Frame:
     """A mid-stream failure: the API's error envelope as the last ``data:`` event."""
     return Frame(None, body)
-
-
-def with_error(frames: list[Frame], fault: Fault, event: Frame) -> list[Frame]:
-    """``frames`` cut after ``fault.after`` tokens, then ``event``."""
-    return [*cut_at_token(frames, max(fault.after, 0)), event]

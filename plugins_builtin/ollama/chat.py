@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint, Frame
-from mockllm.endpoint import MALFORMED
 from mockllm.engine.plan import Choice, Plan
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.faults import Fault
@@ -43,23 +42,13 @@ _DONE_REASONS = {"stop": "stop", "length": "length", "tool_calls": "stop", "stop
 
 
 class OllamaEndpoint(Endpoint):
-    """Ollama's error shape: ``{"error": "message"}`` with the status."""
+    """Ollama's endpoints; ``{"error": "message"}`` and its wording are the provider
+    strategy's (:mod:`.provider`)."""
 
     provider: ClassVar[str] = "ollama"
 
-    def error_body(self, err: ApiError) -> dict[str, Any]:
-        return {"error": err.message}
-
-    def fault_error(self, fault: Fault) -> ApiError:
-        return ApiError(fault.status, _fault_message(fault))
-
     def decode_body(self, body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
-        try:
-            return decoder.decode(body)
-        except msgspec.ValidationError as exc:
-            raise ApiError(400, f"invalid request: {exc}") from None
-        except MALFORMED as exc:
-            raise ApiError(400, f"invalid JSON: {exc}") from None
+        return self.decode(body, decoder)
 
     def require_model(self, name: str) -> None:
         if not name:
@@ -141,6 +130,11 @@ class _Generation(OllamaEndpoint):
         think = UNSET if thinking is None else thinking
         return encoder.encode(_chunk(self.chat, name, text, think))
 
+    def _fault_frame(self, plan: Plan, sent: int) -> Frame:
+        """Ollama reports a failure inside a stream as one ``{"error": ...}`` object."""
+        assert plan.fault is not None
+        return self.error_frame(self.fault_error(plan.fault), sent)
+
     def _frames(self, plan: Plan, name: str, timer: _Timer) -> Iterator[Frame]:
         """Lazily, so each ``created_at`` and the final durations are taken when sent."""
         c = plan.choices[0]
@@ -153,7 +147,7 @@ class _Generation(OllamaEndpoint):
             parts.append(("tools", ""))
         for sent, (kind, value) in enumerate(parts):
             if sent == cut:
-                yield _error_frame(plan.fault)
+                yield self._fault_frame(plan, sent)
                 return
             if kind == "tools":
                 body = encoder.encode(ChatChunk(
@@ -167,7 +161,7 @@ class _Generation(OllamaEndpoint):
             if sent == 0:
                 timer.first = time.monotonic()  # resumed: the first token has gone out
         if cut >= len(parts):
-            yield _error_frame(plan.fault)
+            yield self._fault_frame(plan, len(parts))
             return
         timer.end = time.monotonic()
         if not parts:
@@ -182,16 +176,6 @@ def _error_after(fault: Fault | None) -> int:
     if fault is None or fault.kind != "error":
         return -1
     return max(fault.after, 0)
-
-
-def _fault_message(fault: Fault) -> str:
-    return fault.message or "an error was encountered while running the model"
-
-
-def _error_frame(fault: Fault | None) -> Frame:
-    """Ollama reports a failure inside a stream as one ``{"error": ...}`` object."""
-    assert fault is not None
-    return Frame(None, encoder.encode({"error": _fault_message(fault)}))
 
 
 def _tool_calls(c: Choice) -> list[ToolCallOut]:

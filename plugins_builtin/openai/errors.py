@@ -85,23 +85,6 @@ def unrecognized(name: str) -> ApiError:
                     code="unknown_parameter", param=name)
 
 
-def error_headers(err: ApiError) -> dict[str, str]:
-    """429s carry the ``x-ratelimit-*`` headers real clients read to back off."""
-    if err.status != 429:
-        return err.headers
-    retry = err.headers.get("retry-after", "1")
-    headers = {
-        "x-ratelimit-limit-requests": "10000",
-        "x-ratelimit-remaining-requests": "0",
-        "x-ratelimit-reset-requests": f"{retry}s",
-        "x-ratelimit-limit-tokens": "30000000",
-        "x-ratelimit-remaining-tokens": "0",
-        "x-ratelimit-reset-tokens": f"{retry}s",
-    }
-    headers.update(err.headers)
-    return headers
-
-
 def check_count(name: str, value: int | None, low: int, high: int | None) -> None:
     """A 400 worded as the API words it when ``value`` (if set) is outside ``[low, high]``."""
     if value is None:

@@ -8,7 +8,7 @@ with 400 as NIM does, and ``"END"`` cuts the passage to fit before it is scored.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -17,7 +17,6 @@ from starlette.responses import Response
 from mockllm import ApiError, Endpoint, Registry, hookimpl
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer
-from mockllm.faults import Fault
 
 
 class Text(msgspec.Struct):
@@ -49,24 +48,13 @@ class RankingResponse(msgspec.Struct):
 _decoder = msgspec.json.Decoder(RankingRequest)
 _encoder = msgspec.json.Encoder()
 
-_ERROR_TYPES = {
-    "authentication": "authentication_error",
-    "permission": "permission_error",
-    "not_found": "not_found_error",
-    "rate_limit": "rate_limit_error",
-    "server": "internal_server_error",
-    "unavailable": "service_unavailable",
-    "overloaded": "service_unavailable",
-}
-
-
 class Rankings(Endpoint):
     """``POST /v1/ranking``: ``{"rankings": [{"index", "logit"}]}``, best first."""
 
     provider: ClassVar[str] = "nim"
 
     async def handle(self, request: Request) -> Response:
-        self.authenticate(request)
+        self.check_api_key(request)
         body = await self.read_body(request)
         req = self.decode(body, _decoder)
         if not req.passages:
@@ -90,22 +78,6 @@ class Rankings(Endpoint):
         usage = Usage(plan.prompt_tokens, plan.prompt_tokens)
         out = RankingResponse(ranked, usage)
         return Response(_encoder.encode(out), media_type="application/json")
-
-    def authenticate(self, request: Request) -> None:
-        keys = self.context.config.server.api_keys
-        if not keys:
-            return
-        auth = request.headers.get("authorization", "")
-        if auth[:7].lower() != "bearer " or auth[7:] not in keys:
-            raise ApiError(401, "Unauthorized: a valid bearer API key is required")
-
-    def fault_error(self, fault: Fault) -> ApiError:
-        return ApiError(fault.status, fault.message or "Internal Server Error")
-
-    def error_body(self, err: ApiError) -> dict[str, Any]:
-        """NIM's envelope: ``{"object": "error", "message", "detail", "type"}``."""
-        return {"object": "error", "message": err.message, "detail": {},
-                "type": err.type_ or _ERROR_TYPES.get(err.kind, "invalid_request_error")}
 
 
 def _fit(tok: Tokenizer, req: RankingRequest, window: int) -> list[str]:

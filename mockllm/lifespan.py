@@ -1,0 +1,56 @@
+"""Start-up and shut-down: the ``mockllm_startup`` / ``mockllm_shutdown`` hooks in order."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from mockllm.context import ServerContext
+
+log = logging.getLogger("mockllm.app")
+
+
+async def start(context: ServerContext) -> list[str]:
+    """Run every ``mockllm_startup`` in pluggy's call order; the plugins, in that order."""
+    started: list[str] = []
+    # Shared state first: the runtime rules and switches published before this process
+    # started are applied before it answers anything.
+    await context.state.start(context.apply_change)
+    # get_hookimpls() is in reverse call order; calling them one by one records who started.
+    for impl in reversed(context.hook.mockllm_startup.get_hookimpls()):
+        result = impl.function(**_args(impl, context))
+        if inspect.isawaitable(result):
+            await result
+        started.append(impl.plugin_name)
+    return started
+
+
+async def stop(context: ServerContext, started: list[str]) -> None:
+    """``mockllm_shutdown`` in the reverse order of start-up; one failure stops no other."""
+    impls = list(reversed(context.hook.mockllm_shutdown.get_hookimpls()))
+    order = {name: i for i, name in enumerate(started)}
+    # Plugins that started are stopped last-started first; the rest (no startup hook) first.
+    impls.sort(key=lambda impl: -order.get(impl.plugin_name, len(order)))
+    for impl in impls:
+        try:
+            result = impl.function(**_args(impl, context))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("mockllm_shutdown of plugin %s failed", impl.plugin_name)
+    for stop in list(context.extras.get("on_shutdown", [])):
+        # Older plugins put coroutine functions (or coroutines) here; both still work.
+        try:
+            result = stop() if callable(stop) else stop
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("on_shutdown callback %r failed", stop)
+    await context.state.stop()
+
+
+def _args(impl: Any, context: ServerContext) -> dict[str, Any]:
+    return {"context": context} if "context" in impl.argnames else {}
+
+

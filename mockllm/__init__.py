@@ -1,6 +1,7 @@
 """mockllm: a mock LLM API server whose every endpoint and transport is a pluggy plugin.
 
-The names below are the public surface plugin authors write against (DESIGN.md §3 and §9);
+The names below are the public surface plugin authors write against (docs/writing-plugins.md,
+docs/hooks.md);
 tests/test_public_api.py snapshots them, so any change to it is deliberate. Nothing a plugin
 needs lives anywhere else: no plugin has to import ``plugins_builtin`` or a private module.
 

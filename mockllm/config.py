@@ -1,6 +1,6 @@
 """Config: ruamel.yaml -> msgspec-validated structs, with file:line and key path in errors.
 
-The shape (DESIGN.md §7) is fixed; docs/config.md documents every key. Parsing happens at
+The shape is fixed; docs/config.md documents every key. Parsing happens at
 start-up and on reload only, never per request.
 """
 

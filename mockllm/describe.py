@@ -1,4 +1,5 @@
-"""What is loaded and who wins each key, as the JSON of DESIGN.md §5 and as text."""
+"""What is loaded and who wins each key, as JSON (docs/cli.md, ``mockllm plugins --json``)
+and as text."""
 
 from __future__ import annotations
 

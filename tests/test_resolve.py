@@ -1,4 +1,5 @@
-"""Every precedence case of DESIGN.md §3, table-driven, on plain data (no pluggy)."""
+"""Every precedence case of docs/plugins.md ("Who wins a key"), table-driven, on plain data
+(no pluggy)."""
 
 from __future__ import annotations
 

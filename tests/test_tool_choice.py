@@ -1,5 +1,5 @@
 """tool_choice on the embedded default config (no rules), through the openai and anthropic
-SDKs, their stream helpers and ``parse`` helpers (DESIGN.md §8)."""
+SDKs, their stream helpers and ``parse`` helpers (docs/config.md, "Model behaviour")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What a model does on its own, when no rule says otherwise (DESIGN.md §8).
+"""What a model does on its own, when no rule says otherwise (docs/config.md, "Model
+behaviour").
 
 - Which tools an answer calls: ``tool_choice`` (``none``, ``auto``, ``required``, one named
   tool), ``parallel_tool_calls`` and ``defaults.tools``.

@@ -3,14 +3,17 @@
 Each module is registered as ``builtin.<module>`` with trylast hookimpls, so any installed
 plugin that implements the same key wins over it. Each API family's provider strategy
 (``<family>/provider.py``) is registered when this package is imported, so the engine and
-the error boundary find it by name whichever endpoints are active.
+the error boundary find it by name whichever endpoints are active. The order is the order in
+which an unknown URL is offered to them (``Provider.claims``): Ollama's ``/api/`` first.
 """
 
+# isort: off
+from plugins_builtin.ollama import provider as _ollama
 from plugins_builtin.anthropic import provider as _anthropic
 from plugins_builtin.gemini import provider as _gemini
 from plugins_builtin.nim import provider as _nim
-from plugins_builtin.ollama import provider as _ollama
 from plugins_builtin.openai import provider as _openai
+# isort: on
 
 __all__: list[str] = []
 del _anthropic, _gemini, _nim, _ollama, _openai

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint, Registry, hookimpl
-from mockllm.provider import MALFORMED
 from mockllm.engine.schema import ModelConfig
+from mockllm.provider import MALFORMED
 
 #: The vLLM release whose API this follows.
 VLLM_VERSION = "0.11.0"

@@ -44,7 +44,8 @@ def serve_and_load(
 def run_throughput(
     args: argparse.Namespace, specs: dict[str, ServerSpec], ctx: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Rounds of baseline, mockllm, legacy, baseline, ... so drift hits every server alike."""
+    """Rounds of baseline, mockllm, legacy, aimock, baseline, ... so drift hits every server
+    alike."""
     rounds: list[dict[str, Any]] = []
     for i in range(1, args.rounds + 1):
         row: dict[str, Any] = {}

@@ -11,6 +11,8 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("chat_vs_baseline", "non-streaming chat req/s vs bare Starlette", ">=", 0.75),
     ("stream_vs_baseline", "64-token streams/s vs bare Starlette", ">=", 1.0),
     ("chat_vs_legacy", "non-streaming chat req/s vs MockLLM 0.0.8", ">=", 15.0),
+    ("chat_vs_aimock", "non-streaming chat req/s vs aimock", ">=", 2.0),
+    ("stream_vs_aimock", "64-token streams/s vs aimock", ">=", 1.0),
     ("idle_kb_per_stream", "RSS per idle open stream (KB)", "<=", 50.0),
     ("startup_s", "start to first answered request (s)", "<=", 1.0),
 ]
@@ -92,7 +94,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| chat req per CPU-s | streams per CPU-s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("baseline", "mockllm", "legacy"):
+    for name in ("baseline", "mockllm", "legacy", "aimock"):
         chat = s["throughput"].get(name, {}).get("chat", {})
         stream = s["throughput"].get(name, {}).get("stream", {})
         if not chat and not stream:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import legacy, report, scenarios
+from benchmarks import aimock, legacy, report, scenarios
 from benchmarks.phases import guarded, log, run_idle, run_pacing, run_throughput
 from benchmarks.procs import ServerSpec, pin_self_to_client_core, pinning_available, raise_nofile
 from benchmarks.rawhttp import install_uvloop
@@ -23,7 +24,7 @@ from benchmarks.servers import REPO, baseline_spec, export_revision, git_head, m
 from benchmarks.summary import summarise
 from benchmarks.wrk_driver import find_wrk
 
-ALL_TARGETS = ("baseline", "mockllm", "legacy")
+ALL_TARGETS = ("baseline", "mockllm", "legacy", "aimock")
 ALL_PHASES = ("throughput", "startup", "idle", "pacing")
 
 
@@ -102,10 +103,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="start",
         help="'start': its documented CLI (reload + access log); 'uvicorn': bare, best case",
     )
+    g = p.add_argument_group("aimock (npm @copilotkit/aimock, Node)")
+    g.add_argument("--skip-aimock", action="store_true", help="same as leaving out 'aimock'")
+    g.add_argument(
+        "--aimock-dir",
+        type=Path,
+        default=aimock.DEFAULT_DIR,
+        help="npm --prefix it is installed into on first use",
+    )
+    g.add_argument("--aimock-version", default=aimock.DEFAULT_VERSION)
     args = p.parse_args(argv)
-    args.targets = [
-        t for t in args.targets.split(",") if t and not (args.skip_legacy and t == "legacy")
-    ]
+    skipped = {"legacy"} if args.skip_legacy else set()
+    skipped |= {"aimock"} if args.skip_aimock else set()
+    args.targets = [t for t in args.targets.split(",") if t and t not in skipped]
     args.phases = [x for x in args.phases.split(",") if x]
     for bad in set(args.targets) - set(ALL_TARGETS) | set(args.phases) - set(ALL_PHASES):
         p.error(f"unknown target/phase {bad!r}")
@@ -148,6 +158,22 @@ def main(argv: list[str] | None = None) -> int:
             args.legacy_venv, args.out / "legacy-work", args.legacy_mode
         )
         servers["legacy"] = f"MockLLM 0.0.8 ({args.legacy_mode})"
+    if "aimock" in args.targets:
+        log(f"preparing aimock {args.aimock_version} in {args.aimock_dir}")
+        try:
+            specs["aimock"] = aimock.aimock_spec(
+                args.aimock_dir,
+                args.aimock_version,
+                args.out / "aimock-work",
+                args.stream_tokens,
+                args.model,
+            )
+            servers["aimock"] = f"aimock {args.aimock_version}"
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            # A missing Node must not cost the rest of the run; the results say so.
+            log(f"aimock left out: {exc}")
+            notes.append(f"aimock left out: {exc}")
+            args.targets.remove("aimock")
 
     raw: dict[str, Any] = {}
     if "throughput" in args.phases:

@@ -59,6 +59,12 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
         "chat_vs_legacy": report.ratio(
             thr.get("mockllm", {}).get("chat", {}), thr.get("legacy", {}).get("chat", {})
         ),
+        "chat_vs_aimock": report.ratio(
+            thr.get("mockllm", {}).get("chat", {}), thr.get("aimock", {}).get("chat", {})
+        ),
+        "stream_vs_aimock": report.ratio(
+            thr.get("mockllm", {}).get("stream", {}), thr.get("aimock", {}).get("stream", {})
+        ),
         "idle_kb_per_stream": raw.get("idle", {}).get("mockllm", {}).get("kb_per_stream", math.nan),
         "startup_s": raw.get("startup", {}).get("mockllm", {}).get("median_s", math.nan),
     }
@@ -66,6 +72,8 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
         "chat_vs_baseline": report.per_round_ratios(rounds, "mockllm", "baseline", "chat"),
         "stream_vs_baseline": report.per_round_ratios(rounds, "mockllm", "baseline", "stream"),
         "chat_vs_legacy": report.per_round_ratios(rounds, "mockllm", "legacy", "chat"),
+        "chat_vs_aimock": report.per_round_ratios(rounds, "mockllm", "aimock", "chat"),
+        "stream_vs_aimock": report.per_round_ratios(rounds, "mockllm", "aimock", "stream"),
     }
     cpu_normalised = {
         key: report.ratio(
@@ -75,6 +83,8 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
             ("chat_vs_baseline", "mockllm", "baseline", "chat"),
             ("stream_vs_baseline", "mockllm", "baseline", "stream"),
             ("chat_vs_legacy", "mockllm", "legacy", "chat"),
+            ("chat_vs_aimock", "mockllm", "aimock", "chat"),
+            ("stream_vs_aimock", "mockllm", "aimock", "stream"),
         )
     }
     summary = {

@@ -3,8 +3,8 @@
 For every token frame the actual send time minus the due time goes into a fixed-bucket
 :class:`~mockllm.histogram.Histogram` (``mockllm_pacing_error_seconds``). A paced stream
 without a fault is a :class:`~mockllm.pump.Pump`; a stream with a fault takes the plain
-coroutine path (:meth:`StreamResponse._paced`); an unpaced one is written as fast as the
-server takes it (:meth:`StreamResponse._fast`).
+coroutine path (:meth:`StreamResponse._paced`); an unpaced one is written in few large writes
+(:meth:`StreamResponse._fast`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from mockllm.frames import Frame
 from mockllm.observe import Observation
 from mockllm.pacing import Pacing
 from mockllm.pump import Pump
+
+#: An unpaced stream is written in pieces of about this size (frames are never split).
+FAST_WRITE_BYTES = 64 * 1024
 
 
 class Framing(Protocol):
@@ -67,7 +70,6 @@ class StreamResponse(Response):
                         "headers": self.raw_headers})
             try:
                 await self._fast(send)
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
             finally:
                 self._observe(pacing)
             return
@@ -128,12 +130,24 @@ class StreamResponse(Response):
         self.transport.context.observe(obs)
 
     async def _fast(self, send: Send) -> None:
+        """Nothing to pace (so no fault either: ``Pacing.idle`` excludes them): the frames go
+        out in as few writes as the buffer allows, not one write (and one trip through
+        uvicorn and the kernel) per frame; the last write ends the response. The bytes on the
+        wire are the same events as before, so SSE and NDJSON parsers see every frame."""
         encode = self.transport.encode
+        batch: list[bytes] = []
+        size = 0
         for frame in self.frames:
-            await send({"type": "http.response.body", "body": encode(frame), "more_body": True})
+            body = encode(frame)
+            batch.append(body)
+            size += len(body)
+            if size >= FAST_WRITE_BYTES:  # keeps memory bounded on very long streams
+                await send(_body(b"".join(batch)))
+                batch.clear()
+                size = 0
         if self.transport.terminator:
-            await send({"type": "http.response.body", "body": self.transport.terminator,
-                        "more_body": True})
+            batch.append(self.transport.terminator)
+        await send({"type": "http.response.body", "body": b"".join(batch), "more_body": False})
 
     async def _paced(self, send: Send, pacing: Pacing) -> bool:
         encode = self.transport.encode

@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+from mockllm.stream_response import FAST_WRITE_BYTES
 from mockllm.testing import LiveServer, run_config
 from plugins_builtin.openai import wire
 from plugins_builtin.openai.chat import ChunkChoice, ChunkWriter, Delta
@@ -271,6 +272,28 @@ def test_stream_chunks_and_usage(client: openai.OpenAI) -> None:
     assert all(c.usage is None for c in chunks[:-1])
     plain = client.chat.completions.create(model=MODEL, messages=ask("sky"))
     assert plain.usage == chunks[-1].usage
+
+
+def test_long_unpaced_stream_spans_several_writes(client: openai.OpenAI,
+                                                  server: LiveServer) -> None:
+    # An unpaced stream is written in batches of about FAST_WRITE_BYTES; this one is several
+    # times that, so every batch boundary must still fall between whole frames.
+    n = 1500
+    extra = {"ignore_eos": True}
+    chunks = list(client.chat.completions.create(
+        model=MODEL, messages=ask("hello"), max_completion_tokens=n, stream=True,
+        stream_options={"include_usage": True}, extra_body=extra))
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) == n
+    assert chunks[-2].choices[0].finish_reason == "length"
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == n
+    raw = httpx.post(f"{server.url}/v1/chat/completions", json={
+        "model": MODEL, "messages": ask("hello"), "max_completion_tokens": n, "stream": True,
+        "ignore_eos": True})
+    assert len(raw.content) > 3 * FAST_WRITE_BYTES
+    events = raw.text.split("\n\n")
+    assert events[-2:] == ["data: [DONE]", ""]
+    assert sum(1 for e in events[:-2] if json.loads(e.removeprefix("data: "))["choices"][0]
+               ["delta"].get("content")) == n
 
 
 def test_stream_helper_final_completion(client: openai.OpenAI) -> None:

@@ -23,8 +23,8 @@ def mockllm_spec(args: argparse.Namespace, config: str | None) -> ServerSpec:
         script = Path(sys.executable).parent / "mockllm"
         cmd = [str(script)] if script.exists() else [sys.executable, "-m", "mockllm"]
     env: dict[str, str] = {}
-    # Measure mockllm itself: a third-party plugin installed in the venv (the test command
-    # installs examples/mockllm-echo, which answers chat) would otherwise be measured instead.
+    # Measure mockllm itself: a third-party plugin installed in the venv (examples/mockllm-echo,
+    # say, which answers chat) would otherwise be measured instead.
     # Set MOCKLLM_DISABLE_PLUGIN_AUTOLOAD=0 in the environment to measure with them.
     if "MOCKLLM_DISABLE_PLUGIN_AUTOLOAD" not in os.environ:
         env["MOCKLLM_DISABLE_PLUGIN_AUTOLOAD"] = "1"

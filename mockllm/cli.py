@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -172,8 +173,11 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
     from mockllm.app import build_app
     from mockllm.startup import banner, replaced_builtins
 
-    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     ctx = create_context(options)  # fails fast, in the parent, with one readable line
+    # SIGTERM: in-flight answers get shutdown_timeout_s to finish, then they are cancelled
+    # and the process exits 0 (uvicorn alone would wait for the slowest, for ever).
+    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                  timeout_graceful_shutdown=ctx.config.server.shutdown_timeout_s)
     for warning in replaced_builtins(ctx):
         logging.getLogger("mockllm").warning(warning)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -198,6 +202,9 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
             os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
             uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
         return 0
+    # uvicorn re-raises the SIGTERM it caught once it has shut down, which would end the
+    # process with the signal; a graceful stop is a clean exit, so that re-raise lands here.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     uvicorn.run(build_app(ctx), **common)
     return 0
 

@@ -191,6 +191,8 @@ def check(config: Config) -> list[tuple[str, str]]:
         problems.append(("server.journal_size", "must be 1 or more"))
     if config.server.watch_interval <= 0:
         problems.append(("server.watch_interval", "must be above 0"))
+    if not config.server.shutdown_timeout_s >= 0:
+        problems.append(("server.shutdown_timeout_s", "must be 0 or more"))
     for name in Limits.__struct_fields__:
         if not getattr(config.server.limits, name) > 0:
             problems.append((f"server.limits.{name}", "must be above 0"))

@@ -70,6 +70,9 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     watch: bool = True
     #: Seconds between two looks at the config file.
     watch_interval: float = 0.25
+    #: Seconds in-flight requests get to finish after SIGTERM; then they are cancelled and
+    #: the server exits 0. A 60 s TTFT no longer holds up a shutdown for 60 s.
+    shutdown_timeout_s: float = 10.0
     #: Where counters, runtime changes, the journal and stored objects live: ``memory``
     #: (this process; ``--workers N`` share an embedded store) or ``redis://HOST:PORT/DB``.
     state: str = "memory"

@@ -140,7 +140,10 @@ def run_server(context: ServerContext, timeout: float = 60.0) -> Iterator[LiveSe
 
     app = _InFlight(build_app(context))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            access_log=False, lifespan="on")
+                            access_log=False, lifespan="on",
+                            # typed int by uvicorn, used as an asyncio timeout: a float works
+                            timeout_graceful_shutdown=context.config.server.shutdown_timeout_s,  # type: ignore[arg-type]
+                            )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="mockllm-test-server", daemon=True)
     thread.start()

@@ -180,21 +180,7 @@ class Answer:
         else:
             vals = values(index) if self.needs_values else {}
             calls = [c.render(req, vals, seed + i) for i, c in enumerate(self.tool_calls)]
-        if not req.parallel_tool_calls:
-            del calls[1:]
-        for name, args in calls:
-            pieces = cached_pieces(tok, args)
-            cut = len(pieces) > remaining
-            if cut:
-                del pieces[remaining:]
-            choice.tool_calls.append(ToolCall("call_" + random_hex(12), name,
-                                              "".join(pieces), pieces))
-            remaining -= len(pieces)
-            if cut:
-                choice.finish_reason = "length"
-                return choice
-        choice.finish_reason = "tool_calls"
-        return choice
+        return append_tool_calls(choice, req, tok, calls, remaining)
 
     def _generated(self, req: NeutralRequest, tok: Tokenizer, index: int, seed: int,
                    budget: int) -> Choice:
@@ -338,3 +324,27 @@ def _render_args(value: Any, values: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_render_args(v, values) for v in value]
     return value
+
+
+def append_tool_calls(choice: Choice, req: NeutralRequest, tok: Tokenizer,
+                      calls: list[tuple[str, str]], remaining: int) -> Choice:
+    """Add ``(name, arguments)`` calls to ``choice`` within ``remaining`` tokens.
+
+    Shared by rule answers and plugin responders so both cut arguments at the limit (a
+    ``length`` finish) and honour ``parallel_tool_calls`` the same way.
+    """
+    if not req.parallel_tool_calls:
+        del calls[1:]
+    for name, args in calls:
+        pieces = cached_pieces(tok, args)
+        cut = len(pieces) > remaining
+        if cut:
+            del pieces[remaining:]
+        choice.tool_calls.append(ToolCall("call_" + random_hex(12), name,
+                                          "".join(pieces), pieces))
+        remaining -= len(pieces)
+        if cut:
+            choice.finish_reason = "length"
+            return choice
+    choice.finish_reason = "tool_calls"
+    return choice

@@ -15,14 +15,13 @@ from typing import Any
 
 import msgspec
 
-from mockllm.engine.answers import Answer, _apply_stop
+from mockllm.engine.answers import Answer, _apply_stop, append_tool_calls
 from mockllm.engine.behaviour import arguments as behaviour_arguments
 from mockllm.engine.extend import reply_of
-from mockllm.engine.plan import Choice, ToolCall
+from mockllm.engine.plan import Choice
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
 from mockllm.engine.view import RequestView
-from mockllm.ids import random_hex
 
 _json = msgspec.json.Encoder()
 
@@ -63,21 +62,7 @@ def render_reply(answer: Answer, req: NeutralRequest, tok: Tokenizer, index: int
     if not calling or choice.finish_reason != "stop":
         return choice
     calls = [_call(name, req, c, seed + i) for i, c in enumerate(reply.tool_calls)]
-    if not req.parallel_tool_calls:
-        del calls[1:]
-    for call_name, args in calls:
-        pieces = cached_pieces(tok, args)
-        cut = len(pieces) > remaining
-        if cut:
-            del pieces[remaining:]
-        choice.tool_calls.append(ToolCall("call_" + random_hex(12), call_name,
-                                          "".join(pieces), pieces))
-        remaining -= len(pieces)
-        if cut:
-            choice.finish_reason = "length"
-            return choice
-    choice.finish_reason = "tool_calls"
-    return choice
+    return append_tool_calls(choice, req, tok, calls, remaining)
 
 
 class SeededRandom(random.Random):

@@ -167,6 +167,11 @@ def _routes(ctx: ServerContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """SIGTERM outside uvicorn's own handling: stop now, with exit status 0."""
+    raise SystemExit(0)
+
+
 def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str, str]) -> int:
     import uvicorn
 
@@ -204,7 +209,10 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
         return 0
     # uvicorn re-raises the SIGTERM it caught once it has shut down, which would end the
     # process with the signal; a graceful stop is a clean exit, so that re-raise lands here.
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    # The handler must still stop the process: a SIGTERM that arrives before uvicorn takes
+    # the signal over (during start-up) would otherwise be swallowed and the server would
+    # run on for ever.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(build_app(ctx), **common)
     return 0
 

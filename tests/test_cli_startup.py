@@ -4,6 +4,7 @@ environment > config > default), and that no CLI path ends in a traceback."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -219,3 +220,13 @@ def test_a_reload_is_logged_and_applied(tmp_path: Path) -> None:
         line = proc.stderr.readline()  # blocks until the watcher logs (no timed assertion)
         assert line.strip() == f"mockllm: INFO: reloaded {cfg.resolve()}"
         assert _ask(url, "sky?") == "grey"
+
+
+def test_sigterm_during_start_up_stops_the_server() -> None:
+    # A SIGTERM sent as soon as the banner is out lands before uvicorn has taken the signal
+    # over; it must still stop the process (it used to be swallowed, and serve ran on).
+    port = _free_port()
+    with serving(["--port", str(port)], _env()) as (proc, lines):
+        assert lines[-1] == "mockllm: config: embedded default"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0

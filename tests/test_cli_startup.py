@@ -130,9 +130,9 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 @contextmanager
-def serving(args: list[str], env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str],
-                                                                    list[str]]]:
-    """``mockllm serve``, and its stderr lines up to the config line."""
+def serving(args: list[str], env: dict[str, str], until: str = "mockllm: config:"
+            ) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``mockllm serve``, and its stderr lines up to the first that starts with ``until``."""
     proc = subprocess.Popen([sys.executable, "-m", "mockllm", "serve", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     with proc:
@@ -141,7 +141,7 @@ def serving(args: list[str], env: dict[str, str]) -> Iterator[tuple[subprocess.P
             lines = []
             for line in proc.stderr:
                 lines.append(line.rstrip("\n"))
-                if line.startswith("mockllm: config:"):
+                if line.startswith(until):
                     break
             yield proc, lines
         finally:
@@ -189,18 +189,8 @@ def test_serve_lists_environment_and_overrides(tmp_path: Path) -> None:
     port = _free_port()
     env = _env(MOCKLLM_PORT=str(port), MOCKLLM_USE="sse=builtin",
                MOCKLLM_DISABLE_PLUGINS="builtin.metrics")
-    proc = subprocess.Popen([sys.executable, "-m", "mockllm", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    with proc:
-        try:
-            assert proc.stderr is not None
-            lines = []
-            for line in proc.stderr:
-                lines.append(line.rstrip("\n"))
-                if line.startswith("mockllm: blocked plugins:"):
-                    break
-        finally:
-            proc.terminate()
+    with serving([], env, until="mockllm: blocked plugins:") as (_, lines):
+        pass
     assert "mockllm: from the environment: port (MOCKLLM_PORT)" in lines
     assert "mockllm: overrides: sse=builtin.transports" in lines
     assert "mockllm: blocked plugins: builtin.metrics" in lines

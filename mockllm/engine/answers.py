@@ -162,17 +162,7 @@ class Answer:
         chosen = behaviour.tools(req) if self.generative and req.tools else []
         calling = bool(self.tool_calls or chosen)
         text = [] if chosen else self._text(req, tok, seed, remaining, values, index)
-        text = _apply_stop(choice, text, req.stop)
-        if len(text) > remaining or (
-            req.ignore_eos and not calling and len(text) == remaining
-            and choice.finish_reason == "stop"
-        ):
-            # With ignore_eos the model runs into max_tokens, which is a "length" finish.
-            del text[remaining:]
-            choice.finish_reason = "length"
-            choice.stop_sequence = None
-        choice.pieces = text
-        remaining -= len(text)
+        remaining = fit_text(choice, req, text, remaining, calling)
         if not calling or choice.finish_reason != "stop":
             return choice
         if chosen:
@@ -348,3 +338,20 @@ def append_tool_calls(choice: Choice, req: NeutralRequest, tok: Tokenizer,
             return choice
     choice.finish_reason = "tool_calls"
     return choice
+
+
+def fit_text(choice: Choice, req: NeutralRequest, text: list[str], remaining: int,
+             calling: bool) -> int:
+    """Cut ``text`` at the stop strings and the limit, set it on ``choice``; tokens left.
+
+    Shared by rule answers and plugin responders so both finish the same way.
+    """
+    text = _apply_stop(choice, text, req.stop)
+    if len(text) > remaining or (req.ignore_eos and not calling and len(text) == remaining
+                                 and choice.finish_reason == "stop"):
+        # With ignore_eos the model runs into max_tokens, which is a "length" finish.
+        del text[remaining:]
+        choice.finish_reason = "length"
+        choice.stop_sequence = None
+    choice.pieces = text
+    return remaining - len(text)

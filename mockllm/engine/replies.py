@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from mockllm.engine.answers import Answer, _apply_stop, append_tool_calls
+from mockllm.engine.answers import Answer, append_tool_calls, fit_text
 from mockllm.engine.behaviour import arguments as behaviour_arguments
 from mockllm.engine.extend import reply_of
 from mockllm.engine.plan import Choice
@@ -51,14 +51,7 @@ def render_reply(answer: Answer, req: NeutralRequest, tok: Tokenizer, index: int
         if extra and text:
             extra[0] = " " + extra[0]
         text.extend(extra)
-    text = _apply_stop(choice, text, req.stop)
-    if len(text) > remaining or (req.ignore_eos and not calling and len(text) == remaining
-                                 and choice.finish_reason == "stop"):
-        del text[remaining:]
-        choice.finish_reason = "length"
-        choice.stop_sequence = None
-    choice.pieces = text
-    remaining -= len(text)
+    remaining = fit_text(choice, req, text, remaining, calling)
     if not calling or choice.finish_reason != "stop":
         return choice
     calls = [_call(name, req, c, seed + i) for i, c in enumerate(reply.tool_calls)]

@@ -13,7 +13,8 @@ from plugins_builtin.anthropic import provider as _anthropic
 from plugins_builtin.gemini import provider as _gemini
 from plugins_builtin.nim import provider as _nim
 from plugins_builtin.openai import provider as _openai
+from plugins_builtin.rerank import provider as _rerank
 # isort: on
 
 __all__: list[str] = []
-del _anthropic, _gemini, _nim, _ollama, _openai
+del _anthropic, _gemini, _nim, _ollama, _openai, _rerank

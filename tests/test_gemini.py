@@ -289,6 +289,20 @@ def test_errors_in_googles_envelope(server: LiveServer) -> None:
     assert r.status_code == 404 and r.json()["error"]["status"] == "NOT_FOUND"
 
 
+def test_decode_errors_are_worded_by_the_gemini_strategy(server: LiveServer) -> None:
+    # The shared msgspec parser (mockllm.provider.split_validation), Google's words.
+    url = f"{server.url}/v1beta/models/{MODEL}:generateContent"
+    r = httpx.post(url, json={"contents": [{"parts": [{"text": "x"}]}],
+                              "generationConfig": {"maxOutputTokens": "many"}},
+                   headers={"x-goog-api-key": KEY})
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == (
+        "Invalid JSON payload received. Invalid value at 'generationConfig.maxOutputTokens': "
+        "Expected `int | null`, got `str`")
+    r = httpx.post(url, content=b"{not json", headers={"x-goog-api-key": KEY})
+    assert r.json()["error"]["message"].startswith("Invalid JSON payload received. JSON is")
+
+
 def test_mid_stream_error_is_the_apis_error_event(server: LiveServer) -> None:
     g = client(server, **{"x-mock-scenario": "mid-stream"})
     got: list[str] = []

@@ -15,6 +15,7 @@ import msgspec
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.errors import ApiError
 from mockllm.provider import MALFORMED
+from plugins_builtin.gemini.provider import GEMINI
 from plugins_builtin.gemini.wire import (
     Content,
     FunctionCallingConfig,
@@ -57,7 +58,7 @@ def _camelize(value: Any) -> Any:
 
 
 def decode(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
-    """Decode with a module-level decoder; errors are 400s worded like Google's.
+    """Decode with a module-level decoder; errors are the strategy's 400s (Google's wording).
 
     A body with no ``_`` anywhere has no snake_case name and decodes straight into the
     Structs; otherwise its names are normalised first (a slower, generic decode).
@@ -66,17 +67,8 @@ def decode(body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
         if b"_" not in body:
             return decoder.decode(body)
         return msgspec.convert(_camelize(_generic.decode(body)), decoder.type)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, f"Invalid JSON payload received. {_where(str(exc))}") from None
-    except MALFORMED as exc:
-        raise ApiError(400, f"Invalid JSON payload received. {exc}") from None
-
-
-def _where(text: str) -> str:
-    # msgspec: "Expected `int`, got `str` - at `$.generationConfig.maxOutputTokens`".
-    what, _, where = text.partition(" - at `$")
-    path = where.rstrip("`").lstrip(".")
-    return f"Invalid value at '{path}': {what}" if path else what
+    except (msgspec.ValidationError, *MALFORMED) as exc:
+        raise GEMINI.decode_error(exc) from None
 
 
 def to_neutral(

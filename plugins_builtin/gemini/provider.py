@@ -1,17 +1,20 @@
 """Gemini's provider strategy: Google's ``{"error": {"code", "message", "status"}}``
-envelope, its fault and limit wording, the error chunk that ends a stream, and the unknown
-URLs it claims (``/v1beta/``, or an ``x-goog-api-key`` header)."""
+envelope, how a body that does not decode is worded (``Invalid JSON payload received.``),
+its fault and limit wording, the error chunk that ends a stream, and the unknown URLs it
+claims (``/v1beta/``, or an ``x-goog-api-key`` header)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import msgspec
+
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
 from mockllm.faults import Fault
 from mockllm.frames import Frame
-from mockllm.provider import Provider, register_provider
+from mockllm.provider import Provider, register_provider, split_validation
 
 from .base import _MESSAGES, error_envelope
 from .render import error_chunk
@@ -23,6 +26,15 @@ class Gemini(Provider):
 
     def error_body(self, err: ApiError) -> dict[str, Any]:
         return error_envelope(err)
+
+    def invalid_body(self, exc: msgspec.ValidationError) -> ApiError:
+        # Google: "Invalid JSON payload received. Invalid value at 'generationConfig.x': ..."
+        where, what = split_validation(exc)
+        detail = f"Invalid value at '{where}': {what}" if where else what
+        return ApiError(400, f"Invalid JSON payload received. {detail}")
+
+    def malformed_json(self, exc: Exception) -> ApiError:
+        return ApiError(400, f"Invalid JSON payload received. {exc}")
 
     def fault_error(self, fault: Fault) -> ApiError:
         return ApiError(fault.status, fault.message or _MESSAGES.get(fault.status,

@@ -90,14 +90,15 @@ class Engine:
         self,
         config: Config,
         tokenizers: Tokenizers,
-        timing: TimingRuntime | None = None,
+        timing: TimingRuntime,
         previous: Engine | None = None,
         counters: Counters | None = None,
         extensions: Extensions | None = None,
     ) -> None:
         """Compile ``config``; a plugin matcher or responder it cannot compile is a
-        :class:`ConfigError` with FILE:LINE (``extensions``: the plugins' contributions,
-        by default those of ``previous``)."""
+        :class:`ConfigError` with FILE:LINE (``timing``: the server's timing state, kept
+        across reloads; ``extensions``: the plugins' contributions, by default those of
+        ``previous``)."""
         if extensions is None:
             extensions = previous.ext if previous is not None else NONE
         self.ext: Extensions = extensions
@@ -105,13 +106,13 @@ class Engine:
         self._checked: dict[int, CompiledRule] = {}
         self.config = config
         self.tokenizers = tokenizers
-        #: The compiled latency blocks (timing.py); None: constant ttft_ms / itl_ms only.
+        #: The compiled latency blocks (timing.py); None only while a bad config is refused.
         self.timing: Timing | None = None
         #: Every problem of this config, latency blocks and plugin values alike, raised
         #: together at the end (so ``mockllm validate`` lists them all at once).
         problems: list[str] = []
         try:
-            self.timing = timing.compile(config) if timing is not None else None
+            self.timing = timing.compile(config)
         except ConfigError as exc:
             problems.extend(exc.problems)
         self.models = ModelRegistry(config.models)
@@ -327,6 +328,7 @@ class Engine:
             if plan.error is not None:
                 return plan
         latency = self._latency(rule, model)
+        assert self.timing is not None  # a config it could not compile raised above
         plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault,
                                    self.timing)
         return plan
@@ -335,8 +337,6 @@ class Engine:
         # The defaults' block stands for "no rule latency": timing.py then uses the model's.
         if rule is not None and rule.latency is not None:
             return rule.latency
-        if self.timing is None and model.latency is not None:
-            return model.latency
         return self.config.defaults.latency
 
     def _vectors(self, plan: Plan, req: NeutralRequest, model: ModelConfig,

@@ -367,14 +367,12 @@ def build_pacing(
     latency: Latency,
     prompt_tokens: int,
     fault: Fault | None,
-    timing: Timing | None = None,
+    timing: Timing,
 ) -> Pacing | None:
     """The schedule for one answer (None: no latency, load model or fault, so nothing to
     wait for): the single place the engine asks for one.
 
     ``latency`` is the matched rule's, else the defaults'; ``timing`` the compiled config
-    (the engine's). Without ``timing`` only ``latency`` is used (constant TTFT and ITL).
+    (the engine's).
     """
-    if timing is not None:
-        return timing.pacing(start, req, model, latency, prompt_tokens, fault)
-    return Pacing(start, latency.ttft_ms / 1000, latency.itl_ms / 1000, fault)
+    return timing.pacing(start, req, model, latency, prompt_tokens, fault)

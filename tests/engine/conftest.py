@@ -12,6 +12,7 @@ import pytest
 
 from mockllm.config import parse
 from mockllm.engine import Engine, Message, NeutralRequest
+from mockllm.engine.timing import TimingRuntime
 from mockllm.engine.tokens import Tokenizers
 from mockllm.testing import LiveServer, run_server, test_context
 from plugins_builtin.tokenizers import mockllm_tokenizer
@@ -28,8 +29,10 @@ _TOKENIZERS = Tokenizers(mockllm_tokenizer)
 
 
 def engine(yaml: str, models: str = MODELS) -> Engine:
-    """An engine for ``yaml`` (rules, defaults...) with the test models prepended."""
-    return Engine(parse(models + textwrap.dedent(yaml), "test.yaml"), _TOKENIZERS)
+    """An engine for ``yaml`` (rules, defaults...) with the test models prepended, on the
+    server's own timing path (the builtin latency models, a fresh load and pacing state)."""
+    return Engine(parse(models + textwrap.dedent(yaml), "test.yaml"), _TOKENIZERS,
+                  TimingRuntime())
 
 
 def chat(user: str = "hi", *, model: str = "gpt-4o", system: str | None = None,

@@ -10,6 +10,7 @@ import msgspec
 from mockllm.config import parse
 from mockllm.engine import Engine
 from mockllm.engine.counters import LocalCounters, RuleCounter
+from mockllm.engine.timing import TimingRuntime
 from mockllm.state import changes
 from mockllm.state.memory import BoundedStore, MemoryState
 from tests.engine.conftest import _TOKENIZERS, MODELS, chat
@@ -17,7 +18,7 @@ from tests.engine.conftest import _TOKENIZERS, MODELS, chat
 
 def _engine(yaml: str, counters: object | None = None) -> Engine:
     return Engine(parse(MODELS + textwrap.dedent(yaml), "t.yaml"), _TOKENIZERS,
-                  counters=counters)  # type: ignore[arg-type]
+                  TimingRuntime(), counters=counters)  # type: ignore[arg-type]
 
 
 def test_take_counts_and_stops_at_the_limit() -> None:
@@ -41,7 +42,8 @@ def test_a_reload_keeps_the_counters_of_unchanged_rules_and_forgets_the_rest() -
     rules:
       - {name: a, match: {last_user: {contains: a}},
          respond: {sequence: [{text: "1"}, {text: "2"}]}}
-    """), "t.yaml"), _TOKENIZERS, previous=one)
+    """), "t.yaml"), _TOKENIZERS, one.timing.runtime if one.timing else TimingRuntime(),
+                  previous=one)
     assert two.counters is state
     assert "".join(two.plan(chat("a")).choices[0].pieces) == "2"
     assert [r.counter.uses for r in two.rules] == [2]

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -137,6 +138,9 @@ class Endpoint:
             # Every answer under a quota says where the caller stands, as the real APIs do.
             response.raw_headers.extend(
                 (k.encode("latin-1"), v.encode("latin-1")) for k, v in quota.items())
+        if isinstance(response, StreamResponse) and response.on_error is None:
+            # Raised once the stream has started: this API's error event ends it.
+            response.on_error = partial(self._stream_failed, rid)
         fault = request.scope.get(FAULT_KEY)
         if fault is not None and not isinstance(response, StreamResponse):
             response = FaultyResponse(response, fault)
@@ -148,6 +152,17 @@ class Endpoint:
                 obs.end = obs.first_token = time.monotonic()
                 self.context.observe(obs)
         return response
+
+    def _stream_failed(self, rid: str, exc: BaseException, produced: int) -> Frame:
+        """The event that ends this endpoint's stream when ``exc`` was raised in it after
+        ``produced`` frames (``exc`` is logged here, once, with its traceback)."""
+        token = current_request_id.set(rid) if rid else None  # envelopes that repeat it
+        try:
+            err = as_api_error(exc, f"stream of {type(self).__qualname__}")
+            return self.error_frame(err, produced)
+        finally:
+            if token is not None:
+                current_request_id.reset(token)
 
     @property
     def strategy(self) -> Provider:

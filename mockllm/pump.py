@@ -46,7 +46,7 @@ class Pump:
 
     __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
                  "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
-                 "blocked", "done", "call_at", "stopped")
+                 "blocked", "done", "call_at", "stopped", "flushed")
 
     def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
                  terminator: bytes, send: Send, pacing: Pacing, *,
@@ -71,6 +71,7 @@ class Pump:
         self.done: asyncio.Future[None] | None = None
         self.call_at: CallAt | None = None
         self.stopped = False
+        self.flushed = 0  # frames written so far
 
     async def run(self) -> None:
         """Send the whole stream; returns after the last write (or raises what failed)."""
@@ -166,10 +167,17 @@ class Pump:
         self._flush(False)
         return None
 
+    def unsent(self) -> tuple[bytes, int]:
+        """After a failure: the frames made but not yet written (the due ones, then those
+        held for the next token), and how many frames were made in all."""
+        parts = [*self.ready, *self.held]
+        return b"".join(parts), self.flushed + len(parts)
+
     def _flush(self, more: bool) -> None:
         ready, dues = self.ready, self.dues
         now = self.pacing.clock()  # the moment the bytes are handed to the server
         body = ready[0] if len(ready) == 1 else b"".join(ready)
+        self.flushed += len(ready)
         ready.clear()
         aw = self.send({"type": "http.response.body", "body": body, "more_body": more})
         if type(aw) is not CoroutineType:  # another kind of awaitable: let the loop run it

@@ -5,18 +5,28 @@ For every token frame the actual send time minus the due time goes into a fixed-
 without a fault is a :class:`~mockllm.pump.Pump`; a stream with a fault takes the plain
 coroutine path (:meth:`StreamResponse._paced`); an unpaced one is written in few large writes
 (:meth:`StreamResponse._fast`).
+
+Whatever raises once the response has started (an endpoint's frame generator, a plugin
+transport's ``encode``) cannot become a 500 any more: the frames already made go out, then
+the API's own mid-stream error event (:attr:`StreamResponse.on_error`; the endpoint sets it to
+its provider's :meth:`~mockllm.provider.Provider.stream_error`), and the response ends. The
+exception is logged once, with its traceback; the client sees an error, never a stream that
+hangs or stops without one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mockllm.boundary import as_api_error, provider_of_url
 from mockllm.faults import MALFORMED
 from mockllm.frames import Frame
 from mockllm.observe import Observation
@@ -25,6 +35,21 @@ from mockllm.pump import Pump
 
 #: An unpaced stream is written in pieces of about this size (frames are never split).
 FAST_WRITE_BYTES = 64 * 1024
+
+log = logging.getLogger("mockllm.stream")
+
+#: ``on_error(exc, produced)``: the frame that ends a stream that failed with ``exc`` after
+#: ``produced`` frames (it also logs ``exc``).
+ErrorFrame = Callable[[BaseException, int], Frame]
+
+
+class StreamFailure(Exception):
+    """A stream that raised after it started: the cause, the bytes of the frames made but not
+    yet written, and how many frames were made in all."""
+
+    def __init__(self, cause: Exception, unsent: bytes, produced: int) -> None:
+        super().__init__(cause)
+        self.cause, self.unsent, self.produced = cause, unsent, produced
 
 
 class Framing(Protocol):
@@ -62,6 +87,8 @@ class StreamResponse(Response):
         self.background = None
         #: Set by the endpoint; completed and handed to the observers after the last frame.
         self.observation: Observation | None = None
+        #: Set by the endpoint (its provider's error event); None: the provider of the URL.
+        self.on_error: ErrorFrame | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pacing = self.pacing
@@ -70,6 +97,8 @@ class StreamResponse(Response):
                         "headers": self.raw_headers})
             try:
                 await self._fast(send)
+            except StreamFailure as failure:
+                await self._fail(scope, send, failure)
             finally:
                 self._observe(pacing)
             return
@@ -100,10 +129,21 @@ class StreamResponse(Response):
                 # The pump's last write ends the response; ending it also reads as a
                 # disconnect, so the watcher goes first.
                 transport = self.transport
-                await Pump(self.frames, transport.encode, transport.terminator, send, pacing,
-                           observation=self.observation, on_end=watcher.cancel).run()
+                pump = Pump(self.frames, transport.encode, transport.terminator, send, pacing,
+                            observation=self.observation, on_end=watcher.cancel)
+                try:
+                    await pump.run()
+                except Exception as exc:  # noqa: BLE001 - ended with the API's error event
+                    watcher.cancel()
+                    unsent, produced = pump.unsent()
+                    await self._fail(scope, send, StreamFailure(exc, unsent, produced))
             else:
-                complete = await self._paced(send, pacing)
+                try:
+                    complete = await self._paced(send, pacing)
+                except StreamFailure as failure:
+                    watcher.cancel()
+                    await self._fail(scope, send, failure)
+                    return
                 watcher.cancel()
                 if complete:
                     await send({"type": "http.response.body", "body": b"",
@@ -136,20 +176,33 @@ class StreamResponse(Response):
         wire are the same events as before, so SSE and NDJSON parsers see every frame."""
         encode = self.transport.encode
         batch: list[bytes] = []
-        size = 0
-        for frame in self.frames:
-            body = encode(frame)
-            batch.append(body)
-            size += len(body)
-            if size >= FAST_WRITE_BYTES:  # keeps memory bounded on very long streams
-                await send(_body(b"".join(batch)))
-                batch.clear()
-                size = 0
+        size = written = 0
+        try:
+            for frame in self.frames:
+                body = encode(frame)
+                batch.append(body)
+                size += len(body)
+                if size >= FAST_WRITE_BYTES:  # keeps memory bounded on very long streams
+                    await send(_body(b"".join(batch)))
+                    written += len(batch)
+                    batch.clear()
+                    size = 0
+        except Exception as exc:  # noqa: BLE001 - ended with the API's error event
+            raise StreamFailure(exc, b"".join(batch), written + len(batch)) from exc
         if self.transport.terminator:
             batch.append(self.transport.terminator)
         await send({"type": "http.response.body", "body": b"".join(batch), "more_body": False})
 
     async def _paced(self, send: Send, pacing: Pacing) -> bool:
+        """A stream with a fault, frame by frame; False when a disconnect fault left the
+        response open (the server closes it)."""
+        made: list[int] = [0]  # frames written (set on failure)
+        try:
+            return await self._paced_frames(send, pacing, made)
+        except Exception as exc:  # noqa: BLE001 - ended with the API's error event
+            raise StreamFailure(exc, b"", made[0]) from exc
+
+    async def _paced_frames(self, send: Send, pacing: Pacing, made: list[int]) -> bool:
         encode = self.transport.encode
         fault = pacing.fault
         errors = pacing.errors.observe
@@ -169,6 +222,7 @@ class StreamResponse(Response):
                 elif fault.kind == "stall":
                     await asyncio.sleep(fault.seconds)
             sent += 1
+            made[0] = sent
             await send(_body(body))
             return True
 
@@ -206,6 +260,31 @@ class StreamResponse(Response):
         ):
             return await out(self.transport.terminator)
         return True
+
+
+    async def _fail(self, scope: Scope, send: Send, failure: StreamFailure) -> None:
+        """End a stream that raised with the frames it made, then its API's error event."""
+        exc = failure.cause
+        body = failure.unsent
+        try:
+            make = self.on_error or _url_error(scope)
+            body += self.transport.encode(make(exc, failure.produced))
+        except Exception:  # noqa: BLE001 - the error event itself failed: end what we have
+            log.exception("the error event of a failed stream could not be rendered")
+        # The client may already be gone (or the send itself was what failed).
+        with contextlib.suppress(Exception):
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _url_error(scope: Scope) -> ErrorFrame:
+    """The error event of the API the URL speaks, for a stream no endpoint set one for."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    provider = provider_of_url(scope.get("path", ""), headers)
+
+    def make(exc: BaseException, produced: int) -> Frame:
+        return provider.stream_error(as_api_error(exc, f"stream of {scope.get('path')}"))
+
+    return make
 
 
 def _body(body: bytes) -> dict[str, Any]:

@@ -57,14 +57,15 @@ class ServerContext:
         self.plugins = plugins
         self.endpoints = endpoints
         self.transports = transports
-        #: The merged hooks (latency models, matchers, responders, validators, tokenizers).
+        #: The merged hooks (latency models, matchers, responders, validators, faults,
+        #: tokenizers).
         self.merged = merged or collect_all(plugins.pm.hook, plugins.refs(), {}, BUILTIN)
         m = self.merged
         self.tokenizers = Tokenizers(m.tokenizers)
         #: Latency models, load models and pacing histograms; kept across reloads.
         self.timing = TimingRuntime(LatencyModels(m.latency.winners()))
         self.extensions = Extensions(m.matchers.winners(), m.responders.winners(),
-                                     m.validators.winners())
+                                     m.validators.winners(), m.faults.winners())
         self.engine = Engine(config, self.tokenizers, self.timing, counters=self.state,
                              extensions=self.extensions)
         self._record = self.state.record

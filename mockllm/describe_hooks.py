@@ -1,7 +1,7 @@
 """Every contribution to every hook, for ``mockllm plugins`` (text and ``--json``).
 
 Endpoints and transports are described by ``describe.py``; this module adds the rest: wraps,
-the merged hooks (latency models, matchers, responders, validators, tokenizers) with who won
+the merged hooks (latency models, matchers, responders, validators, faults, tokenizers) with who won
 each name and why, and the plugins behind middleware, configure, startup and shutdown.
 """
 
@@ -67,6 +67,7 @@ def hooks_json(ctx: ServerContext) -> dict[str, Any]:
         "matchers": named_json(m.matchers),
         "responders": named_json(m.responders),
         "validators": named_json(m.validators),
+        "faults": named_json(m.faults),
         "tokenizers": {
             "implemented_by": [i.plugin_name for i in
                                reversed(ctx.hook.mockllm_tokenizer.get_hookimpls())],
@@ -94,7 +95,7 @@ def per_plugin(ctx: ServerContext, name: str) -> dict[str, list[str]]:
                    if h.startswith("mockllm_")
                    and any(i.plugin_name == name for i in caller.get_hookimpls()))
     return {"matchers": names(m.matchers), "responders": names(m.responders),
-            "validators": names(m.validators), "wraps": wraps,
+            "validators": names(m.validators), "faults": names(m.faults), "wraps": wraps,
             "latency_models": names(m.latency), "hooks": hooks}
 
 
@@ -104,7 +105,7 @@ def hooks_text(data: dict[str, Any]) -> list[str]:
         lines.append("wraps (outermost first):")
         for w in data["wraps"]:
             lines.append(f"  {w['key']:<24} " + " > ".join(x["plugin"] for x in w["wrappers"]))
-    for section in ("latency_models", "matchers", "responders", "validators"):
+    for section in ("latency_models", "matchers", "responders", "validators", "faults"):
         rows = data[section]
         if not rows:
             continue

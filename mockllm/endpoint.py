@@ -68,7 +68,9 @@ class FaultyResponse(Response):
 
     ``disconnect`` sends the headers and half the body, then drops the connection;
     ``malformed`` and ``truncate`` send half the body as if it were all of it (invalid JSON);
-    ``stall`` waits ``seconds`` before answering normally.
+    ``stall`` waits ``seconds`` before answering normally. A plugin kind's action gets the
+    whole body as frame 0 (when its ``after`` is 0): what it returns is the body, ``None``
+    drops the connection before any of it.
     """
 
     def __init__(self, response: Response, fault: Fault) -> None:
@@ -83,6 +85,9 @@ class FaultyResponse(Response):
             await inner(scope, receive, send)
             return
         body = bytes(inner.body)
+        if fault.action is not None:
+            await self._plugin(fault, inner, body, send)
+            return
         half = body[: len(body) // 2]
         headers = [(k, v) for k, v in inner.raw_headers if k != b"content-length"]
         length = len(body) if fault.kind == "disconnect" else len(half)
@@ -92,6 +97,19 @@ class FaultyResponse(Response):
         await send({"type": "http.response.body", "body": half,
                     "more_body": fault.kind == "disconnect"})
         # disconnect: returning with the body incomplete makes the server close the socket
+
+    @staticmethod
+    async def _plugin(fault: Fault, inner: Response, body: bytes, send: Send) -> None:
+        assert fault.action is not None
+        changed = fault.action(body, 0) if fault.after == 0 else body
+        headers = [(k, v) for k, v in inner.raw_headers if k != b"content-length"]
+        headers.append((b"content-length", str(len(body if changed is None else changed))
+                        .encode()))
+        await send({"type": "http.response.start", "status": inner.status_code,
+                    "headers": headers})
+        # None: the headers promise a body that never comes, and the server drops the socket.
+        await send({"type": "http.response.body", "body": changed or b"",
+                    "more_body": changed is None})
 
 
 class Endpoint:

@@ -171,6 +171,26 @@ def mockllm_responders() -> dict[str, Callable[[Any], Callable[[RequestView, Ran
 
 
 @hookspec
+def mockllm_faults() -> dict[str, Callable[[Any], Callable[[bytes, int], bytes | None]]] | None:
+    """Contribute fault kinds a rule (or ``x-mockllm-fault``) can use by name:
+    ``respond: {fault: {kind: acme.duplicate, after: 2, params: {times: 3}}}``.
+
+    :return: ``{name: factory}`` or ``None``. Names contain a dot. At config load,
+        ``factory(params)`` is called once per fault that uses the name, with the block's
+        ``params`` (``None`` when it has none, and for ``x-mockllm-fault: acme.duplicate``);
+        a bad value raises :class:`mockllm.ConfigError` (or ``ValueError``), reported as
+        ``FILE:LINE``. Per request, the returned ``action(data, index)`` gets the wire bytes
+        of each frame from the fault's ``after`` on (``index`` counts frames from 0; a
+        non-streamed answer is one frame, its whole body) and returns the bytes to send in
+        its place (``b""`` drops the frame) or ``None`` to drop the connection there.
+        Frames go out on the stream's pacing schedule, as with the builtin kinds.
+
+    Merged by the key rules (``--use fault:NAME=PLUGIN``). Default: none (the builtin kinds
+    ``disconnect``, ``malformed``, ``stall``, ``truncate`` and ``error`` are not plugins).
+    """
+
+
+@hookspec
 def mockllm_validators() -> dict[str, Callable[[RequestView], str | None]] | None:
     """Contribute request checks, applied to every model request after decoding.
 

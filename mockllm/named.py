@@ -1,5 +1,5 @@
 """Merged hooks: contributions by *name* (latency models, matchers, responders, validators,
-tokenizers), resolved by the same precedence rules as endpoint keys.
+faults, tokenizers), resolved by the same precedence rules as endpoint keys.
 
 Each plugin's answer is recorded with the plugin that gave it, so pluggy's call order plays
 no part: builtins rank lowest, ``tryfirst`` highest, plugins in load order between (the first
@@ -22,11 +22,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "matcher": ("mockllm_matchers", "matcher"),
     "responder": ("mockllm_responders", "responder"),
     "validator": ("mockllm_validators", "validator"),
+    "fault": ("mockllm_faults", "fault"),
     "tokenizer": ("mockllm_tokenizer", "tokenizer"),
 }
 
 #: Kinds whose names must contain a dot, so they can never clash with a builtin config key.
-DOTTED = frozenset({"matcher", "responder", "validator"})
+DOTTED = frozenset({"matcher", "responder", "validator", "fault"})
 
 
 @dataclass
@@ -75,12 +76,13 @@ class Merged:
     matchers: NamedSet
     responders: NamedSet
     validators: NamedSet
+    faults: NamedSet
     tokenizers: TokenizerChoice
 
     @property
     def warnings(self) -> list[str]:
         return [*self.latency.warnings, *self.matchers.warnings, *self.responders.warnings,
-                *self.validators.warnings]
+                *self.validators.warnings, *self.faults.warnings]
 
 
 def collect_all(hook: Any, refs: Mapping[str, PluginRef],
@@ -95,6 +97,7 @@ def collect_all(hook: Any, refs: Mapping[str, PluginRef],
         matchers=collect("matcher", impls("matcher"), refs, use.get("matcher", {})),
         responders=collect("responder", impls("responder"), refs, use.get("responder", {})),
         validators=collect("validator", impls("validator"), refs, use.get("validator", {})),
+        faults=collect("fault", impls("fault"), refs, use.get("fault", {})),
         tokenizers=TokenizerChoice(hook.mockllm_tokenizer, refs, use.get("tokenizer", {})),
     )
 

@@ -205,6 +205,7 @@ class StreamResponse(Response):
     async def _paced_frames(self, send: Send, pacing: Pacing, made: list[int]) -> bool:
         encode = self.transport.encode
         fault = pacing.fault
+        action = fault.action if fault is not None else None  # a plugin's fault kind
         errors = pacing.errors.observe
         itl_sink = pacing.itl_sink
         clock = pacing.clock
@@ -214,6 +215,15 @@ class StreamResponse(Response):
 
         async def out(body: bytes) -> bool:
             nonlocal sent
+            if action is not None and sent >= fault.after:  # type: ignore[union-attr]
+                changed = action(body, sent)
+                if changed is None:
+                    return False  # the plugin drops the connection here
+                sent += 1
+                made[0] = sent
+                if changed:
+                    await send(_body(changed))
+                return True
             if fault is not None and sent == fault.after:
                 if fault.kind == "disconnect":
                     return False

@@ -122,7 +122,14 @@ class Answer:
         self.embedding = spec.embedding
         self.error = spec.error
         f = spec.fault
-        self.fault = Fault(f.kind, f.after, f.seconds, f.status, f.message) if f else None
+        action = None
+        if f is not None and "." in f.kind:  # a plugin's kind: built once, here
+            try:
+                action = ext.fault(f.kind, f.params)
+            except ExtensionError as exc:
+                raise ExtensionError(f"fault.{exc.path}", exc.message) from None
+        self.fault = (Fault(f.kind, f.after, f.seconds, f.status, f.message, action)
+                      if f else None)
         self.sequence = tuple(_item(s, i, ext) for i, s in enumerate(spec.sequence or ()))
         self.cycle = spec.cycle
         self.needs_values = self.template is not None or any(

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockllm.errors import ApiError
-from mockllm.faults import Fault
+from mockllm.faults import KINDS, Fault
 
 STATUS = "x-mockllm-status"
 FAULT = "x-mockllm-fault"
 RULE = "x-mockllm-rule"
 LATENCY = "x-mockllm-latency-ms"
 
-_KINDS = ("disconnect", "malformed", "stall", "truncate", "error")
+_KINDS = KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +57,9 @@ def parse_fault(value: str, max_seconds: float = float("inf")) -> Fault:
     between)."""
     kind, _, options = value.strip().replace(";", ":", 1).partition(":")
     kind = kind.strip().lower()
-    if kind not in _KINDS:
-        raise ApiError(400, f"{FAULT}: unknown fault {kind!r} (one of {', '.join(_KINDS)})")
+    if kind not in _KINDS and "." not in kind:  # a dotted one is a plugin's: the engine checks
+        raise ApiError(400, f"{FAULT}: unknown fault {kind!r} (one of {', '.join(_KINDS)}, "
+                            "or a plugin's dotted name)")
     after, seconds, status = 0, 0.0, 500
     for option in filter(None, (o.strip() for o in options.split(","))):
         key, sep, raw = option.partition("=")

@@ -14,6 +14,7 @@ that did not change keeps its count; a changed rule starts over. Runtime rules
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import zlib
@@ -252,6 +253,9 @@ class Engine:
         start = time.monotonic()
         bounds = self.limits
         ctl = control.read(req.headers, bounds.control_ms / 1000) if self.ctl else control.NONE
+        if ctl.fault is not None and "." in ctl.fault.kind:  # a plugin's kind, by header
+            ctl = dataclasses.replace(ctl, fault=dataclasses.replace(
+                ctl.fault, action=self.ext.header_fault(ctl.fault.kind)))
         model = self.models.require(req.model)
         tok = self.tokenizers.get(model.tokenizer)
         embedding = bool(req.inputs) and not req.messages

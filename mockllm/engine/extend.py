@@ -1,9 +1,11 @@
-"""Plugin matchers, responders and validators inside the engine.
+"""Plugin matchers, responders, validators and fault kinds inside the engine.
 
-The winners of ``mockllm_matchers`` / ``mockllm_responders`` / ``mockllm_validators``
+The winners of ``mockllm_matchers`` / ``mockllm_responders`` / ``mockllm_validators`` /
+``mockllm_faults``
 (resolved at start-up by ``mockllm.named``) arrive here as plain dicts. A rule's
 ``match: {acme.sentiment: negative}`` or ``respond: {acme.lorem: {...}}`` is compiled once, at
-config load, by calling the plugin's factory with the YAML value; per request only the
+config load (a fault's ``kind: acme.x`` too, with its ``params``), by calling the plugin's
+factory with the YAML value; per request only the
 returned callables run, so pluggy stays off the request path.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 from mockllm.engine.reply import Reply
 from mockllm.engine.view import RequestView
 from mockllm.errors import ApiError
+from mockllm.faults import FaultAction
 
 log = logging.getLogger("mockllm.plugins")
 
@@ -40,16 +43,20 @@ class ExtensionError(ValueError):
 class Extensions:
     """The plugin contributions one engine compiles rules with (all empty by default)."""
 
-    __slots__ = ("matchers", "responders", "validators")
+    __slots__ = ("matchers", "responders", "validators", "faults", "_header_faults")
 
     def __init__(
         self,
         matchers: Mapping[str, Callable[[Any], Matcher]] | None = None,
         responders: Mapping[str, Callable[[Any], Responder]] | None = None,
         validators: Mapping[str, Validator] | None = None,
+        faults: Mapping[str, Callable[[Any], FaultAction]] | None = None,
     ) -> None:
         self.matchers = dict(matchers or {})
         self.responders = dict(responders or {})
+        self.faults = dict(faults or {})
+        #: Actions built for ``x-mockllm-fault: acme.x`` (no params): once per name.
+        self._header_faults: dict[str, FaultAction] = {}
         #: In precedence order: the first message answers.
         self.validators: tuple[tuple[str, Validator], ...] = tuple((validators or {}).items())
 
@@ -60,6 +67,27 @@ class Extensions:
     def responder(self, name: str, value: Any) -> Responder:
         responder: Responder = _build("responder", self.responders, name, value)
         return responder
+
+    def fault(self, name: str, params: Any) -> FaultAction:
+        """The action of the plugin fault kind ``name`` built from ``params`` (at config load;
+        :class:`ExtensionError` with path ``kind`` or ``params``)."""
+        try:
+            action: FaultAction = _build("fault", self.faults, name, params)
+        except ExtensionError as exc:
+            raise ExtensionError("params" if name in self.faults else "kind",
+                                 exc.message) from None
+        return action
+
+    def header_fault(self, name: str) -> FaultAction:
+        """The action for ``x-mockllm-fault: NAME`` (a 400 when no plugin gives ``name``, or
+        its factory refuses ``None``); built on first use, then reused."""
+        action = self._header_faults.get(name)
+        if action is None:
+            try:
+                action = self._header_faults[name] = self.fault(name, None)
+            except ExtensionError as exc:
+                raise ApiError(400, f"x-mockllm-fault: {exc.message}") from None
+        return action
 
     def validate(self, view: RequestView) -> None:
         """Raise the provider-neutral 400 of the first validator that objects."""

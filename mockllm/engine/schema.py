@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from mockllm.engine.template import BUILTIN_NAMES, Template, TemplateError
+from mockllm.faults import KINDS as FAULT_KINDS
 
 
 class Latency(msgspec.Struct, forbid_unknown_fields=True):
@@ -159,13 +160,26 @@ class ErrorSpec(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FaultSpec(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Literal["disconnect", "malformed", "stall", "truncate", "error"]
+    #: A builtin kind (``faults.KINDS``) or a plugin's (``mockllm_faults``, a dotted name).
+    kind: str
     after: int = 0
     seconds: float = 0.0
     #: ``error``: the status of the mid-stream error (and of a non-streamed answer).
     status: int = 500
     #: ``error``: its message (None: the provider's usual one for the status).
     message: str | None = None
+    #: A plugin kind's value, given to its factory at config load.
+    params: Any = None
+
+    def problems(self) -> list[tuple[str, str]]:
+        if "." in self.kind:
+            return []  # a plugin kind: its factory checks it (unknown: ExtensionError)
+        if self.kind not in FAULT_KINDS:
+            return [("kind", f"unknown fault kind {self.kind!r} (one of "
+                             f"{', '.join(FAULT_KINDS)}, or a plugin's dotted name)")]
+        if self.params is not None:
+            return [("params", f"only a plugin fault kind takes params, not {self.kind!r}")]
+        return []
 
 
 class Respond(msgspec.Struct, forbid_unknown_fields=True):
@@ -231,6 +245,8 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
                     msgspec.json.decode(call.arguments)
                 except msgspec.DecodeError as exc:
                     found.append((f"tool_calls[{i}].arguments", f"not valid JSON text: {exc}"))
+        if self.fault is not None:
+            found.extend(("fault." + p, m) for p, m in self.fault.problems())
         if self.error is not None and not 400 <= self.error.status <= 599:
             found.append(("error.status", f"{self.error.status} is not an error status "
                                           "(400-599)"))

@@ -1,5 +1,5 @@
 """Ollama's API (``builtin.ollama``): chat, generate, embed (and the older embeddings),
-tags, show and version.
+tags, ps, show, version and the ``GET /`` probe.
 
 Chat and generate stream NDJSON over the ``ndjson`` transport unless ``stream: false``.
 """
@@ -9,7 +9,13 @@ from __future__ import annotations
 from mockllm import Registry, hookimpl
 from plugins_builtin.ollama.chat import Chat, Generate
 from plugins_builtin.ollama.embed import Embed, LegacyEmbeddings
-from plugins_builtin.ollama.models import ShowEndpoint, TagsEndpoint, VersionEndpoint
+from plugins_builtin.ollama.models import (
+    PsEndpoint,
+    RootEndpoint,
+    ShowEndpoint,
+    TagsEndpoint,
+    VersionEndpoint,
+)
 
 
 @hookimpl(trylast=True)
@@ -21,5 +27,7 @@ def mockllm_register_endpoints(registry: Registry) -> None:
         LegacyEmbeddings
     )
     registry.register("ollama.tags", path="/api/tags", methods=["GET"])(TagsEndpoint)
+    registry.register("ollama.ps", path="/api/ps", methods=["GET"])(PsEndpoint)
     registry.register("ollama.show", path="/api/show", methods=["POST"])(ShowEndpoint)
     registry.register("ollama.version", path="/api/version", methods=["GET"])(VersionEndpoint)
+    registry.register("ollama.root", path="/", methods=["GET", "HEAD"])(RootEndpoint)

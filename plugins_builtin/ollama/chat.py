@@ -21,6 +21,7 @@ from mockllm import ApiError, Endpoint, Frame
 from mockllm.engine.plan import Choice, Plan
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.faults import Fault
+from plugins_builtin.ollama.running import Running
 from plugins_builtin.ollama.wire import (
     ChatChunk,
     ChatRequest,
@@ -50,11 +51,22 @@ class OllamaEndpoint(Endpoint):
     def decode_body(self, body: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
         return self.decode(body, decoder)
 
+    _running: Running | None = None
+
     def require_model(self, name: str) -> None:
         if not name:
             raise ApiError(400, "model is required")
         if self.context.engine.models.get(name) is None:
             raise ApiError(404, f'model "{name}" not found, try pulling it first')
+
+    async def load(self, name: str, keep_alive: str | int | float | None) -> bool:
+        """Keep ``name`` (a known model) loaded for ``keep_alive``, as ``/api/ps`` lists it;
+        False when ``keep_alive`` 0 unloads it."""
+        if self._running is None:
+            self._running = Running(self.context)
+        model = self.context.engine.models.get(name)
+        assert model is not None  # require_model checked it
+        return await self._running.touch(model.id, keep_alive)
 
 
 def _options(opts: Options | None) -> dict[str, Any]:
@@ -196,6 +208,7 @@ class Chat(_Generation):
         body = await self.read_body(request)
         req: ChatRequest = self.decode_body(body, chat_decoder)
         self.require_model(req.model)
+        loaded = await self.load(req.model, req.keep_alive)
         messages = [
             Message(m.role, m.content,
                     tool_calls=[ToolCallIn(tc.id or f"call_{i}", tc.function.name,
@@ -205,7 +218,7 @@ class Chat(_Generation):
             for m in req.messages
         ]
         if not messages:
-            return _loaded(req.model, chat=True)
+            return _loaded(req.model, chat=True, unloaded=not loaded)
         neutral = NeutralRequest(
             endpoint="ollama.chat", provider="ollama", model=req.model, messages=messages,
             tools=[ToolDef(t.function.name, t.function.description, t.function.parameters)
@@ -232,8 +245,9 @@ class Generate(_Generation):
         body = await self.read_body(request)
         req: GenerateRequest = self.decode_body(body, generate_decoder)
         self.require_model(req.model)
+        loaded = await self.load(req.model, req.keep_alive)
         if not req.prompt:
-            return _loaded(req.model, chat=False)
+            return _loaded(req.model, chat=False, unloaded=not loaded)
         messages = [Message("system", req.system)] if req.system else []
         messages.append(Message("user", req.prompt))
         neutral = NeutralRequest(
@@ -253,9 +267,10 @@ def _think(neutral: NeutralRequest, think: bool | str | None) -> None:
         neutral.reasoning_effort = think if neutral.thinking else None
 
 
-def _loaded(name: str, chat: bool) -> Response:
-    """An empty prompt only loads the model: Ollama answers ``done_reason: "load"``."""
-    return Response(encoder.encode(_chunk(chat, name, reason="load")),
+def _loaded(name: str, chat: bool, unloaded: bool) -> Response:
+    """An empty prompt only loads the model (``done_reason: "load"``), or unloads it with
+    ``keep_alive: 0`` (``"unload"``)."""
+    return Response(encoder.encode(_chunk(chat, name, reason="unload" if unloaded else "load")),
                     media_type="application/json")
 
 

@@ -31,6 +31,7 @@ class Embed(OllamaEndpoint):
         body = await self.read_body(request)
         req: EmbedRequest = self.decode_body(body, embed_decoder)
         self.require_model(req.model)
+        await self.load(req.model, req.keep_alive)
         texts = [req.input] if isinstance(req.input, str) else list(req.input)
         if not texts:
             return Response(encoder.encode({"model": req.model, "embeddings": []}),
@@ -77,6 +78,7 @@ class LegacyEmbeddings(OllamaEndpoint):
         body = await self.read_body(request)
         req: LegacyEmbedRequest = self.decode_body(body, legacy_embed_decoder)
         self.require_model(req.model)
+        await self.load(req.model, req.keep_alive)
         if not req.prompt:
             return Response(encoder.encode(LegacyEmbedding([])), media_type="application/json")
         model = self.context.engine.models.get(req.model)

@@ -181,7 +181,8 @@ class Tags(msgspec.Struct):
     models: list[ModelEntry]
 
 
-class Show(msgspec.Struct):
+class Show(msgspec.Struct, omit_defaults=True, kw_only=True):
+    license: str | UnsetType = UNSET
     modelfile: str
     parameters: str
     template: str
@@ -189,6 +190,21 @@ class Show(msgspec.Struct):
     model_info: dict[str, Any]
     capabilities: list[str]
     modified_at: str
+
+
+class RunningModel(msgspec.Struct):
+    name: str
+    model: str
+    size: int
+    digest: str
+    details: Details
+    expires_at: str
+    size_vram: int
+    context_length: int
+
+
+class Running(msgspec.Struct):
+    models: list[RunningModel]
 
 
 class Embeddings(msgspec.Struct):

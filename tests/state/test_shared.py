@@ -211,3 +211,22 @@ def test_stored_responses_are_found_from_every_process(fleet: Fleet) -> None:
     for _ in fleet.urls:
         with pytest.raises(openai.NotFoundError):
             fleet.client().responses.retrieve(ids[0])
+
+
+def test_loaded_ollama_models_are_listed_by_every_process(fleet: Fleet) -> None:
+    def call(method: str, path: str, **kw: object) -> httpx.Response:
+        r = httpx.request(method, fleet.url() + path, headers={"connection": "close"},
+                          **kw)  # type: ignore[arg-type]
+        assert r.status_code == 200, r.text
+        return r
+
+    for model, keep in (("gpt-4o", "1h"), ("gpt-4o-mini", "2h")):
+        call("POST", "/api/generate", json={"model": model, "prompt": "", "keep_alive": keep})
+    for _ in range(4):  # each process in turn, twice
+        listed = call("GET", "/api/ps").json()["models"]
+        assert [m["model"] for m in listed] == ["gpt-4o-mini", "gpt-4o"]
+    unloaded = call("POST", "/api/generate", json={"model": "gpt-4o-mini", "prompt": "",
+                                                   "keep_alive": 0})
+    assert unloaded.json()["done_reason"] == "unload"
+    for _ in range(4):
+        assert [m["model"] for m in call("GET", "/api/ps").json()["models"]] == ["gpt-4o"]

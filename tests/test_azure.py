@@ -160,6 +160,15 @@ def test_errors(server: LiveServer, azure: openai.AzureOpenAI) -> None:
         "invalid_request_error"
 
 
+def test_an_unknown_url_under_openai_is_azures_404(server: LiveServer) -> None:
+    # The Azure strategy claims /openai/: its gateway's body, not OpenAI's "Invalid URL".
+    r = httpx.post(f"{server.url}/openai/deployments/gpt-4o/nothing-here",
+                   params={"api-version": VERSION}, headers={"api-key": KEY}, json={})
+    assert r.status_code == 404
+    assert r.json() == {"error": {"code": "404", "message": "Resource not found"}}
+    assert r.headers["x-request-id"].startswith("req_")
+
+
 def test_mid_stream_error(azure: openai.AzureOpenAI) -> None:
     broken = azure.with_options(default_headers={"x-mock-scenario": "mid-stream"})
     got = []

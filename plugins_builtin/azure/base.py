@@ -1,6 +1,7 @@
-"""What every Azure OpenAI endpoint adds to the OpenAI one it reuses: the ``api-key`` check,
-``api-version``, the deployment in the path as the model, Azure's own error bodies, and the
-content-filter annotations Azure puts on chat and completion answers."""
+"""What every Azure OpenAI endpoint adds to the OpenAI one it reuses: ``api-version``, the
+deployment in the path as the model, and the content-filter annotations Azure puts on chat
+and completion answers. Azure's error bodies and ``api-key`` check are its provider
+strategy's (:mod:`.provider`)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,12 @@ from starlette.responses import Response
 from mockllm import ApiError, Frame, Transport
 from mockllm.engine.plan import Plan
 from mockllm.engine.request import NeutralRequest
+from plugins_builtin.azure.provider import AZURE
 from plugins_builtin.openai.base import OpenAIEndpoint
 
 _json = msgspec.json.Encoder()
 _decode = msgspec.json.Decoder()
 
-#: Azure's own bodies (``{"error": {"code", "message"}}``, no ``type``/``param``).
-_AZURE_CODES = frozenset({"401", "404", "DeploymentNotFound"})
-
-_NO_KEY = ("Access denied due to invalid subscription key or wrong API endpoint. Make sure "
-           "to provide a valid key for an active subscription and use a correct regional API "
-           "endpoint for your resource.")
 _NO_DEPLOYMENT = ("The API deployment for this resource does not exist. If you created the "
                   "deployment within the last 5 minutes, please wait a moment and try again.")
 
@@ -62,21 +58,13 @@ class _Prefixed(Transport):
 class AzureEndpoint(OpenAIEndpoint):
     """Mix in before the OpenAI endpoint class: ``class AzureChat(AzureEndpoint, Chat)``."""
 
-    provider: ClassVar[str] = "openai"
+    provider: ClassVar[str] = AZURE.name
     #: Whether the answer carries content-filter results (chat and completions do).
     filtered: ClassVar[bool] = False
 
     def authorize(self, request: Request) -> None:
-        """``api-key`` (what AzureOpenAI sends) or a bearer token (Entra ID, the v1 routes
-        through the plain OpenAI client), when ``server.api_keys`` lists keys."""
-        keys = self.context.config.server.api_keys
-        if keys:
-            key = request.headers.get("api-key")
-            if key is None:
-                auth = request.headers.get("authorization", "")
-                key = auth[7:] if auth[:7].lower() == "bearer " else None
-            if key not in keys:
-                raise ApiError(401, _NO_KEY, code="401")
+        """The strategy's key check (``api-key`` or a bearer token), then ``api-version``."""
+        self.check_api_key(request)
         self._check_version(request)
 
     def _check_version(self, request: Request) -> None:
@@ -119,8 +107,3 @@ class AzureEndpoint(OpenAIEndpoint):
         for choice in answer.get("choices", ()):
             choice["content_filter_results"] = CHOICE_FILTER
         return Response(_json.encode(answer), media_type="application/json")
-
-    def error_body(self, err: ApiError) -> dict[str, Any]:
-        if err.code in _AZURE_CODES:
-            return {"error": {"code": err.code, "message": err.message}}
-        return super().error_body(err)

@@ -3,7 +3,8 @@
 
 Load testers of vLLM stacks size prompts with ``/tokenize``: it counts with the model's
 tokenizer, the same one ``usage.prompt_tokens`` of ``/v1/completions`` counts a ``prompt``
-with. Errors use vLLM's envelope, ``{"error": {"message", "type", "param", "code"}}``.
+with. Errors use vLLM's envelope, ``{"error": {"message", "type", "param", "code"}}``,
+which its provider strategy (:mod:`.provider`) owns.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint, Registry, hookimpl
 from mockllm.engine.schema import ModelConfig
-from mockllm.provider import MALFORMED
+
+from .provider import VLLM
 
 #: The vLLM release whose API this follows.
 VLLM_VERSION = "0.11.0"
@@ -46,26 +48,11 @@ _tokenize = msgspec.json.Decoder(TokenizeRequest)
 _detokenize = msgspec.json.Decoder(DetokenizeRequest)
 _encoder = msgspec.json.Encoder()
 
-_TYPES = {400: "BadRequestError", 401: "UnauthorizedError", 404: "NotFoundError",
-          429: "RateLimitError", 500: "InternalServerError", 503: "ServiceUnavailableError"}
-
-
 class VllmEndpoint(Endpoint):
-    provider: ClassVar[str] = "vllm"
-
-    def error_body(self, err: ApiError) -> dict[str, Any]:
-        return {"error": {"message": err.message,
-                          "type": err.type_ or _TYPES.get(err.status, "BadRequestError"),
-                          "param": err.param, "code": err.status}}
+    provider: ClassVar[str] = VLLM.name
 
     async def body(self, request: Request, decoder: msgspec.json.Decoder[Any]) -> Any:
-        raw = await self.read_body(request)
-        try:
-            return decoder.decode(raw)
-        except msgspec.ValidationError as exc:
-            raise ApiError(400, f"1 validation error: {exc}") from None
-        except MALFORMED as exc:
-            raise ApiError(400, f"JSON decode error: {exc}") from None
+        return self.decode(await self.read_body(request), decoder)
 
     def model(self, name: str | None) -> ModelConfig:
         """The named model, or the registry's first (a vLLM server serves one model)."""

@@ -12,9 +12,11 @@ from plugins_builtin.ollama import provider as _ollama
 from plugins_builtin.anthropic import provider as _anthropic
 from plugins_builtin.gemini import provider as _gemini
 from plugins_builtin.nim import provider as _nim
+from plugins_builtin.azure import provider as _azure
 from plugins_builtin.openai import provider as _openai
 from plugins_builtin.rerank import provider as _rerank
+from plugins_builtin.vllm import provider as _vllm
 # isort: on
 
 __all__: list[str] = []
-del _anthropic, _gemini, _nim, _ollama, _openai, _rerank
+del _anthropic, _azure, _gemini, _nim, _ollama, _openai, _rerank, _vllm

@@ -78,4 +78,4 @@ def parse_fault(value: str, max_seconds: float = float("inf")) -> Fault:
             most = "" if max_seconds == float("inf") else f" up to {max_seconds:g}"
             raise ApiError(400, f"{FAULT}: bad option {option!r} (after=N, seconds=S{most}, "
                                 "status=400-599)") from None
-    return Fault(kind, after, seconds, status)  # type: ignore[arg-type]
+    return Fault(kind, after, seconds, status)

@@ -38,6 +38,9 @@ rules:
   - name: flaky
     match: {last_user: {contains: flaky}}
     respond: {sequence: [{error: {status: 429, retry_after: 1}}, {text: recovered}]}
+  - name: several
+    match: {last_user: {contains: several}}
+    respond: {generate: {tokens: 12, seed: 3}}
   - name: long
     match: {last_user: {contains: long}}
     respond: {generate: {tokens: 10000, seed: 1}}
@@ -123,10 +126,22 @@ def drive(url: str) -> dict[str, Any]:
         except openai.RateLimitError as exc:
             flaky.append(f"429 retry-after={exc.response.headers.get('retry-after')}")
     out["flaky"] = flaky
+    # n > 1: every choice is recorded and replayed, whole and streamed.
+    several = o.chat.completions.create(model="gpt-4o", n=3, messages=[
+        {"role": "user", "content": "several answers"}])
+    out["choices"] = [(c.index, c.message.content, c.finish_reason) for c in several.choices]
+    pieces: dict[int, str] = {}
+    for chunk in o.chat.completions.create(model="gpt-4o", n=2, stream=True, messages=[
+            {"role": "user", "content": "several answers, streamed"}]):
+        for c in chunk.choices:
+            pieces[c.index] = pieces.get(c.index, "") + (c.delta.content or "")
+    out["choices-stream"] = pieces
     out["completion"] = o.completions.create(model="gpt-3.5-turbo-instruct", prompt="the sky",
                                              max_tokens=20).choices[0].text
     out["embedding"] = o.embeddings.create(model="text-embedding-3-small", input="hello",
                                            dimensions=8).data[0].embedding
+    out["embeddings"] = [d.embedding for d in o.embeddings.create(
+        model="text-embedding-3-small", input=["hello", "world", "again"], dimensions=8).data]
     out["responses"] = o.responses.create(model="gpt-4o", input="sky, responses").output_text
     with o.responses.stream(model="gpt-4o", input="sky, responses stream") as rs:
         out["responses-stream"] = rs.get_final_response().output_text
@@ -146,9 +161,13 @@ def drive(url: str) -> dict[str, Any]:
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Equal answers; vectors equal up to float32 rounding (the replay normalises them)."""
-    return ({k: v for k, v in a.items() if k != "embedding"}
-            == {k: v for k, v in b.items() if k != "embedding"}
-            and a["embedding"] == pytest.approx(b["embedding"], rel=1e-5, abs=1e-6))
+    vectors = ("embedding", "embeddings")
+    return ({k: v for k, v in a.items() if k not in vectors}
+            == {k: v for k, v in b.items() if k not in vectors}
+            and a["embedding"] == pytest.approx(b["embedding"], rel=1e-5, abs=1e-6)
+            and len(a["embeddings"]) == len(b["embeddings"])
+            and all(x == pytest.approx(y, rel=1e-5, abs=1e-6)
+                    for x, y in zip(a["embeddings"], b["embeddings"], strict=True)))
 
 
 def test_record_then_replay(tmp_path: Path) -> None:
@@ -172,11 +191,15 @@ def test_record_then_replay(tmp_path: Path) -> None:
             assert after - before < 64 * 1024  # flat: the stream is passed, not kept
     assert same(recorded, direct)
     assert direct["flaky"] == ["429 retry-after=1", "recovered"]
+    assert len({text for _, text, _ in direct["choices"]}) == 3  # three different answers
+    assert sorted(direct["choices-stream"]) == [0, 1]
+    assert len(set(direct["choices-stream"].values())) == 2
+    assert len(direct["embeddings"]) == 3 and direct["embeddings"][0] != direct["embeddings"][1]
     text = rules.read_text()
     for secret in (OPENAI_KEY, ANTHROPIC_KEY, QUERY_KEY, HEADER_KEY):
         assert secret not in text
     config = load_file(rules)  # a valid config, as `mockllm validate` checks
-    assert len(config.rules) == 11  # one per distinct request
+    assert len(config.rules) == 14  # one per distinct request
     doc = YAML(typ="safe").load(text)
     flaky = next(r for r in doc["rules"] if r["match"].get("last_user", {}).get("equals")
                  == "flaky")

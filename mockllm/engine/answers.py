@@ -120,6 +120,9 @@ class Answer:
         self.tool_calls = [CompiledToolCall(t) for t in spec.tool_calls or []]
         self.reasoning = spec.reasoning
         self.embedding = spec.embedding
+        self.embeddings = spec.embeddings
+        self.choices = tuple(_item(c, i, ext, "choices")
+                             for i, c in enumerate(spec.choices or ()))
         self.error = spec.error
         f = spec.fault
         action = None
@@ -132,17 +135,18 @@ class Answer:
                       if f else None)
         self.sequence = tuple(_item(s, i, ext) for i, s in enumerate(spec.sequence or ()))
         self.cycle = spec.cycle
-        self.needs_values = self.template is not None or any(
-            not (t.name.constant and t.literal is not None) for t in self.tool_calls)
+        self.needs_values: bool = self.template is not None or any(
+            not (t.name.constant and t.literal is not None) for t in self.tool_calls
+        ) or any(c.needs_values for c in self.choices)
         #: Generated text and nothing else (the embedded defaults): ``choice`` takes a
         #: short path that skips the text/template/tool-call/reasoning dispatch.
         self.plain = (self.text is None and self.template is None and not self.tool_calls
                       and self.reasoning is None and not self.sequence
-                      and self.responder is None)
+                      and self.responder is None and not self.choices)
         #: Text the engine makes up (generated or structured), which obeys ``tool_choice``.
         self.generative = (self.text is None and self.template is None
                            and not self.tool_calls and not self.sequence
-                           and self.responder is None)
+                           and self.responder is None and not self.choices)
 
     def pick(self, uses: int) -> Answer:
         """The answer for the ``uses``-th match (0-based) of a sequence, or itself."""
@@ -150,6 +154,11 @@ class Answer:
         if not seq:
             return self
         return seq[uses % len(seq)] if self.cycle else seq[min(uses, len(seq) - 1)]
+
+    def for_index(self, index: int) -> Answer:
+        """The answer of choice ``index`` (``choices[index % len]``), or itself."""
+        choices = self.choices
+        return choices[index % len(choices)] if choices else self
 
     def choice(
         self, req: NeutralRequest, tok: Tokenizer, index: int, seed: int, budget: int,
@@ -248,11 +257,11 @@ class Answer:
 _GENERATE = Generate()
 
 
-def _item(spec: Respond, i: int, ext: Extensions) -> Answer:
+def _item(spec: Respond, i: int, ext: Extensions, where: str = "sequence") -> Answer:
     try:
         return Answer(spec, ext)
     except ExtensionError as exc:
-        raise ExtensionError(f"sequence[{i}].{exc.path}", exc.message) from None
+        raise ExtensionError(f"{where}[{i}].{exc.path}", exc.message) from None
 
 
 def _structured(req: NeutralRequest, seed: int) -> str:

@@ -318,12 +318,13 @@ class Engine:
                         else None)
             total = 0
             for index in range(max(req.n, 1)):
+                per = answer.for_index(index)
                 if the_view is not None:
-                    choice = render_reply(answer, req, tok, index, seed + index, budget,
+                    choice = render_reply(per, req, tok, index, seed + index, budget,
                                           the_view)
                 else:
-                    choice = answer.choice(req, tok, index, seed + index, budget, values,
-                                           self.behaviour)
+                    choice = per.choice(req, tok, index, seed + index, budget, values,
+                                        self.behaviour)
                 plan.choices.append(choice)
                 total += choice.completion_tokens
                 if total > bounds.generated_tokens:  # checked as they are made: stop early
@@ -349,7 +350,10 @@ class Engine:
             plan.scores = vectors.scores(req.query, req.inputs, model.id)
             return
         dims = req.dimensions or model.dimensions
-        if answer.embedding is not None:
+        if answer.embeddings is not None:
+            given = [list(vectors.fixed(v, dims)) for v in answer.embeddings]
+            plan.embeddings = [given[i % len(given)] for i in range(len(req.inputs))]
+        elif answer.embedding is not None:
             fixed = list(vectors.fixed(answer.embedding, dims))
             plan.embeddings = [fixed for _ in req.inputs]
         else:

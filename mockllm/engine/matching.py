@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mockllm.engine.extend import NONE, Extensions, plugin_check
+from mockllm.engine.paths import parse_json_path
 from mockllm.engine.request import NeutralRequest
-from mockllm.engine.schema import Count, Match, TextMatch, parse_json_path
+from mockllm.engine.schema import Count, Match, TextMatch
 from mockllm.engine.view import MISSING as _MISSING
 from mockllm.engine.view import RequestView
 

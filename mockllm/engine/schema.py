@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from mockllm.engine.template import BUILTIN_NAMES, Template, TemplateError
+from mockllm.engine.paths import argument_problems, parse_json_path, template_problem
+from mockllm.engine.template import BUILTIN_NAMES
 from mockllm.faults import KINDS as FAULT_KINDS
 
 
@@ -189,6 +190,13 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
     tool_calls: list[ToolCallSpec] | None = None
     reasoning: str | Generate | None = None
     embedding: list[float] | None = None
+    #: One vector per input, in order (input i gets ``embeddings[i % len]``): what
+    #: ``mockllm record`` writes for a request with several inputs.
+    embeddings: list[list[float]] | None = None
+    #: One answer per choice index (``n`` > 1; index i gets ``choices[i % len]``), each
+    #: with text, template, generate, tool calls or reasoning: what ``mockllm record``
+    #: writes for an upstream answer with several choices.
+    choices: list[Respond] | None = None
     error: ErrorSpec | None = None
     fault: FaultSpec | None = None
     sequence: list[Respond] | None = None
@@ -234,11 +242,11 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
             for i, item in enumerate(self.sequence):
                 found.extend((f"sequence[{i}].{p}", m) for p, m in item.problems(names, True))
         if self.template is not None:
-            found.extend(_template_problem("template", self.template, names))
+            found.extend(template_problem("template", self.template, names))
         for i, call in enumerate(self.tool_calls or []):
-            found.extend(_template_problem(f"tool_calls[{i}].name", call.name, names))
+            found.extend(template_problem(f"tool_calls[{i}].name", call.name, names))
             if isinstance(call.arguments, dict):
-                found.extend(_argument_problems(f"tool_calls[{i}].arguments", call.arguments,
+                found.extend(argument_problems(f"tool_calls[{i}].arguments", call.arguments,
                                                 names))
             elif isinstance(call.arguments, str):
                 try:
@@ -261,6 +269,34 @@ class Respond(msgspec.Struct, forbid_unknown_fields=True):
                                           "(400-599)"))
         if self.embedding is not None and not self.embedding:
             found.append(("embedding", "an embedding needs at least one number"))
+        if self.embeddings is not None:
+            if self.embedding is not None:
+                found.append(("embeddings", "use embedding or embeddings, not both"))
+            if not self.embeddings or not all(self.embeddings):
+                found.append(("embeddings", "embeddings needs at least one vector, each of "
+                                            "at least one number"))
+        if self.choices is not None:
+            found.extend(self._choice_problems(names))
+        return found
+
+    def _choice_problems(self, names: frozenset[str] | None) -> list[tuple[str, str]]:
+        assert self.choices is not None
+        found: list[tuple[str, str]] = []
+        if not self.choices:
+            found.append(("choices", "choices needs at least one answer"))
+        clash = [k for k in ("text", "template", "generate", "tool_calls", "reasoning")
+                 if getattr(self, k) is not None]
+        if clash:
+            found.append((clash[0], f"a respond with choices holds {clash[0]} in each "
+                                    "choice, not beside them"))
+        for i, item in enumerate(self.choices):
+            whole = [k for k in ("sequence", "choices", "error", "fault", "embedding",
+                                 "embeddings") if getattr(item, k) is not None]
+            whole += sorted(item.extensions)
+            if whole:
+                found.append((f"choices[{i}].{whole[0]}", f"{whole[0]} belongs to the whole "
+                              "answer, not to one choice"))
+            found.extend((f"choices[{i}].{p}", m) for p, m in item.problems(names, True))
         return found
 
 
@@ -348,45 +384,3 @@ class Defaults(msgspec.Struct, forbid_unknown_fields=True):
         if self.tools.parallel < 1:
             found.append(("tools.parallel", "must be 1 or more"))
         return found
-
-
-_PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
-
-
-def parse_json_path(path: str) -> tuple[str | int, ...]:
-    """``a.b[0].c`` (an optional leading ``$.``) to keys and indexes."""
-    text = path.removeprefix("$").removeprefix(".") if path.startswith("$") else path
-    out: list[str | int] = []
-    pos = 0
-    while pos < len(text):
-        m = _PATH_PART.match(text, pos)
-        if m is None or m.end() == pos:
-            raise ValueError(f"bad JSON path {path!r} at column {pos + 1} "
-                             "(write keys with dots and indexes in brackets: a.b[0].c)")
-        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
-        pos = m.end()
-    if not out:
-        raise ValueError("an empty JSON path")
-    return tuple(out)
-
-
-def _template_problem(path: str, text: str, names: frozenset[str] | None) -> list[tuple[str, str]]:
-    try:
-        problem = Template(text).check(names)
-    except TemplateError as exc:
-        return [(path, str(exc))]
-    return [] if problem is None else [(path, problem)]
-
-
-def _argument_problems(path: str, value: Any,
-                       names: frozenset[str] | None) -> list[tuple[str, str]]:
-    if isinstance(value, str):
-        return _template_problem(path, value, names)
-    found: list[tuple[str, str]] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found.extend(_argument_problems(f"{path}.{k}", v, names))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found.extend(_argument_problems(f"{path}[{i}]", v, names))
-    return found

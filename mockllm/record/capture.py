@@ -42,9 +42,12 @@ class Capture:
     started: float = field(default_factory=time.monotonic)
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
-    text: list[str] = field(default_factory=list)
-    tools: dict[int, ToolCall] = field(default_factory=dict)
-    embedding: list[float] | None = None
+    #: The text pieces of each choice, by choice index (only 0 outside OpenAI's ``n``).
+    texts: dict[int, list[str]] = field(default_factory=dict)
+    #: Each choice's tool calls, by choice index, then by the call's own index.
+    tools: dict[int, dict[int, ToolCall]] = field(default_factory=dict)
+    #: One vector per input, in the order of ``data[i].index``.
+    embeddings: list[list[float]] | None = None
     error: dict[str, Any] | None = None
     #: Set when the upstream went away (connection refused, closed mid-answer).
     disconnected: str | None = None
@@ -74,6 +77,8 @@ class Capture:
         data = self._pending + chunk
         lines = data.split(b"\n")
         self._pending = lines.pop()  # an incomplete line waits for the next chunk
+        if len(self._pending) > BODY_LIMIT:  # a line that never ends is not an event
+            self._pending = b""
         for line in lines:
             line = line.rstrip(b"\r")
             if line.startswith(b"data:"):
@@ -114,9 +119,17 @@ class Capture:
             return 0.0
         return round((self.last - self.first) * 1000 / (self.chunks - 1), 2)
 
-    def tool_calls(self) -> list[dict[str, Any]]:
+    @property
+    def choices(self) -> list[int]:
+        """The choice indexes that said something, in order."""
+        return sorted(set(self.texts) | set(self.tools))
+
+    def text(self, choice: int = 0) -> str:
+        return "".join(self.texts.get(choice, ()))
+
+    def tool_calls(self, choice: int = 0) -> list[dict[str, Any]]:
         out = []
-        for _, call in sorted(self.tools.items()):
+        for _, call in sorted(self.tools.get(choice, {}).items()):
             try:
                 arguments: Any = json.loads(call.arguments) if call.arguments else {}
             except ValueError:
@@ -145,32 +158,39 @@ class Capture:
         if "error" in ev and ev.get("type") in (None, "error"):
             self._error(ev)
             return
-        before = (len(self.text), sum(len(c.arguments) for c in self.tools.values()))
+        before = self._said()
         if self.endpoint == "anthropic.messages":
             self._anthropic_event(ev)
         elif self.endpoint == "openai.responses":
             self._responses_event(ev)
         else:
             for choice in ev.get("choices") or []:
-                if choice.get("index", 0) != 0:
-                    continue
+                index = _index(choice.get("index"))
                 if self.endpoint == "openai.completions":
-                    self._add_text(choice.get("text"))
+                    self._add_text(choice.get("text"), index)
                 else:
                     delta = choice.get("delta") or {}
-                    self._add_text(delta.get("content"))
-                    self._openai_tool_deltas(delta.get("tool_calls") or [])
-        after = (len(self.text), sum(len(c.arguments) for c in self.tools.values()))
-        if after != before:
+                    self._add_text(delta.get("content"), index)
+                    self._openai_tool_deltas(delta.get("tool_calls") or [], index)
+        if self._said() != before:
             self._content(now)
 
-    def _add_text(self, piece: Any) -> None:
-        if isinstance(piece, str) and piece:
-            self.text.append(piece)
+    def _said(self) -> int:
+        """A figure that grows with every piece of content (text pieces, argument text)."""
+        return (sum(len(t) for t in self.texts.values())
+                + sum(len(c.arguments) for calls in self.tools.values()
+                      for c in calls.values()))
 
-    def _openai_tool_deltas(self, deltas: list[dict[str, Any]]) -> None:
+    def _add_text(self, piece: Any, choice: int = 0) -> None:
+        if isinstance(piece, str) and piece:
+            self.texts.setdefault(choice, []).append(piece)
+
+    def _calls(self, choice: int = 0) -> dict[int, ToolCall]:
+        return self.tools.setdefault(choice, {})
+
+    def _openai_tool_deltas(self, deltas: list[dict[str, Any]], choice: int) -> None:
         for d in deltas:
-            call = self.tools.setdefault(int(d.get("index", 0)), ToolCall())
+            call = self._calls(choice).setdefault(_index(d.get("index")), ToolCall())
             fn = d.get("function") or {}
             call.name += fn.get("name") or ""
             call.arguments += fn.get("arguments") or ""
@@ -181,13 +201,13 @@ class Capture:
         if kind == "content_block_start":
             block = ev.get("content_block") or {}
             if block.get("type") == "tool_use":
-                self.tools[index] = ToolCall(block.get("name", ""))
+                self._calls()[index] = ToolCall(block.get("name", ""))
         elif kind == "content_block_delta":
             delta = ev.get("delta") or {}
             if delta.get("type") == "text_delta":
                 self._add_text(delta.get("text"))
-            elif delta.get("type") == "input_json_delta" and index in self.tools:
-                self.tools[index].arguments += delta.get("partial_json") or ""
+            elif delta.get("type") == "input_json_delta" and index in self._calls():
+                self._calls()[index].arguments += delta.get("partial_json") or ""
 
     def _responses_event(self, ev: dict[str, Any]) -> None:
         kind = ev.get("type")
@@ -196,9 +216,9 @@ class Capture:
         elif kind == "response.output_item.added":
             item = ev.get("item") or {}
             if item.get("type") == "function_call":
-                self.tools[int(ev.get("output_index", 0))] = ToolCall(item.get("name", ""))
+                self._calls()[_index(ev.get("output_index"))] = ToolCall(item.get("name", ""))
         elif kind == "response.function_call_arguments.delta":
-            call = self.tools.get(int(ev.get("output_index", 0)))
+            call = self._calls().get(_index(ev.get("output_index")))
             if call is not None:
                 call.arguments += ev.get("delta") or ""
         elif kind in ("response.failed", "error"):
@@ -209,19 +229,14 @@ class Capture:
         if not isinstance(doc, dict):
             return
         if self.endpoint == "openai.embeddings":
-            data = doc.get("data") or [{}]
-            vector = data[0].get("embedding")
-            if isinstance(vector, str):  # encoding_format: base64 (the openai SDK's default)
-                vector = _floats(vector)
-            if isinstance(vector, list):
-                self.embedding = [float(x) for x in vector]
+            self._vectors(doc.get("data"))
         elif self.endpoint == "anthropic.messages":
             for i, block in enumerate(doc.get("content") or []):
                 if block.get("type") == "text":
                     self._add_text(block.get("text"))
                 elif block.get("type") == "tool_use":
-                    self.tools[i] = ToolCall(block.get("name", ""),
-                                             json.dumps(block.get("input") or {}))
+                    self._calls()[i] = ToolCall(block.get("name", ""),
+                                                json.dumps(block.get("input") or {}))
         elif self.endpoint == "openai.responses":
             for i, item in enumerate(doc.get("output") or []):
                 if item.get("type") == "message":
@@ -229,17 +244,36 @@ class Capture:
                         if part.get("type") == "output_text":
                             self._add_text(part.get("text"))
                 elif item.get("type") == "function_call":
-                    self.tools[i] = ToolCall(item.get("name", ""), item.get("arguments") or "")
+                    self._calls()[i] = ToolCall(item.get("name", ""),
+                                                item.get("arguments") or "")
         else:
-            choice = (doc.get("choices") or [{}])[0]
-            if self.endpoint == "openai.completions":
-                self._add_text(choice.get("text"))
-                return
-            message = choice.get("message") or {}
-            self._add_text(message.get("content"))
-            for i, call in enumerate(message.get("tool_calls") or []):
-                fn = call.get("function") or {}
-                self.tools[i] = ToolCall(fn.get("name", ""), fn.get("arguments") or "")
+            for choice in doc.get("choices") or []:
+                if isinstance(choice, dict):
+                    self._whole_choice(choice)
+
+    def _whole_choice(self, choice: dict[str, Any]) -> None:
+        index = _index(choice.get("index"))
+        if self.endpoint == "openai.completions":
+            self._add_text(choice.get("text"), index)
+            return
+        message = choice.get("message") or {}
+        self._add_text(message.get("content"), index)
+        calls = self._calls(index)  # a choice that said nothing is still a choice
+        for i, call in enumerate(message.get("tool_calls") or []):
+            fn = call.get("function") or {}
+            calls[i] = ToolCall(fn.get("name", ""), fn.get("arguments") or "")
+
+    def _vectors(self, data: Any) -> None:
+        found: list[tuple[int, list[float]]] = []
+        for item in data if isinstance(data, list) else []:
+            vector = item.get("embedding") if isinstance(item, dict) else None
+            if isinstance(vector, str):  # encoding_format: base64 (the openai SDK's default)
+                vector = _floats(vector)
+            if isinstance(vector, list):
+                found.append((_index(item.get("index"), len(found)),
+                              [float(x) for x in vector]))
+        if found:
+            self.embeddings = [v for _, v in sorted(found, key=lambda f: f[0])]
 
     def _error(self, doc: Any) -> None:
         err = doc.get("error") if isinstance(doc, dict) else None
@@ -257,6 +291,10 @@ class Capture:
             except ValueError:
                 pass
         self.error = spec
+
+
+def _index(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and value >= 0 else default
 
 
 def _floats(text: str) -> list[float] | None:

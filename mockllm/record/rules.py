@@ -67,13 +67,18 @@ def answer(c: Capture) -> dict[str, Any]:
     if c.status >= 400:
         return {"error": {"status": c.status}}
     out: dict[str, Any] = {}
-    if c.embedding is not None:
-        out["embedding"] = c.embedding
-    calls = c.tool_calls()
-    if calls:
-        out["tool_calls"] = calls
-    if c.text or (not calls and c.embedding is None):
-        out["text"] = "".join(c.text)
+    vectors = c.embeddings
+    if vectors is not None:
+        if len(vectors) == 1:
+            out["embedding"] = vectors[0]
+        else:
+            out["embeddings"] = vectors
+    else:
+        choices = c.choices
+        if len(choices) > 1:  # n > 1: each choice as it came
+            out["choices"] = [_said(c, i) for i in choices]
+        else:
+            out.update(_said(c, choices[0] if choices else 0))
     if c.disconnected is not None:
         out["fault"] = {"kind": "disconnect", "after": c.chunks}
     elif c.error is not None:  # an error event in the middle of a stream
@@ -81,6 +86,18 @@ def answer(c: Capture) -> dict[str, Any]:
         if c.error.get("message"):
             fault["message"] = c.error["message"]
         out["fault"] = fault
+    return out
+
+
+def _said(c: Capture, choice: int) -> dict[str, Any]:
+    """What one choice said: its text, its tool calls, or both (an empty text if neither)."""
+    out: dict[str, Any] = {}
+    calls = c.tool_calls(choice)
+    if calls:
+        out["tool_calls"] = calls
+    text = c.text(choice)
+    if text or not calls:
+        out["text"] = text
     return out
 
 

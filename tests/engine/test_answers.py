@@ -348,3 +348,16 @@ def test_plain_generated_short_path_equals_the_general_path(generate: str) -> No
                 finally:
                     e._defaults.plain = True
                 assert short == general, (max_tokens, ignore_eos, min_tokens)
+
+
+def test_choices_answer_each_index() -> None:
+    e = engine("rules: [{respond: {choices: [{text: one}, {text: two}]}}]")
+    assert [c.text for c in e.plan(chat(n=3)).choices] == ["one", "two", "one"]
+    assert [c.text for c in e.plan(chat()).choices] == ["one"]
+
+
+def test_embeddings_answer_each_input() -> None:
+    e = engine("rules: [{respond: {embeddings: [[1, 0], [0, 1]]}}]")
+    plan = e.plan(NeutralRequest(model="emb", endpoint="openai.embeddings",
+                                 provider="openai", inputs=["a", "b", "c"], dimensions=2))
+    assert plan.embeddings == [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]

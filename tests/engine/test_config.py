@@ -189,3 +189,19 @@ def test_latency_problems_have_a_line_and_plugin_distributions_pass() -> None:
         """)
     assert out == ["cfg.yaml:5: rules[0].latency.profile: unknown latency profile 'nope' "
                    "(latency_profiles: none defined)"]
+
+
+def test_choices_and_embeddings_problems() -> None:
+    out = problems("""\
+        rules:
+          - respond:
+              text: hi
+              choices:
+                - text: a
+                - error: {status: 500}
+          - respond: {embedding: [1], embeddings: [[1], []]}
+        """)
+    assert "rules[0].respond.text: a respond with choices holds text in each choice" in out[0]
+    assert "rules[0].respond.choices[1].error: error belongs to the whole answer" in out[1]
+    assert "rules[1].respond.embeddings: use embedding or embeddings, not both" in out[2]
+    assert "embeddings needs at least one vector" in out[3]

@@ -16,7 +16,8 @@ from plugins_builtin.azure import provider as _azure
 from plugins_builtin.openai import provider as _openai
 from plugins_builtin.rerank import provider as _rerank
 from plugins_builtin.vllm import provider as _vllm
+from plugins_builtin.bedrock import provider as _bedrock
 # isort: on
 
 __all__: list[str] = []
-del _anthropic, _azure, _gemini, _nim, _ollama, _openai, _rerank, _vllm
+del _anthropic, _azure, _bedrock, _gemini, _nim, _ollama, _openai, _rerank, _vllm

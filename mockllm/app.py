@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockllm import lifespan as lifespan_hooks
 from mockllm.boundary import foreign_failure, no_route, provider_of_url
@@ -111,16 +111,20 @@ async def _no_route(request: Request, exc: Exception) -> Response:
 
 
 class MockApp:
-    """The ASGI app: a dict dispatch for exact paths in front of the Starlette app.
+    """The ASGI app: a dict dispatch for exact paths in front of the Starlette app, inside the
+    plugins' middleware.
 
     Starlette's router matches routes by regex in a loop and wraps each call in two
     middleware layers; for the fixed paths of the API (``/v1/chat/completions``) a dict lookup
-    on (method, path) is cheaper and behaves the same. Templated paths, HEAD, unknown URLs,
-    lifespan and any plugin middleware go through Starlette.
+    on (method, path) is cheaper and behaves the same. Templated paths, HEAD, unknown URLs and
+    lifespan go through Starlette. Plugin middleware (``mockllm_asgi_middleware``) wraps both,
+    so every request, lifespan included, passes through it and the exact paths keep their
+    shortcut; :class:`_Guard` around it answers what the middleware itself raises.
     """
 
     def __init__(
-        self, starlette: Starlette, context: ServerContext, exact: dict[tuple[str, str], str]
+        self, starlette: Starlette, context: ServerContext, exact: dict[tuple[str, str], str],
+        middleware: list[Middleware] | None = None,
     ) -> None:
         self.starlette = starlette
         self.state = starlette.state
@@ -129,8 +133,19 @@ class MockApp:
         self.exact = exact
         self.active = context.endpoints.active
         self.create = context.endpoints.create_instance
+        #: The plugin middleware around :meth:`dispatch` (first entry outermost); None: none.
+        self.wrapped: ASGIApp | None = None
+        if middleware:
+            app: ASGIApp = self.dispatch
+            for cls, args, kwargs in reversed(middleware):
+                app = cls(app, *args, **kwargs)
+            self.wrapped = _Guard(app, starlette)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self.wrapped or self.dispatch)(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The exact-path shortcut, else Starlette (what plugin middleware wraps)."""
         if scope["type"] == "http":
             key = self.exact.get((scope["method"], scope["path"]))
             if key is not None:
@@ -138,6 +153,38 @@ class MockApp:
                 await response(scope, receive, send)
                 return
         await self.starlette(scope, receive, send)
+
+
+class _Guard:
+    """Outside the plugin middleware: what it raises before an answer has started is a 500
+    in the envelope of the API the URL speaks (logged once, with the request id), not
+    uvicorn's plain-text one. ``scope["app"]`` is the Starlette app, as inside Starlette."""
+
+    def __init__(self, app: ASGIApp, starlette: Starlette) -> None:
+        self.app = app
+        self.starlette = starlette
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self.starlette
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:  # noqa: BLE001 - rendered in the API's envelope
+            if started:
+                raise  # the answer is under way: the server ends the connection
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            strategy = provider_of_url(scope["path"], headers)
+            response = foreign_failure(strategy, exc, f"plugin middleware on {scope['path']}")
+            await response(scope, receive, send)
 
 
 def build_app(context: ServerContext) -> MockApp:
@@ -158,13 +205,14 @@ def build_app(context: ServerContext) -> MockApp:
         finally:
             await lifespan_hooks.stop(context, started)
 
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+    # Plugin middleware goes around MockApp's dispatch, not inside Starlette, so the exact
+    # paths keep their shortcut with it installed.
+    app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: _no_route, 405: _no_route})
     app.state.context = context
-    # With plugin middleware everything must pass through it, so no shortcut then.
-    exact = {} if middleware else {
+    exact = {
         (method, path): claims[0][0]
         for method, path, claims in table
         if "{" not in path and len(claims) == 1
     }
-    return MockApp(app, context, exact)
+    return MockApp(app, context, exact, middleware)

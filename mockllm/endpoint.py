@@ -198,7 +198,9 @@ class Endpoint:
         engine = self.context.engine
         plan = engine.plan(neutral)
         if engine.quotas is not None and plan.error is None:
-            verdict = engine.quotas.admit(self.context.state, neutral.provider, plan.model.id,
+            # The endpoint's strategy (Azure's, say, on the OpenAI chat it reuses): its
+            # headers, its 429 and where its clients send the key a quota counts by.
+            verdict = engine.quotas.admit(self.context.state, self.provider, plan.model.id,
                                           neutral.headers,
                                           plan.prompt_tokens + plan.completion_tokens)
             if verdict is not None:

@@ -172,12 +172,17 @@ class Provider:
 
     # -- auth -----------------------------------------------------------------------------
 
+    def api_key(self, headers: Mapping[str, str]) -> str:
+        """The API key the request carries where this API's clients send it ('' without
+        one): what the key check compares and a ``per: api_key`` quota counts by."""
+        return bearer(headers) or headers.get("x-api-key", "")
+
     def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
         """Raise a 401 unless the request carries one of ``keys`` (as ``Authorization:
         Bearer KEY`` or ``x-api-key``); a no-op when ``keys`` is empty."""
         if not keys:
             return
-        key = bearer(headers) or headers.get("x-api-key", "")
+        key = self.api_key(headers)
         if key in keys:
             return
         raise ApiError(401, "A valid API key is required." if not key else "Invalid API key.")

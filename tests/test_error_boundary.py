@@ -19,6 +19,7 @@ from mockllm import Endpoint, Registry, hookimpl
 from mockllm.testing import LiveServer, run_server, test_context
 
 CONFIG = """
+server: {max_body_bytes: 4096}
 models:
   - {id: gpt-4o, provider: openai}
   - {id: claude-x, provider: anthropic}
@@ -173,3 +174,32 @@ def test_unknown_urls_answer_in_the_envelope_of_the_api_spoken(http: httpx.Clien
     assert ant.json()["request_id"] == ant.headers["request-id"]
     nim = http.get("/v1/ranking")
     assert nim.status_code == 405 and nim.json()["object"] == "error"
+
+
+_ANT = {"anthropic-version": "2023-06-01"}
+
+
+@pytest.mark.parametrize("method, path, kw, status", [
+    ("POST", "/v1/chat/completions", {"content": b"{bad"}, 400),
+    ("POST", "/v1/chat/completions", {"content": b"x" * 5000}, 413),
+    ("POST", "/v1/chat/completions", {"json": _chat("gpt-4o"), "headers": {
+        "x-mockllm-fault": "error"}}, 500),
+    ("POST", "/v1/chat/completions", {"json": _chat("gpt-4o"), "headers": {
+        "x-mockllm-fault": "nosuch"}}, 400),
+    ("GET", "/v1/nothing-here", {}, 404),
+    ("GET", "/v1/chat/completions", {}, 405),
+    ("POST", "/_mockllm/reload", {"headers": {"origin": "http://evil.example"}}, 403),
+    ("POST", "/_mockllm/rules", {"content": b"x", "headers": {"content-type": "text/plain"}},
+     415),
+    ("POST", "/v1/messages", {"content": b"{bad", "headers": _ANT}, 400),
+    ("GET", "/v1/messages", {"headers": _ANT}, 405),
+    ("POST", "/v1/messages", {"json": {"model": "claude-x", "max_tokens": 5, "messages": [
+        {"role": "user", "content": "hi"}]}, "headers": {**_ANT, "x-mockllm-status": "529"}},
+     529),
+])
+def test_every_error_envelope_carries_the_request_id(
+        http: httpx.Client, method: str, path: str, kw: dict[str, Any], status: int) -> None:
+    r = http.request(method, path, **kw)
+    assert r.status_code == status, r.text
+    header = "request-id" if "anthropic-version" in kw.get("headers", {}) else "x-request-id"
+    assert r.headers[header].startswith("req_"), dict(r.headers)

@@ -68,6 +68,17 @@ def test_rpm_per_api_key_counts_down_then_429s_with_openai_headers(live: LiveSer
     assert _chat(live, "key-b").headers["x-ratelimit-remaining-requests"] == "2"  # type: ignore[attr-defined]
 
 
+def test_a_per_key_quota_counts_the_key_where_the_api_sends_it(live: LiveServer) -> None:
+    # Azure's clients send ``api-key``: each key has its own count (not one count for "").
+    away_from_a_window_edge()
+    for key in ("azure-a", "azure-b"):
+        with openai.AzureOpenAI(azure_endpoint=live.url, api_key=key, max_retries=0,
+                                api_version="2024-10-21") as client:
+            r = client.chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_tokens=8)
+            assert r.headers["x-ratelimit-remaining-requests"] == "2", key
+
+
 def test_tpm_per_header_value_counts_prompt_and_answer_tokens(live: LiveServer) -> None:
     away_from_a_window_edge()
     seen = []

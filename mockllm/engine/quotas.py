@@ -4,10 +4,10 @@
 in fixed one-minute windows kept by the server's state (so ``--workers N`` and several hosts
 on one Redis count together). A request over any limit gets its provider's 429, and every
 answer (200s too) carries the rate-limit headers of the first matching quota, as the real
-APIs send them: OpenAI's ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` (reset
-as a duration such as ``"12.5s"``) and Anthropic's
-``anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}`` (reset as an RFC 3339
-time). A refused request does not count. Tokens are the prompt plus the answer's tokens.
+APIs send them. What those headers are called and say, how the 429 is worded and where the
+API key that ``per: api_key`` counts by is sent are the provider strategy's
+(``Provider.quota_headers`` / ``quota_error`` / ``api_key``); this module only counts. A
+refused request does not count. Tokens are the prompt plus the answer's tokens.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class Quotas:
         for i, q, header in self.quotas:
             if q.models and not any(fnmatch.fnmatchcase(model, m) for m in q.models):
                 continue
-            key = f"{q.name or i}:{_scope(q.per, header, model, headers)}"
+            key = f"{q.name or i}:{_scope(strategy, q.per, header, model, headers)}"
             r, t = counts.quota_add(key, window, 1, tokens)
             taken.append((key, tokens))
             over = ("requests" if q.rpm is not None and r > q.rpm else
@@ -109,14 +109,14 @@ class Quotas:
         return Verdict(_headers(strategy, first[0], first[1], first[2], reset, now))
 
 
-def _scope(per: str, header: str, model: str, headers: dict[str, str]) -> str:
+def _scope(provider: Provider, per: str, header: str, model: str,
+           headers: dict[str, str]) -> str:
     if per == "model":
         return model
     if per == "all":
         return "*"
-    if per == "api_key":
-        auth = headers.get("authorization", "")
-        return auth.removeprefix("Bearer ").strip() or headers.get("x-api-key", "")
+    if per == "api_key":  # where the key is sent is the API's (Azure's api-key, Gemini's...)
+        return provider.api_key(headers)
     return headers.get(header, "")
 
 

@@ -102,6 +102,10 @@ class Anthropic(Provider):
     def unknown_field(self, name: str) -> ApiError:
         return ApiError(400, f"{name}: Extra inputs are not permitted")
 
+    def api_key(self, headers: Mapping[str, str]) -> str:
+        key = headers.get("x-api-key")
+        return bearer(headers) if key is None else key
+
     def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
         """``x-api-key`` (or a bearer token) must be a configured key, when any are."""
         if not keys:

@@ -29,14 +29,13 @@ class Azure(OpenAI):
             return {"error": {"code": err.code, "message": err.message}}
         return super().error_body(err)
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
-        """``api-key`` (what AzureOpenAI sends) or a bearer token, when keys are set."""
-        if not keys:
-            return
+    def api_key(self, headers: Mapping[str, str]) -> str:
+        """``api-key`` (what AzureOpenAI sends), else a bearer token."""
         key = headers.get("api-key")
-        if key is None:
-            key = bearer(headers) or None
-        if key not in keys:
+        return bearer(headers) if key is None else key
+
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+        if keys and self.api_key(headers) not in keys:
             raise ApiError(401, NO_KEY, code="401")
 
     def claims(self, path: str, headers: Mapping[str, str]) -> bool:

@@ -14,7 +14,7 @@ from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
 from mockllm.faults import Fault
 from mockllm.frames import Frame
-from mockllm.provider import Provider, register_provider, split_validation
+from mockllm.provider import Provider, bearer, register_provider, split_validation
 
 from .base import _MESSAGES, error_envelope
 from .render import error_chunk
@@ -43,6 +43,11 @@ class Gemini(Provider):
     def stream_error(self, err: ApiError) -> Frame:
         """The API's error envelope as the last ``data:`` event."""
         return error_chunk(encoder.encode(error_envelope(err)))
+
+    def api_key(self, headers: Mapping[str, str]) -> str:
+        # The endpoints also take ``?key=`` (base.py); a header is what the SDK sends.
+        key = headers.get("x-goog-api-key")
+        return bearer(headers) if key is None else key
 
     def claims(self, path: str, headers: Mapping[str, str]) -> bool:
         return path.startswith("/v1beta/") or "x-goog-api-key" in headers

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from mockllm.errors import ApiError
-from mockllm.provider import Provider, bearer, register_provider
+from mockllm.provider import Provider, register_provider
 
 from . import errors
 
@@ -45,7 +45,7 @@ class OpenAI(Provider):
         a wrong or missing key is a 401 ``invalid_api_key`` before the body is read."""
         if not keys:
             return
-        key = bearer(headers) or headers.get("x-api-key", "")
+        key = self.api_key(headers)
         if key in keys:
             return
         if not key:

@@ -44,6 +44,9 @@ class Cohere(Provider):
     def unknown_field(self, name: str) -> ApiError:
         return ApiError(400, f"invalid request: unknown field '{name}'")
 
+    def api_key(self, headers: Mapping[str, str]) -> str:
+        return bearer(headers)  # a bearer token only
+
     def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
         if not keys:
             return

@@ -25,6 +25,7 @@ from mockllm.config_schema import (
     YAML_DEPTH,
     Config,
     Limits,
+    Memory,
     PluginsConfig,
     ServerConfig,
     locate,
@@ -196,6 +197,9 @@ def check(config: Config) -> list[tuple[str, str]]:
     for name in Limits.__struct_fields__:
         if not getattr(config.server.limits, name) > 0:
             problems.append((f"server.limits.{name}", "must be above 0"))
+    for name in Memory.__struct_fields__:
+        if getattr(config.server.memory, name) < 0:
+            problems.append((f"server.memory.{name}", "must be 0 or more"))
     for i, quota in enumerate(config.quotas):
         problem = check_quota(quota)
         if problem is not None:

@@ -10,6 +10,12 @@ import re
 
 import msgspec
 
+from mockllm.bytecache import (
+    EMBEDDING_CACHE_BYTES,
+    JOURNAL_BODY_BYTES,
+    STORE_BYTES,
+    TEXT_CACHE_BYTES,
+)
 from mockllm.engine.quotas import Quota
 from mockllm.engine.schema import Defaults, Latency, ModelConfig, Rule
 
@@ -48,6 +54,24 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True):
     control_ms: float = 600_000.0
 
 
+class Memory(msgspec.Struct, forbid_unknown_fields=True):
+    """Byte budgets of what the server keeps across requests; each evicts the least recently
+    used past its budget, so memory levels off whatever the traffic (defaults: about 164 MiB
+    in all)."""
+
+    #: Generated texts (per seed and length), configured answers cut into tokens and prompt
+    #: token counts, together.
+    text_cache_bytes: int = TEXT_CACHE_BYTES
+    #: Embedding vectors, kept packed as float32.
+    embedding_cache_bytes: int = EMBEDDING_CACHE_BYTES
+    #: Each store of stored objects (the Responses API's ``store``), msgpack-encoded.
+    #: Past it the least recently used response is gone: 404 as for a deleted one.
+    store_bytes: int = STORE_BYTES
+    #: Request bodies the journal keeps, together (each is cut at 4 KiB first); past it the
+    #: oldest entries lose their ``body``.
+    journal_body_bytes: int = JOURNAL_BODY_BYTES
+
+
 class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     #: Bodies past this size get 413 in the provider's envelope.
     max_body_bytes: int = 32 * 1024 * 1024
@@ -78,6 +102,8 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     state: str = "memory"
     #: Bounds on the work one request may ask for.
     limits: Limits = msgspec.field(default_factory=Limits)
+    #: Byte budgets of the caches and stores.
+    memory: Memory = msgspec.field(default_factory=Memory)
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True):

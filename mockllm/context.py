@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from mockllm.config_schema import Config
+from mockllm.engine import tokens, vectors
 from mockllm.engine.engine import Engine
 from mockllm.engine.extend import Extensions
 from mockllm.engine.latency import BUILTIN, LatencyModels
@@ -68,6 +69,7 @@ class ServerContext:
                                      m.validators.winners(), m.faults.winners())
         self.engine = Engine(config, self.tokenizers, self.timing, counters=self.state,
                              extensions=self.extensions)
+        _budget(config, self.state)
         self._record = self.state.record
         self.config_path: str | None = None
         #: The last reload error (file:line message), shown by GET /_mockllm/config.
@@ -112,6 +114,7 @@ class ServerContext:
         engine = Engine(config, self.tokenizers, self.timing, previous=self.engine)
         self.config, self.engine = config, engine
         self.state.resize_journal(config.server.journal_size)
+        _budget(config, self.state)
         self.config_error = None
         self.hook.mockllm_configure(config=config)
 
@@ -143,3 +146,12 @@ class ServerContext:
         """Load every model's tokenizer now, so the first request does not pay for it."""
         for model in self.config.models:
             self.tokenizers.get(model.tokenizer)
+
+
+def _budget(config: Config, state: State) -> None:
+    """Apply ``server.memory``: the caches are the process's (every server in it shares
+    them), the stores and journal this state's."""
+    memory = config.server.memory
+    tokens.budget(memory.text_cache_bytes)
+    vectors.budget(memory.embedding_cache_bytes)
+    state.budget(memory.store_bytes, memory.journal_body_bytes)

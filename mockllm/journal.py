@@ -8,9 +8,10 @@ from typing import Any
 
 import msgspec
 
+from mockllm.bytecache import JOURNAL_BODY_BYTES
 from mockllm.observe import Observation
 
-#: Bodies are kept up to this many bytes, so a long load test cannot eat memory.
+#: Each body is kept up to this many bytes, so a long load test cannot eat memory.
 BODY_LIMIT = 4096
 
 
@@ -35,17 +36,47 @@ class Journal:
     not. An entry's wall-clock ``time`` is worked out at read time from the observation's
     monotonic end, so recording needs no clock call."""
 
-    def __init__(self, size: int = 1000) -> None:
+    def __init__(self, size: int = 1000, body_bytes: int = JOURNAL_BODY_BYTES) -> None:
         self._entries: deque[Observation] = deque(maxlen=size)
+        self.body_bytes = body_bytes
+        #: Bytes of the bodies kept; ``_bodied`` is the index (into ``_entries``, counted
+        #: from the oldest) of the oldest entry that still has its body.
+        self.kept = 0
+        self._bodied = 0
 
     def resize(self, size: int) -> None:
         if size != self._entries.maxlen:
             self._entries = deque(self._entries, maxlen=size)
+            self._recount()
+
+    def budget(self, body_bytes: int) -> None:
+        self.body_bytes = body_bytes
+        self._trim()
 
     def record(self, obs: Observation) -> None:
         if len(obs.body) > BODY_LIMIT:
             obs.body = obs.body[:BODY_LIMIT]
-        self._entries.append(obs)
+        entries = self._entries
+        if len(entries) == entries.maxlen:  # the append below drops the oldest
+            self.kept -= len(entries[0].body)
+            self._bodied = max(self._bodied - 1, 0)
+        entries.append(obs)
+        self.kept += len(obs.body)
+        if self.kept > self.body_bytes:
+            self._trim()
+
+    def _trim(self) -> None:
+        entries = self._entries
+        while self.kept > self.body_bytes and self._bodied < len(entries):
+            old = entries[self._bodied]
+            self.kept -= len(old.body)
+            old.body = b""
+            self._bodied += 1
+
+    def _recount(self) -> None:
+        self.kept = sum(len(o.body) for o in self._entries)
+        self._bodied = 0
+        self._trim()
 
     @staticmethod
     def entry(when: float, obs: Observation) -> Entry:
@@ -76,6 +107,7 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.kept = self._bodied = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -351,13 +351,13 @@ class Engine:
             return
         dims = req.dimensions or model.dimensions
         if answer.embeddings is not None:
-            given = [list(vectors.fixed(v, dims)) for v in answer.embeddings]
+            given = [vectors.fixed(v, dims) for v in answer.embeddings]
             plan.embeddings = [given[i % len(given)] for i in range(len(req.inputs))]
         elif answer.embedding is not None:
-            fixed = list(vectors.fixed(answer.embedding, dims))
+            fixed = vectors.fixed(answer.embedding, dims)
             plan.embeddings = [fixed for _ in req.inputs]
         else:
-            plan.embeddings = [list(vectors.embed(t, dims, model.id)) for t in req.inputs]
+            plan.embeddings = [vectors.embed(t, dims, model.id).tolist() for t in req.inputs]
 
     def count(self, model: str, text: str) -> int:
         """Tokens of ``text`` with ``model``'s tokenizer (404 for an unknown model)."""

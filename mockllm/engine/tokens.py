@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
+
+from mockllm.bytecache import TEXT_CACHE_BYTES, ByteLRU
 
 log = logging.getLogger("mockllm.tokens")
 
@@ -59,23 +62,50 @@ class Tokenizers:
         return count(self.get(name), text)
 
 
-@lru_cache(maxsize=4096)
-def _cached_pieces(tok_id: int, tok: Tokenizer, text: str) -> tuple[str, ...]:
-    return tuple(pieces(tok, text))
+#: Configured answers cut into pieces; generated texts (seed, length); prompt token counts.
+#: Budgets are set from ``server.memory`` by :func:`budget`; keys hold the tokenizer itself
+#: so a collected tokenizer's id can never be mistaken for a new one's.
+PIECES: ByteLRU[tuple[int, Tokenizer, str], tuple[str, ...]] = ByteLRU(TEXT_CACHE_BYTES // 4)
+GENERATED: ByteLRU[tuple[int, Tokenizer, int, int], tuple[str, ...]] = ByteLRU(
+    TEXT_CACHE_BYTES // 2)
+COUNTS: ByteLRU[tuple[int, Tokenizer, str], int] = ByteLRU(TEXT_CACHE_BYTES // 4)
+
+_STR = sys.getsizeof("")  # a str object's header: each distinct piece costs it again
+
+
+def budget(text_cache_bytes: int) -> None:
+    """Apply ``server.memory.text_cache_bytes``: half for generated texts (the large ones),
+    a quarter each for answer pieces and prompt counts."""
+    GENERATED.resize(text_cache_bytes // 2)
+    PIECES.resize(text_cache_bytes // 4)
+    COUNTS.resize(text_cache_bytes // 4)
+
+
+def _pieces_size(out: tuple[str, ...]) -> int:
+    return 8 * len(out) + sum(_STR + len(p) for p in out)
 
 
 def cached_pieces(tok: Tokenizer, text: str) -> list[str]:
     """:func:`pieces`, cached: a configured answer is tokenised once, not per request."""
-    return list(_cached_pieces(id(tok), tok, text))
+    key = (id(tok), tok, text)
+    got = PIECES.get(key)
+    if got is None:
+        got = tuple(pieces(tok, text))
+        PIECES.put(key, got, _STR + len(text) + _pieces_size(got))
+    return list(got)
 
 
 #: Prompts longer than this are counted every time: caching them would pin their text.
 _COUNT_CACHE_CHARS = 8192
 
 
-@lru_cache(maxsize=4096)
 def _cached_count(tok_id: int, tok: Tokenizer, text: str) -> int:
-    return len(tok.encode(text))
+    key = (tok_id, tok, text)
+    got = COUNTS.get(key)
+    if got is None:
+        got = len(tok.encode(text))
+        COUNTS.put(key, got, _STR + len(text))
+    return got
 
 
 def count(tok: Tokenizer, text: str) -> int:
@@ -125,8 +155,10 @@ def _vocabulary(tok_id: int, tok: Tokenizer) -> tuple[str, ...]:
     # Keep words that are one token with a leading space: the pre-tokenizer splits " word"
     # runs apart, so n such words encode to exactly n tokens.
     # The first word has no leading space, so it must be one token bare as well.
+    # Kept with their space: a generated text then points at these few string objects
+    # (8 bytes a token) instead of making a new string per token.
     return tuple(
-        w for w in dict.fromkeys(_WORDS)
+        " " + w for w in dict.fromkeys(_WORDS)
         if len(tok.encode(" " + w)) == 1 and len(tok.encode(w)) == 1
     )
 
@@ -136,17 +168,23 @@ def _vocabulary(tok_id: int, tok: Tokenizer) -> tuple[str, ...]:
 _MIN_WORDS = 8
 
 
-@lru_cache(maxsize=4096)
 def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> tuple[str, ...]:
+    key = (tok_id, tok, n, seed)
+    got = GENERATED.get(key)
+    if got is not None:
+        return got
     words = _vocabulary(tok_id, tok)
     rng = random.Random(seed)
     if len(words) < _MIN_WORDS:
-        return _pieces_of_words(tok, n, rng)
-    chosen = rng.choices(words, k=n)
-    out = [" " + w for w in chosen]
+        got = _pieces_of_words(tok, n, rng)
+        GENERATED.put(key, got, _pieces_size(got))
+        return got
+    out = rng.choices(words, k=n)
     if out:
         out[0] = out[0][1:]
-    return tuple(out)
+    got = tuple(out)
+    GENERATED.put(key, got, 8 * n + _STR + 8)  # shared word objects: one pointer a token
+    return got
 
 
 def _pieces_of_words(tok: Tokenizer, n: int, rng: random.Random) -> tuple[str, ...]:

@@ -12,44 +12,78 @@ import math
 import operator
 import random
 import re
+import sys
 import zlib
-from functools import lru_cache
+from array import array
+from collections.abc import Sequence
+
+from mockllm.bytecache import EMBEDDING_CACHE_BYTES, ByteLRU
 
 _WORD = re.compile(r"\w+")
 _MAX_WORDS = 8
 
+#: Vectors are kept packed as float32 (what the APIs send anyway: base64 is float32), 4
+#: bytes a number; a tuple of Python floats costs 32. A quarter of the budget holds word
+#: vectors, the rest whole texts' vectors.
+WORDS: ByteLRU[tuple[str, int, int], array[float]] = ByteLRU(EMBEDDING_CACHE_BYTES // 4)
+TEXTS: ByteLRU[tuple[str, int, str], array[float]] = ByteLRU(EMBEDDING_CACHE_BYTES * 3 // 4)
 
-@lru_cache(maxsize=8192)
-def _word_vector(word: str, dims: int, salt: int) -> tuple[float, ...]:
-    rng = random.Random(zlib.crc32(word.encode()) ^ salt)
-    return tuple(rng.random() - 0.5 for _ in range(dims))
+_STR = sys.getsizeof("")
 
 
-@lru_cache(maxsize=2048)
-def embed(text: str, dims: int, model: str) -> tuple[float, ...]:
-    """A unit vector of ``dims`` numbers for ``text`` (cached)."""
+def budget(embedding_cache_bytes: int) -> None:
+    """Apply ``server.memory.embedding_cache_bytes``."""
+    WORDS.resize(embedding_cache_bytes // 4)
+    TEXTS.resize(embedding_cache_bytes - embedding_cache_bytes // 4)
+
+
+def _word_vector(word: str, dims: int, salt: int) -> array[float]:
+    key = (word, dims, salt)
+    got = WORDS.get(key)
+    if got is None:
+        rng = random.Random(zlib.crc32(word.encode()) ^ salt)
+        got = array("f", [rng.random() - 0.5 for _ in range(dims)])
+        WORDS.put(key, got, 4 * dims + _STR + len(word))
+    return got
+
+
+def embed(text: str, dims: int, model: str) -> array[float]:
+    """A unit vector of ``dims`` float32 numbers for ``text`` (cached, packed)."""
+    key = (text, dims, model)
+    got = TEXTS.get(key)
+    if got is not None:
+        return got
     salt = zlib.crc32(model.encode())
     # A few distinct words carry the similarity; more would cost time on the hot path.
     words = list(dict.fromkeys(_WORD.findall(text.casefold())))[:_MAX_WORDS] or [text]
-    acc: list[float] | tuple[float, ...] = _word_vector(words[0], dims, salt)
+    acc: Sequence[float] = _word_vector(words[0], dims, salt)
     for w in words[1:]:
         acc = list(map(operator.add, acc, _word_vector(w, dims, salt)))
-    # The whole text's own vector keeps two texts with the same first words apart.
-    acc = list(map(operator.add, acc, _word_vector(text, dims, salt ^ 1)))
-    return _unit(acc)
+    # The whole text's own vector keeps two texts with the same first words apart. It is
+    # made, not cached: it serves this text only, which TEXTS already keeps.
+    rng = random.Random(zlib.crc32(text.encode()) ^ salt ^ 1)
+    acc = [a + (rng.random() - 0.5) for a in acc]
+    got = _unit(acc)
+    TEXTS.put(key, got, 4 * dims + _STR + len(text) + len(model))
+    return got
 
 
-def fixed(vector: list[float], dims: int) -> tuple[float, ...]:
+def fixed(vector: list[float], dims: int) -> list[float]:
     """A configured vector: used as given when ``dims`` matches, else cut or padded by
     repeating it, then normalised so it stays a unit vector."""
     if len(vector) != dims:
         vector = [vector[i % len(vector)] for i in range(dims)]
-    return _unit(vector)
+    # Not packed: a configured vector comes back as configured (and is not cached).
+    return list(_unit64(vector))
 
 
-def _unit(v: list[float] | tuple[float, ...]) -> tuple[float, ...]:
+def _unit64(v: Sequence[float]) -> list[float]:
     norm = math.sqrt(sum(map(operator.mul, v, v))) or 1.0
-    return tuple(x / norm for x in v)
+    return [x / norm for x in v]
+
+
+def _unit(v: Sequence[float]) -> array[float]:
+    return array("f", _unit64(v))
 
 
 def scores(query: str, passages: list[str], model: str) -> list[float]:

@@ -113,8 +113,13 @@ class State:
     # -- stored objects ---------------------------------------------------------------
 
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
-        """The store called ``name`` holding up to ``size`` values of type ``kind``."""
+        """The store called ``name`` holding up to ``size`` values of type ``kind`` (and,
+        in this process's memory, up to ``server.memory.store_bytes`` of them)."""
         raise NotImplementedError
+
+    def budget(self, store_bytes: int, journal_body_bytes: int) -> None:
+        """Apply ``server.memory`` to the stores and the journal this process keeps (a
+        shared home's store bounds its own memory)."""
 
     # -- changes and life cycle -------------------------------------------------------
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
+import msgspec
+
+from mockllm.bytecache import STORE_BYTES, ByteLRU
 from mockllm.engine.counters import LocalCounters, RuleCounter
 from mockllm.journal import Entry, Journal
 from mockllm.observe import Observation
@@ -15,26 +17,44 @@ T = TypeVar("T")
 
 
 class BoundedStore(Generic[T]):
-    """Insertion-ordered, at most ``size`` values; the oldest is dropped first."""
+    """At most ``size`` values and ``max_bytes`` bytes; the least recently used go first.
 
-    def __init__(self, size: int) -> None:
+    Values are kept msgpack-encoded, as a shared store keeps them: their size is then
+    exact (a stored Response as Python objects costs several times its encoding), and a
+    get returns a copy no caller can change in place."""
+
+    def __init__(self, size: int, kind: type[T], max_bytes: int = STORE_BYTES) -> None:
         self.size = size
-        self._items: OrderedDict[str, T] = OrderedDict()
+        self._items: ByteLRU[str, bytes] = ByteLRU(max_bytes)
+        self._enc = msgspec.msgpack.Encoder()
+        self._dec = msgspec.msgpack.Decoder(kind)
 
     def put_now(self, key: str, value: T) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
+        data = self._enc.encode(value)
+        self._items.put(key, data, len(data))
         while len(self._items) > self.size:
-            self._items.popitem(last=False)
+            self._items.pop_oldest()
+
+    @property
+    def max_bytes(self) -> int:
+        return self._items.budget
+
+    def resize(self, max_bytes: int) -> None:
+        self._items.resize(max_bytes)
 
     async def put(self, key: str, value: T) -> None:
         self.put_now(key, value)
 
     async def get(self, key: str) -> T | None:
-        return self._items.get(key)
+        data = self._items.get(key)
+        return None if data is None else self._dec.decode(data)
 
     async def delete(self, key: str) -> bool:
-        return self._items.pop(key, None) is not None
+        return self._items.pop(key) is not None
+
+    @property
+    def bytes(self) -> int:
+        return self._items.bytes
 
     def __len__(self) -> int:
         return len(self._items)
@@ -63,6 +83,7 @@ class MemoryState(State):
         self._counters = LocalCounters()
         self._stores: dict[str, BoundedStore[object]] = {}
         self._quotas = QuotaCounts()
+        self._store_bytes = STORE_BYTES
 
     def counter(self, key: bytes) -> RuleCounter:
         return self._counters.counter(key)
@@ -94,5 +115,12 @@ class MemoryState(State):
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
         existing = self._stores.get(name)
         if existing is None:
-            existing = self._stores[name] = BoundedStore(size)
+            existing = self._stores[name] = BoundedStore(
+                size, kind, self._store_bytes)
         return existing  # type: ignore[return-value]
+
+    def budget(self, store_bytes: int, journal_body_bytes: int) -> None:
+        self._store_bytes = store_bytes
+        for store in self._stores.values():
+            store.resize(store_bytes)
+        self.local_journal.budget(journal_body_bytes)

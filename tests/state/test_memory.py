@@ -88,7 +88,7 @@ def test_runtime_rules_count_apart_and_forget_on_clear() -> None:
 
 def test_bounded_store_drops_the_oldest() -> None:
     async def go() -> None:
-        store: BoundedStore[int] = BoundedStore(2)
+        store: BoundedStore[int] = BoundedStore(2, int)
         for i in range(3):
             await store.put(str(i), i)
         assert [await store.get(k) for k in "012"] == [None, 1, 2]

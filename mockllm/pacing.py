@@ -35,8 +35,8 @@ class Pacing:
     """
 
     __slots__ = ("start", "ttft", "itl", "fault", "errors", "itl_sink", "queue_sink", "load",
-                 "clock", "scheduler", "_sample", "_gaps", "_ci", "_coff", "_acquired",
-                 "__weakref__")
+                 "clock", "scheduler", "hidden", "_sample", "_gaps", "_ci", "_coff",
+                 "_acquired", "__weakref__")
 
     def __init__(
         self,
@@ -70,13 +70,24 @@ class Pacing:
         )
         self._ci, self._coff = 0, ttft
         self._acquired = False
+        #: Tokens made but not sent (hidden reasoning), before the first token frame.
+        self.hidden = 0
 
     @property
     def idle(self) -> bool:
         return (self.ttft <= 0 and not self.itl and self._sample is None and self.fault is None
                 and self.load is None)
 
+    def hide(self, tokens: int) -> None:
+        """The answer starts with ``tokens`` tokens that are not sent (reasoning an API
+        counts but does not show): token frame i is due when token ``tokens + i`` is, so
+        the first visible token waits for them at the ITL, as the real model's does, and
+        the stream ends when the whole answer would have."""
+        self.hidden = tokens
+
     def due(self, i: int) -> float:
+        """When token frame ``i`` (0-based, counting only frames sent) is due."""
+        i += self.hidden
         gaps = self._gaps
         if gaps is None:
             return self.start + self.ttft + self.itl * i  # type: ignore[operator]
@@ -92,8 +103,9 @@ class Pacing:
         return self.start + self._coff
 
     def total(self, tokens: int) -> float:
-        """Seconds from ``start`` until the last of ``tokens`` tokens is due."""
-        return self.due(max(tokens - 1, 0)) - self.start
+        """Seconds from ``start`` until the last of ``tokens`` tokens (hidden ones
+        included) is due."""
+        return self.due(max(tokens - 1 - self.hidden, 0)) - self.start
 
     async def acquire(self) -> None:
         """Wait for this request's load-model slot (at once without a load model)."""
@@ -137,7 +149,7 @@ class Pacing:
             return
         await self.acquire()
         try:
-            await self.wait(max(tokens - 1, 0))
+            await self.wait(max(tokens - 1 - self.hidden, 0))
         finally:
             self.release()
 

@@ -16,6 +16,7 @@ CONFIG = """
 models:
   - {id: gpt-4o-mini-2024-07-18, provider: openai, aliases: [gpt-4o-mini],
      tokenizer: cl100k_base, max_output_tokens: 16384}
+  - {id: qwen3-8b, provider: vllm, tokenizer: cl100k_base}
 rules:
   - name: after-tool
     match: {tool_result: true}
@@ -126,17 +127,27 @@ def test_max_output_tokens_makes_it_incomplete(client: openai.OpenAI) -> None:
     assert out.usage is not None and out.usage.output_tokens == 16
 
 
-def test_reasoning_item(client: openai.OpenAI) -> None:
+def test_reasoning_item_is_hidden_without_a_summary(client: openai.OpenAI) -> None:
+    # OpenAI's models show nothing of their reasoning unless a summary is asked for: the
+    # item has an empty summary and no content; only usage counts it.
     out = client.responses.create(model=MODEL, input="think about it",
                                   reasoning={"effort": "low"})
     assert [i.type for i in out.output] == ["reasoning", "message"]
     reasoning = out.output[0]
     assert reasoning.type == "reasoning"
-    assert reasoning.content is not None
-    assert reasoning.content[0].text == "Let me consider it."
+    assert reasoning.summary == [] and reasoning.content is None
     assert out.output_text == "Done thinking."
     assert out.usage is not None
     assert out.usage.output_tokens_details.reasoning_tokens > 0
+
+
+def test_open_weight_models_show_reasoning_text(client: openai.OpenAI) -> None:
+    out = client.responses.create(model="qwen3-8b", input="think about it",
+                                  reasoning={"effort": "low"})
+    reasoning = out.output[0]
+    assert reasoning.type == "reasoning" and reasoning.summary == []
+    assert reasoning.content is not None
+    assert reasoning.content[0].text == "Let me consider it."
 
 
 def test_reasoning_summary(client: openai.OpenAI) -> None:
@@ -149,26 +160,47 @@ def test_reasoning_summary(client: openai.OpenAI) -> None:
     assert out.reasoning is not None and out.reasoning.summary == "auto"
 
 
-@pytest.mark.parametrize("summary, kinds", [
-    (None, ["response.reasoning_text.delta", "response.reasoning_text.done"]),
-    ("auto", ["response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
-              "response.reasoning_summary_text.done", "response.reasoning_summary_part.done"]),
+_SUMMARY = ["response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+            "response.reasoning_summary_text.done", "response.reasoning_summary_part.done"]
+
+
+@pytest.mark.parametrize("model, summary, kinds", [
+    (MODEL, None, []),
+    ("qwen3-8b", None, ["response.reasoning_text.delta", "response.reasoning_text.done"]),
+    (MODEL, "auto", _SUMMARY),
+    (MODEL, "detailed", _SUMMARY),
+    (MODEL, "concise", _SUMMARY),
 ])
-def test_reasoning_stream(client: openai.OpenAI, summary: str | None, kinds: list[str]) -> None:
+def test_reasoning_stream(client: openai.OpenAI, model: str, summary: str | None,
+                          kinds: list[str]) -> None:
     reasoning: dict[str, str] = {"effort": "low"}
     if summary:
         reasoning["summary"] = summary
-    with client.responses.stream(model=MODEL, input="think about it",
+    with client.responses.stream(model=model, input="think about it",
                                  reasoning=reasoning) as stream:  # type: ignore[arg-type]
         events = list(stream)
         final = stream.get_final_response()
     types = list(dict.fromkeys(e.type for e in events))
     assert types[2] == "response.output_item.added"
     assert types[3:3 + len(kinds)] == kinds
-    delta_type = kinds[1] if summary else kinds[0]
-    deltas = "".join(getattr(e, "delta", "") for e in events if e.type == delta_type)
-    assert deltas == "Let me consider it."
+    assert types[3 + len(kinds)] == "response.output_item.done"
+    done = next(e for e in events if e.type == "response.output_item.done")
+    item = final.output[0]
+    assert done.item.type == item.type == "reasoning"
+    if summary:
+        deltas = "".join(e.delta for e in events
+                         if e.type == "response.reasoning_summary_text.delta")
+        assert deltas == "Let me consider it."
+        added = next(e for e in events if e.type == "response.reasoning_summary_part.added")
+        assert (added.summary_index, added.part.type, added.part.text) == (0, "summary_text", "")
+        assert [p.text for p in item.summary] == ["Let me consider it."]  # type: ignore[union-attr]
+    elif kinds:
+        deltas = "".join(e.delta for e in events if e.type == "response.reasoning_text.delta")
+        assert deltas == "Let me consider it."
+    else:
+        assert item.summary == [] and item.content is None  # type: ignore[union-attr]
     assert final.output_text == "Done thinking."
+    assert final.usage is not None and final.usage.output_tokens_details.reasoning_tokens > 0
     assert [e.sequence_number for e in events] == list(range(len(events)))
 
 

@@ -64,6 +64,15 @@ class Plan(msgspec.Struct):
     fault: Fault | None = None
     pacing: Pacing | None = None
 
+    def hide_reasoning(self) -> None:
+        """The API counts this answer's reasoning but does not send it (OpenAI chat, a
+        Responses reasoning item without a summary, Gemini without ``includeThoughts``): its
+        tokens still take their time at the ITL before the first visible token."""
+        if self.pacing is not None:
+            hidden = sum(len(c.reasoning_pieces) for c in self.choices)
+            if hidden:
+                self.pacing.hide(hidden)
+
     @property
     def completion_tokens(self) -> int:
         choices = self.choices

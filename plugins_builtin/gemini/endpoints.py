@@ -39,6 +39,8 @@ class GenerateContent(GeminiEndpoint):
             await self.wait_for(plan)
             return Response(encoder.encode(render.response(plan, response_id, thoughts)),
                             media_type="application/json")
+        if not thoughts:
+            plan.hide_reasoning()  # counted in thoughtsTokenCount, not sent
         # A mid-stream ``error`` fault: the API's error envelope as the last event.
         frames = self.with_fault(render.stream(plan, response_id, thoughts), plan)
         if request.query_params.get("alt") == "sse":

@@ -279,6 +279,7 @@ class Chat(OpenAIEndpoint):
             include = req.stream_options is not None and req.stream_options.include_usage
             writer = ChunkWriter(cid, created, plan.model.id, include, tier)
             frames = chunks(writer, plan, top, plan_usage(plan) if include else None)
+            plan.hide_reasoning()  # chat never shows it
             return self.transport("sse").stream(self.with_fault(frames, plan),
                                                 pacing=plan.pacing)
         await self.wait_for(plan)

@@ -127,6 +127,8 @@ class Responses(OpenAIEndpoint):
         if req.store is not False:
             turns = [*history, *new, *output_messages(build.choice)]
             await self.store.put(final.id, Stored(final, turns))
+        if build.hidden:
+            plan.hide_reasoning()
         if req.stream:
             return self.transport("sse-events").stream(self.with_fault(build.events(final), plan),
                                                        pacing=plan.pacing)

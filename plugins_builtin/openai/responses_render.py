@@ -70,11 +70,13 @@ class Builder:
         self.logprobs = LOGPROBS in (req.include or ())
         self.top = req.top_logprobs or 0
         self.incomplete = self.choice.finish_reason == "length"
-        #: Asked for a reasoning summary: the reasoning goes out as ``summary_text`` (what
-        #: OpenAI's reasoning models show); otherwise as ``reasoning_text`` content (what
-        #: open-weight servers show), so it is never silently dropped.
+        #: Asked for a reasoning summary: the reasoning goes out as ``summary_text`` parts.
         self.summary = req.reasoning is not None and bool(
             req.reasoning.summary or req.reasoning.generate_summary)
+        #: Without one, OpenAI's own models show nothing of their reasoning (``summary: []``,
+        #: no ``content``; only usage counts it), while open-weight servers (vLLM, Ollama,
+        #: NIM...) send it as ``reasoning_text`` content.
+        self.hidden = not self.summary and plan.model.provider == "openai"
 
     def response(self, status: str, output: list[Any], usage: ResponseUsage | None
                  ) -> ResponseObject:
@@ -123,6 +125,8 @@ class Builder:
         if self.summary:
             summary = [] if text is None else [SummaryText(text=text)]
             return ReasoningItem(id=self.reasoning_id, summary=summary)
+        if self.hidden:
+            return ReasoningItem(id=self.reasoning_id, summary=[])
         content = UNSET if text is None else [ReasoningText(text=text)]
         return ReasoningItem(id=self.reasoning_id, summary=[], content=content)
 
@@ -130,6 +134,8 @@ class Builder:
             tuple[msgspec.Struct, bool]]:
         """The reasoning item's events between its ``added`` and ``done`` (token: bool)."""
         rid, c = self.reasoning_id, self.choice
+        if self.hidden:  # its time is spent before the next item (Plan.hide_reasoning)
+            return
         if not self.summary:
             for piece in c.reasoning_pieces:
                 yield ReasoningDeltaEvent("response.reasoning_text.delta", seq(), rid, index, 0,

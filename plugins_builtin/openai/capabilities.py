@@ -45,8 +45,11 @@ def check_format(model: ModelConfig, asked: bool, param: str) -> None:
                              "not supported with this model.", "unsupported_parameter")
 
 
-def check_vision(model: ModelConfig, has_image: bool, param: str) -> None:
+def check_vision(model: ModelConfig, has_image: bool, param: str, kind: str = "image_url"
+                 ) -> None:
+    """OpenAI's words for an image to a model without vision (as GPT-3.5 answers it);
+    ``kind`` is the part type sent (``image_url`` in chat, ``input_image`` in Responses)."""
     caps = model.capabilities
     if has_image and caps is not None and not caps.vision:
-        raise errors.invalid(param, "Invalid content type. image_url is only supported by "
+        raise errors.invalid(param, f"Invalid content type. {kind} is only supported by "
                              "certain models.", None)

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from mockllm import ApiError, Frame
 from mockllm.engine import Message, NeutralRequest
+from mockllm.engine.schema import ModelConfig
 
 from . import capabilities, errors, reasoning, responses_checks, tool_choice, wire
 from .base import OpenAIEndpoint, known_fields
@@ -88,8 +89,8 @@ class Responses(OpenAIEndpoint):
         req, body = await self.parse(request, _decoder, _FIELDS)
         model = self.model(req.model)
         responses_checks.check(req)
-        if model.capabilities is not None and req.reasoning is not None:
-            capabilities.check_effort(model, req.reasoning.effort, "reasoning.effort")
+        if model.capabilities is not None:
+            _check_capabilities(req, model)
         check_count("max_output_tokens", req.max_output_tokens, 16, None)
         check_count("top_logprobs", req.top_logprobs, 0, 20)
         fmt = req.text.format if req.text is not None else None
@@ -116,6 +117,7 @@ class Responses(OpenAIEndpoint):
             neutral.logprobs, neutral.top_logprobs = True, req.top_logprobs or 0
         if req.tools is not None or req.tool_choice is not None:
             tool_choice.apply(neutral, req.tool_choice, req.parallel_tool_calls, "responses")
+            capabilities.check_forced(model, neutral.tool_choice == "required")
         effort = reasoning.effort(model, req.reasoning.effort if req.reasoning else None)
         if effort is not None:
             neutral.thinking, neutral.reasoning_effort = True, effort
@@ -134,3 +136,18 @@ class Responses(OpenAIEndpoint):
                                                        pacing=plan.pacing)
         await self.wait_for(plan)
         return wire.json_response(final)
+
+
+def _check_capabilities(req: ResponsesRequest, model: ModelConfig) -> None:
+    """What this model refuses (its ``capabilities`` in the registry), before planning."""
+    if req.reasoning is not None:
+        capabilities.check_effort(model, req.reasoning.effort, "reasoning.effort")
+    fmt = req.text.format if req.text is not None else None
+    capabilities.check_format(model, fmt is not None and fmt.type == "json_schema",
+                              "text.format")
+    if isinstance(req.input, list):
+        for i, item in enumerate(req.input):
+            if isinstance(item.content, list):
+                for j, part in enumerate(item.content):
+                    capabilities.check_vision(model, part.type == "input_image",
+                                              f"input.[{i}].content.[{j}].type", "input_image")

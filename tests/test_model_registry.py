@@ -183,3 +183,57 @@ def test_a_custom_model_without_capabilities_refuses_nothing(tmp_path: Any) -> N
         out = c.messages.create(model="my-claude", max_tokens=2048, messages=HI,
                                 thinking={"type": "enabled", "budget_tokens": 1024})
         assert out.content[0].type == "thinking"
+
+
+# Ids the SDKs list that the registry gained (docs/models.md gives each figure's source).
+NEW_LIMITS = [("claude-fable-5", 128000), ("claude-mythos-5", 128000),
+              ("claude-opus-4-7", 128000), ("claude-opus-4-6", 128000),
+              ("claude-sonnet-4-6", 64000)]
+NEW_OPENAI = [("gpt-5", 128000), ("gpt-5-mini-2025-08-07", 128000), ("gpt-5-nano", 128000),
+              ("gpt-4.1-mini", 32768), ("gpt-4.1-nano-2025-04-14", 32768), ("o3", 100000),
+              ("o3-mini", 100000), ("o1-2024-12-17", 100000), ("gpt-4-turbo", 4096),
+              ("gpt-4", 8192), ("gpt-3.5-turbo", 4096)]
+
+
+@pytest.mark.parametrize("model, limit", NEW_LIMITS)
+def test_added_claude_models_and_their_output_limits(claude: anthropic.Anthropic, model: str,
+                                                     limit: int) -> None:
+    assert claude.messages.create(model=model, max_tokens=limit, messages=HI,
+                                  timeout=60).stop_reason == "end_turn"
+    with pytest.raises(anthropic.BadRequestError, match=str(limit)):
+        claude.messages.create(model=model, max_tokens=limit + 1, messages=HI, timeout=60)
+
+
+def test_fable_5_thinks_only_adaptively(claude: anthropic.Anthropic) -> None:
+    for kind in ("disabled", "enabled"):
+        thinking: Any = {"type": kind, **({"budget_tokens": 1024} if kind == "enabled" else {})}
+        with pytest.raises(anthropic.BadRequestError, match=f"thinking.type.{kind}"):
+            claude.messages.create(model="claude-fable-5", max_tokens=4096, messages=HI,
+                                   thinking=thinking)
+
+
+@pytest.mark.parametrize("model, limit", NEW_OPENAI)
+def test_added_openai_models_and_their_output_limits(oai: openai.OpenAI, model: str,
+                                                     limit: int) -> None:
+    assert oai.chat.completions.create(model=model, messages=HI,
+                                       max_completion_tokens=limit).choices
+    with pytest.raises(openai.BadRequestError, match=str(limit)):
+        oai.chat.completions.create(model=model, messages=HI, max_completion_tokens=limit + 1)
+
+
+@pytest.mark.parametrize("model", ["gpt-3.5-turbo", "gpt-4", "o3-mini"])
+def test_models_without_vision_refuse_images(oai: openai.OpenAI, model: str) -> None:
+    content: Any = [{"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+    with pytest.raises(openai.BadRequestError, match="image_url is only supported by certain"):
+        oai.chat.completions.create(model=model, messages=[{"role": "user",
+                                                            "content": content}])
+
+
+def test_o_series_reasons_by_default_and_gpt_5_refuses_effort_none(oai: openai.OpenAI) -> None:
+    out = oai.chat.completions.create(model="o3", messages=HI)
+    assert out.usage is not None and out.usage.completion_tokens_details is not None
+    assert out.usage.completion_tokens_details.reasoning_tokens > 0
+    with pytest.raises(openai.BadRequestError, match="'minimal', 'low', 'medium', and 'high'"):
+        oai.chat.completions.create(model="gpt-5", messages=HI, reasoning_effort="none")
+

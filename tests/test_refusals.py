@@ -184,26 +184,15 @@ def test_anthropic_structured_output_to_a_model_without_it(claude: anthropic.Ant
                                        "supported by plain-claude")
 
 
-@pytest.fixture(scope="module")
-def default_registry() -> Iterator[LiveServer]:
-    with run_config("rules: []") as live:  # no models: the embedded default registry
-        yield live
-
-
-@pytest.mark.parametrize("model", ["plain-claude", "claude-sonnet-5-5", "claude-opus-5-5"])
 @pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "get_weather"}])
-def test_anthropic_forced_tool_to_a_model_that_refuses_it(
-        server: LiveServer, default_registry: LiveServer, model: str, choice: Any) -> None:
-    # Sonnet 5.5 and Opus 5.5 refuse forced tool use (their model pages); plain-claude is
-    # a config's model with forced_tools: false.
-    url = server.url if model == "plain-claude" else default_registry.url
+def test_anthropic_forced_tool_to_a_model_that_refuses_it(claude: anthropic.Anthropic,
+                                                          choice: Any) -> None:
+    # (Sonnet 5.5 and Opus 5.5 of the default registry: tests/test_model_registry.py.)
     tool: Any = {"name": "get_weather", "input_schema": RTOOL["parameters"]}
-    with anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as claude:
-        with pytest.raises(anthropic.BadRequestError) as exc:
-            claude.messages.create(model=model, max_tokens=64, messages=HI,  # type: ignore[arg-type]
-                                   tools=[tool], tool_choice=choice)
-        assert _anthropic_message(exc).startswith(
-            f'"tool_choice.type.{choice["type"]}" is not supported for this model.')
-        # auto is accepted
-        assert claude.messages.create(model=model, max_tokens=64, messages=HI,  # type: ignore[arg-type]
-                                      tools=[tool], tool_choice={"type": "auto"}).content
+    with pytest.raises(anthropic.BadRequestError) as exc:
+        claude.messages.create(model="plain-claude", max_tokens=64, messages=HI,  # type: ignore[arg-type]
+                               tools=[tool], tool_choice=choice)
+    assert _anthropic_message(exc).startswith(
+        f'"tool_choice.type.{choice["type"]}" is not supported for this model.')
+    assert claude.messages.create(model="plain-claude", max_tokens=64, messages=HI,  # type: ignore[arg-type]
+                                  tools=[tool], tool_choice={"type": "auto"}).content

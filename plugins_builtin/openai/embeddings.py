@@ -31,8 +31,10 @@ class EmbeddingRequest(msgspec.Struct):
     model: str
     input: str | list[str | int | list[int]]
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = None
-    user: str | None = None
+    # Unset, not None: the spec types both as non-nullable, so an explicit null is a 400
+    # ("expected an integer, but got null"), as tests/fuzz's negative cases check.
+    dimensions: int | msgspec.UnsetType = msgspec.UNSET
+    user: str | msgspec.UnsetType = msgspec.UNSET
 
 
 _decoder = msgspec.json.Decoder(EmbeddingRequest)
@@ -95,7 +97,8 @@ class Embeddings(OpenAIEndpoint):
     async def handle(self, request: Request) -> Response:
         req, body = await self.parse(request, _decoder, _FIELDS)
         model = self.model(req.model)
-        check_count("dimensions", req.dimensions, 1, model.dimensions)
+        dimensions = None if req.dimensions is msgspec.UNSET else req.dimensions
+        check_count("dimensions", dimensions, 1, model.dimensions)
         tok = self.context.tokenizers.get(model.tokenizer)
 
         def decode(tokens: list[int]) -> str:
@@ -106,7 +109,7 @@ class Embeddings(OpenAIEndpoint):
 
         neutral = NeutralRequest(
             endpoint=self.key, provider="openai", model=req.model,
-            inputs=inputs(req.input, decode), dimensions=req.dimensions,
+            inputs=inputs(req.input, decode), dimensions=dimensions,
             headers=self.headers(request),
         )
         plan = self.plan(request, neutral, body)

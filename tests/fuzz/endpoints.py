@@ -112,11 +112,27 @@ ENDPOINTS: list[Endpoint] = [
                      {"requests": LIST}, items={"requests": OBJ}),
         )
     ),
+    *(
+        Endpoint(path, "rerank", {"model": "nvidia/nv-rerankqa-mistral-4b-v3", "query": "q",
+                                  "documents": ["a", "b"]},
+                 {"query": STR, "documents": LIST, "model": _kinds("str", "null")},
+                 items={"documents": _kinds("str", "dict")})
+        for path in ("/rerank", "/v1/rerank", "/v2/rerank")
+    ),
     # The admin API speaks OpenAI's envelope; a valid body would change the server, so
     # only its refusals are fuzzed.
     Endpoint("/_mockllm/plugins/use", "openai", {"key": "openai.chat", "plugin": "nope"},
              {"key": STR}),
 ]
+
+
+def route_of(path: str) -> str:
+    """The route template a table path is served by (``mockllm routes`` spelling)."""
+    import re
+
+    path = path.split("?")[0]
+    path = re.sub(r"^/openai/deployments/[^/]+/", "/openai/deployments/{deployment}/", path)
+    return re.sub(r"^/(v1|v1beta)/models/[^/:]+:", r"/\1/models/{model}:", path)
 
 
 def kind(value: Any) -> str:
@@ -145,6 +161,8 @@ def envelope_ok(family: str, doc: Any) -> bool:
         return isinstance(error, str) and set(doc) == {"error"}
     if family == "nim":
         return doc.get("object") == "error" and isinstance(doc.get("message"), str)
+    if family == "rerank":
+        return isinstance(doc.get("message"), str) and isinstance(doc.get("id"), str)
     if family == "gemini":
         return isinstance(error, dict) and isinstance(error.get("code"), int) and isinstance(
             error.get("message"), str) and isinstance(error.get("status"), str)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mockllm.testing import LiveServer
 from tests.fuzz.conftest import KEY, TALLY, settings
-from tests.fuzz.endpoints import ENDPOINTS, Endpoint, envelope_ok, kind
+from tests.fuzz.endpoints import ENDPOINTS, Endpoint, envelope_ok, kind, route_of
 
 HEADERS = {"content-type": "application/json", "authorization": f"Bearer {KEY}",
            "anthropic-version": "2023-06-01", "x-goog-api-key": KEY}
@@ -88,6 +88,17 @@ def errors() -> Iterator[_Errors]:
 
 def _ids(ep: Endpoint) -> str:
     return ep.path.split("?")[0]
+
+
+def test_the_table_has_every_post_route() -> None:
+    """A new POST endpoint is fuzzed too: it must be added to tests/fuzz/endpoints.py."""
+    from mockllm.describe import routes_json
+    from mockllm.testing import test_context
+
+    posts = {r["path"] for r in routes_json(test_context()) if r["method"] == "POST"}
+    # reset and reload take no body; the rules body is YAML (tests/test_bad_input.py)
+    posts -= {"/_mockllm/reset", "/_mockllm/reload", "/_mockllm/rules"}
+    assert posts == {route_of(ep.path) for ep in ENDPOINTS}
 
 
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=_ids)

@@ -119,6 +119,13 @@ ENDPOINTS: list[Endpoint] = [
                  items={"documents": _kinds("str", "dict")})
         for path in ("/rerank", "/v1/rerank", "/v2/rerank")
     ),
+    *(
+        Endpoint(f"/model/anthropic.claude-haiku-5-5/{op}", "bedrock",
+                 {"messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                  "inferenceConfig": {"maxTokens": 5}},
+                 {"messages": LIST}, items={"messages": OBJ})
+        for op in ("converse", "converse-stream")
+    ),
     # The admin API speaks OpenAI's envelope; a valid body would change the server, so
     # only its refusals are fuzzed.
     Endpoint("/_mockllm/plugins/use", "openai", {"key": "openai.chat", "plugin": "nope"},
@@ -132,6 +139,7 @@ def route_of(path: str) -> str:
 
     path = path.split("?")[0]
     path = re.sub(r"^/openai/deployments/[^/]+/", "/openai/deployments/{deployment}/", path)
+    path = re.sub(r"^/model/[^/]+/", "/model/{modelId:path}/", path)
     return re.sub(r"^/(v1|v1beta)/models/[^/:]+:", r"/\1/models/{model}:", path)
 
 
@@ -161,6 +169,9 @@ def envelope_ok(family: str, doc: Any) -> bool:
         return isinstance(error, str) and set(doc) == {"error"}
     if family == "nim":
         return doc.get("object") == "error" and isinstance(doc.get("message"), str)
+    if family == "bedrock":
+        # the error's type is in the x-amzn-ErrorType header; the body is the message alone
+        return set(doc) == {"message"} and isinstance(doc["message"], str)
     if family == "rerank":
         return isinstance(doc.get("message"), str) and isinstance(doc.get("id"), str)
     if family == "gemini":

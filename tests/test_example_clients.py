@@ -67,6 +67,14 @@ def test_nim_rankings(server: LiveServer, capsys: pytest.CaptureFixture[str]) ->
     assert module.PASSAGES[1] in capsys.readouterr().out
 
 
+def test_cohere_rerank(server: LiveServer, capsys: pytest.CaptureFixture[str]) -> None:
+    out = load("cohere_rerank").main(server.url)
+    # The document that answers the question first, the unrelated one last (v1: all three).
+    assert [i for i, _ in out["v2"]] == [1, 0] and out["v1"] == [1, 0, 2]
+    assert out["search_units"] == 1 and out["best"] == load("cohere_rerank").DOCUMENTS[1]
+    assert "[v1] best:" in capsys.readouterr().out
+
+
 def test_each_script_says_what_it_needs_installed() -> None:
     import ast
 

@@ -145,6 +145,11 @@ class Provider:
         # OpenAI's 429 names the exhausted limit as its type.
         return ApiError(429, message, code="rate_limit_exceeded", type_=over, headers=headers)
 
+    def status_message(self, status: int) -> str | None:
+        """What the API says for an error a rule gives by status alone (None: the engine's
+        default, OpenAI's wording)."""
+        return None
+
     def encode_error(self, err: ApiError) -> bytes:
         return _encoder.encode(self.error_body(err))
 

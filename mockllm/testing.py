@@ -380,6 +380,12 @@ def mockllm_env(mockllm: MockLLM, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         "OLLAMA_HOST": mockllm.ollama_host,
         "GOOGLE_GEMINI_BASE_URL": mockllm.url,
         "GEMINI_API_KEY": "mockllm",
+        # boto3's bedrock-runtime client: a service-specific endpoint and fake credentials
+        # (the mock checks that requests are signed, not the signature).
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": mockllm.url,
+        "AWS_ACCESS_KEY_ID": "mockllm",
+        "AWS_SECRET_ACCESS_KEY": "mockllm",
+        "AWS_DEFAULT_REGION": "us-east-1",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

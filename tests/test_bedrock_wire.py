@@ -82,8 +82,13 @@ def test_limits_in_bedrocks_words(server: LiveServer) -> None:
 
 
 def test_errors_through_botocore(server: LiveServer) -> None:
-    for scenario, code, status in [("throttled", "ThrottlingException", 429),
-                                   ("unavailable", "ServiceUnavailableException", 503)]:
+    # A rule's error given by status alone is worded as the service words it.
+    for scenario, code, status, message in [
+        ("throttled", "ThrottlingException", 429,
+         "Too many requests, please wait before trying again."),
+        ("unavailable", "ServiceUnavailableException", 503,
+         "Bedrock is unable to process your request."),
+    ]:
         c = client(server.url, **{"x-mock-scenario": scenario})
         with pytest.raises(ClientError) as e:
             c.converse(modelId=MODEL, messages=user("hi"))
@@ -92,7 +97,7 @@ def test_errors_through_botocore(server: LiveServer) -> None:
         assert e.value.response["ResponseMetadata"]["RequestId"]
         with pytest.raises(ClientError) as e:
             c.converse_stream(modelId=MODEL, messages=user("hi"))
-        assert e.value.response["Error"]["Code"] == code
+        assert e.value.response["Error"] == {"Code": code, "Message": message}
         c.close()
 
 

@@ -45,6 +45,19 @@ def test_env_points_the_sdks_at_the_server(mockllm: MockLLM,
     assert mockllm_env["ANTHROPIC_BASE_URL"] == mockllm.url
 
 
+def test_env_points_boto3_bedrock_runtime_at_the_server(mockllm: MockLLM,
+                                                        mockllm_env: dict[str, str]) -> None:
+    import boto3
+
+    mockllm.add_rules("match: {provider: bedrock}\nrespond: {text: from env}")
+    client = boto3.client("bedrock-runtime")  # endpoint, region and keys: the environment's
+    out = client.converse(modelId="us.anthropic.claude-sonnet-5-5",
+                          messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    client.close()
+    assert out["output"]["message"]["content"] == [{"text": "from env"}]
+    mockllm.assert_called(endpoint="bedrock.converse", model="anthropic.claude-sonnet-5-5")
+
+
 def test_assert_called_counts_and_lists_what_was_called(http: httpx.Client,
                                                         mockllm: MockLLM) -> None:
     with pytest.raises(AssertionError, match="No request reached mockllm"):

@@ -68,7 +68,8 @@ def make_error(spec: ErrorSpec, provider: Provider) -> ApiError:
         headers.update(retry_headers(spec.retry_after))
     return ApiError(
         spec.status,
-        spec.message or _DEFAULT_MESSAGES.get(spec.status, f"mock error {spec.status}"),
+        spec.message or provider.status_message(spec.status)
+        or _DEFAULT_MESSAGES.get(spec.status, f"mock error {spec.status}"),
         code=spec.code or ("rate_limit_exceeded" if spec.status == 429 else None),
         type_=spec.type,
         headers=headers,

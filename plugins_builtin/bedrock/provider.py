@@ -114,6 +114,9 @@ class Bedrock(Provider):
         with ``keys``, its access key id (or the bearer token) must be one of them."""
         auth.check(headers, keys)
 
+    def status_message(self, status: int) -> str | None:
+        return MESSAGES.get(status)
+
     def fault_error(self, fault: Fault) -> ApiError:
         return ApiError(fault.status, fault.message or MESSAGES.get(fault.status,
                                                                      MESSAGES[500]))

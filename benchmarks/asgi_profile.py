@@ -1,16 +1,25 @@
 """Profile the request path in-process: the ASGI app driven directly, no sockets, no uvicorn.
 
     python -m benchmarks.asgi_profile [--requests 20000] [--stream] [--profile]
+        [--state memory|embedded|redis://HOST:PORT/0] [--prompt seq] [--config FILE]
 
 Prints microseconds per request for mockllm and for the bare Starlette baseline app, so the
-app's own cost can be compared without the noise of a load generator. With --profile, also
-prints the top functions by cumulative time (cProfile) for mockllm.
+app's own cost can be compared without the noise of a load generator, wall time and CPU
+time (``time.process_time``: the figure that means something on a busy machine). With
+--profile, also prints the top functions by own time (cProfile) for mockllm.
+
+``--state`` runs mockllm on a shared state: ``embedded`` starts ``--workers``' embedded
+store in a thread of this process (so its CPU is in the figure, as the supervisor's is in
+a real ``--workers 2``), a ``redis://`` URL uses that server (whose CPU is not in the
+figure; ``benchmarks.state_cost`` counts it). ``--prompt seq`` with
+``benchmarks/state_rules.yaml`` asks for the sequence rule of ``benchmarks.state_cost``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import pstats
 import time
@@ -22,9 +31,9 @@ import msgspec
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-def _body(stream: bool) -> bytes:
+def _body(stream: bool, prompt: str = "Hello there, how are you?") -> bytes:
     req: dict[str, Any] = {"model": "gpt-4o-mini",
-                           "messages": [{"role": "user", "content": "Hello there, how are you?"}]}
+                           "messages": [{"role": "user", "content": prompt}]}
     if stream:
         req.update(stream=True, max_tokens=64, ignore_eos=True)
     return msgspec.json.encode(req)
@@ -42,17 +51,21 @@ def _scope(body: bytes) -> dict[str, Any]:
     }
 
 
-async def _drive(app: App, n: int, body: bytes) -> float:
+async def _drive(app: App, n: int, body: bytes) -> tuple[float, float]:
+    """Wall and CPU microseconds per request."""
     sent = 0
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal sent
         sent += 1
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         await app(_scope(body), _receiver(body), send)
-    return (time.perf_counter() - start) / n * 1e6
+    # Let batched work (a shared state's journal batch) run inside the measurement too.
+    await asyncio.sleep(0.05)
+    return ((time.perf_counter() - start - 0.05) / n * 1e6,
+            (time.process_time() - cpu) / n * 1e6)
 
 
 def _receiver(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
@@ -64,16 +77,16 @@ def _receiver(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
     return receive
 
 
-def _mockllm() -> Any:
+def _mockllm(state: str | None, config: str | None) -> Any:
+    from mockllm import lifespan
     from mockllm.app import build_app
     from mockllm.assembly import StartupOptions, create_context
 
-    ctx = create_context(StartupOptions(autoload=False))
+    ctx = create_context(StartupOptions(autoload=False, state=state, config_path=config))
     ctx.warm()
     app = build_app(ctx)
-    for result in ctx.hook.mockllm_startup(context=ctx):  # metrics observers etc.
-        if asyncio.iscoroutine(result):
-            asyncio.get_event_loop().run_until_complete(result)
+    # The state's start (a shared one connects) and the startup hooks (metrics observers).
+    asyncio.get_event_loop().run_until_complete(lifespan.start(ctx))
     return app
 
 
@@ -82,17 +95,31 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--state", default=None,
+                    help="memory (default), embedded (--workers' store), or a redis:// URL")
+    ap.add_argument("--config", default=None)
+    ap.add_argument("--prompt", default="Hello there, how are you?")
     args = ap.parse_args()
     from benchmarks.baseline_app import app as baseline
 
-    body = _body(args.stream)
+    body = _body(args.stream, args.prompt)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mock = _mockllm()
+    with contextlib.ExitStack() as stack:
+        state = args.state
+        if state == "embedded":
+            from mockllm.state.embedded import running
+
+            state = stack.enter_context(running())
+        _run(loop, args, body, baseline, _mockllm(state, args.config))
+
+
+def _run(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, body: bytes,
+         baseline: App, mock: App) -> None:
     for name, app in (("baseline", baseline), ("mockllm", mock)):
         loop.run_until_complete(_drive(app, 2000, body))  # warm caches
-        us = loop.run_until_complete(_drive(app, args.requests, body))
-        print(f"{name:9s} {us:8.1f} us/request")
+        wall, cpu = loop.run_until_complete(_drive(app, args.requests, body))
+        print(f"{name:9s} {wall:8.1f} us/request wall {cpu:8.1f} us/request CPU")
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

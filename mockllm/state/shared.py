@@ -37,6 +37,7 @@ from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
 from mockllm.state.keys import COUNTS, JOURNAL, store_order, store_prefix
+from mockllm.state.link import Link, pack
 from mockllm.state.memory import QuotaCounts
 
 log = logging.getLogger("mockllm.state")
@@ -122,6 +123,9 @@ class SharedState(State):
         self._opts: dict[str, Any] = dict(protocol=2, socket_timeout=2.0,
                                           socket_connect_timeout=2.0)
         self._sync = redis.Redis.from_url(url, **self._opts)
+        # The request path's exact counts: packed once per counter, no client library.
+        self._link = Link(self._sync.connection_pool)
+        self._incr: dict[bytes, bytes] = {}
         self._aio: aioredis.Redis | None = None
         self._counters: dict[bytes, SharedCounter] = {}
         self._later: dict[bytes, int] = {}
@@ -192,8 +196,13 @@ class SharedState(State):
     def count_now(self, field: bytes) -> int | None:
         if self._down_until and time.monotonic() < self._down_until:
             return None
+        packed = self._incr.get(field)
+        if packed is None:
+            packed = self._incr[field] = pack(b"HINCRBY", COUNTS, field, b"1")
         try:
-            n: int = self._sync.hincrby(COUNTS, field, 1)
+            n = self._link.call(packed, 1)[0]
+            if not isinstance(n, int):
+                raise redis.ResponseError(f"HINCRBY answered {n!r}")
         except ERRORS as exc:
             self._down_until = time.monotonic() + RETRY_AFTER  # counts stay local until then
             self.failed("counter", exc)
@@ -209,15 +218,20 @@ class SharedState(State):
         """One atomic round trip (a quota is exact or useless); while the store is away,
         this process's own counts."""
         if not (self._down_until and time.monotonic() < self._down_until):
-            name = f"mockllm:quota:{key}:{window}"
-            pipe = self._sync.pipeline(transaction=True)
-            pipe.hincrby(name, "r", requests)
-            pipe.hincrby(name, "t", tokens)
-            pipe.pexpire(name, 2 * 60_000)
+            name = f"mockllm:quota:{key}:{window}".encode()
+            # MULTI, the three commands, EXEC in one write: the replies are OK, three
+            # QUEUED, then EXEC's array (the same transaction redis-py's pipeline sent).
+            packed = b"".join((
+                pack(b"MULTI"), pack(b"HINCRBY", name, b"r", b"%d" % requests),
+                pack(b"HINCRBY", name, b"t", b"%d" % tokens),
+                pack(b"PEXPIRE", name, b"%d" % (2 * 60_000)), pack(b"EXEC")))
             try:
-                r, t, _ = pipe.execute()
+                replies = self._link.call(packed, 5)
+                done = replies[4]
+                if not isinstance(done, list) or not all(isinstance(v, int) for v in done):
+                    raise redis.ResponseError(f"the quota transaction failed: {replies!r}")
                 self._down_until = 0.0
-                return int(r), int(t)
+                return int(done[0]), int(done[1])
             except ERRORS as exc:
                 self._down_until = time.monotonic() + RETRY_AFTER
                 self.failed("quota", exc)
@@ -326,6 +340,7 @@ class SharedState(State):
         await self.bus.stop()
         if self._aio is not None:
             await self._aio.aclose()
+        self._link.close()
         self._sync.close()
 
 

@@ -1,0 +1,125 @@
+"""CPU per paced stream, in-process: the ASGI app driven directly, no sockets, no uvicorn.
+
+    python -m benchmarks.paced_profile [--streams 1000] [--tokens 50] [--profile]
+
+The config is pacing_bench's (TTFT 100 ms, ITL 10 ms, ``--tokens`` tokens, cl100k_base).
+All ``--streams`` requests are started at once, as a burst, and run to their end. Printed:
+CPU seconds (``time.process_time``, so a busy machine does not inflate it) per stream until
+every stream has sent its first token ("to first token") and in total, and with
+``--profile`` the top functions by own time (cProfile) of the burst. CPU, not wall time:
+the figure is meaningful on a shared machine, and the call counts say what was cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.asgi_profile import _scope
+
+CONFIG = ("server: {watch: false}\n"
+          "models: [{id: bench, tokenizer: cl100k_base}]\n"
+          "defaults: {latency: {ttft_ms: %d, itl_ms: %d}, respond: {generate: {tokens: %d}}}\n")
+
+
+def _app(ttft: int, itl: int, tokens: int) -> Any:
+    from mockllm.app import build_app
+    from mockllm.assembly import StartupOptions, create_context
+
+    path = Path(tempfile.mkdtemp()) / "pacing.yaml"
+    path.write_text(CONFIG % (ttft, itl, tokens))
+    ctx = create_context(StartupOptions(config_path=str(path), autoload=False))
+    ctx.warm()
+    app = build_app(ctx)
+    loop = asyncio.get_event_loop()
+    for result in ctx.hook.mockllm_startup(context=ctx):
+        if asyncio.iscoroutine(result):
+            loop.run_until_complete(result)
+    return app
+
+
+def _body(tokens: int) -> bytes:
+    return (b'{"model":"bench","stream":true,"max_tokens":%d,"ignore_eos":true,'
+            b'"messages":[{"role":"user","content":"hi"}]}' % tokens)
+
+
+async def _burst(app: Any, n: int, body: bytes) -> tuple[float, float]:
+    """CPU seconds until every stream sent its first body, and until all ended."""
+    loop = asyncio.get_running_loop()
+    first_left = n
+    all_first = loop.create_future()
+    t0 = time.process_time()
+    first_cpu = 0.0
+
+    async def one() -> None:
+        got_body = False
+        gone = loop.create_future()
+        msgs = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if msgs:
+                return msgs.pop()
+            await gone
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal got_body, first_left, first_cpu
+            if message["type"] == "http.response.body":
+                if not got_body and message.get("body"):
+                    got_body = True
+                    first_left -= 1
+                    if first_left == 0:
+                        first_cpu = time.process_time() - t0
+                        all_first.set_result(None)
+                if not message.get("more_body", False) and not gone.done():
+                    gone.set_result(None)
+
+        await app(_scope(body), receive, send)
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    return first_cpu, time.process_time() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--streams", type=int, default=1000)
+    ap.add_argument("--tokens", type=int, default=50)
+    ap.add_argument("--ttft", type=int, default=100)
+    ap.add_argument("--itl", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    try:
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    app = _app(args.ttft, args.itl, args.tokens)
+    body = _body(args.tokens)
+    loop.run_until_complete(_burst(app, 200, body))  # warm caches
+    firsts, totals = [], []
+    for _ in range(args.rounds):
+        first, total = loop.run_until_complete(_burst(app, args.streams, body))
+        firsts.append(first)
+        totals.append(total)
+    f, t = min(firsts) / args.streams * 1e6, min(totals) / args.streams * 1e6
+    print(f"CPU per paced stream (best of {args.rounds}): to first token {f:.1f} us, "
+          f"whole stream {t:.1f} us ({(t - f) / max(args.tokens - 1, 1):.2f} us per later token)")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        loop.run_until_complete(_burst(app, args.streams, body))
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()

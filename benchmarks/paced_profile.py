@@ -5,7 +5,8 @@
 The config is pacing_bench's (TTFT 100 ms, ITL 10 ms, ``--tokens`` tokens, cl100k_base).
 All ``--streams`` requests are started at once, as a burst, and run to their end. Printed:
 CPU seconds (``time.process_time``, so a busy machine does not inflate it) per stream until
-every stream has sent its first token ("to first token") and in total, and with
+every stream has sent its first token ("to first token") and in total, the cyclic garbage
+collector's share (``gc.callbacks``), and with
 ``--profile`` the top functions by own time (cProfile) of the burst. CPU, not wall time:
 the figure is meaningful on a shared machine, and the call counts say what was cut.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import pstats
 import tempfile
 import time
@@ -29,6 +31,7 @@ CONFIG = ("server: {watch: false}\n"
 
 
 def _app(ttft: int, itl: int, tokens: int) -> Any:
+    from mockllm import lifespan
     from mockllm.app import build_app
     from mockllm.assembly import StartupOptions, create_context
 
@@ -37,10 +40,8 @@ def _app(ttft: int, itl: int, tokens: int) -> Any:
     ctx = create_context(StartupOptions(config_path=str(path), autoload=False))
     ctx.warm()
     app = build_app(ctx)
-    loop = asyncio.get_event_loop()
-    for result in ctx.hook.mockllm_startup(context=ctx):
-        if asyncio.iscoroutine(result):
-            loop.run_until_complete(result)
+    # As `mockllm serve` starts: the state, the startup hooks, then the heap is frozen.
+    asyncio.get_event_loop().run_until_complete(lifespan.start(ctx))
     return app
 
 
@@ -106,6 +107,16 @@ def main() -> None:
     body = _body(args.tokens)
     loop.run_until_complete(_burst(app, 200, body))  # warm caches
     firsts, totals = [], []
+    collected = [0.0, 0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:  # the collector's own CPU
+        if phase == "start":
+            collected[0] -= time.process_time()
+        else:
+            collected[0] += time.process_time()
+            collected[1] += 1
+
+    gc.callbacks.append(on_gc)
     for _ in range(args.rounds):
         first, total = loop.run_until_complete(_burst(app, args.streams, body))
         firsts.append(first)
@@ -113,6 +124,9 @@ def main() -> None:
     f, t = min(firsts) / args.streams * 1e6, min(totals) / args.streams * 1e6
     print(f"CPU per paced stream (best of {args.rounds}): to first token {f:.1f} us, "
           f"whole stream {t:.1f} us ({(t - f) / max(args.tokens - 1, 1):.2f} us per later token)")
+    print(f"cyclic GC: {collected[1]} collections, {collected[0] / args.rounds * 1e3:.1f} ms "
+          f"CPU per round ({collected[0] / args.rounds / args.streams * 1e6:.1f} us per stream)")
+    gc.callbacks.remove(on_gc)
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

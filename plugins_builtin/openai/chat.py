@@ -220,6 +220,7 @@ class ChunkWriter:
         head = encoder.encode(self.chunk([]))
         cut = head.index(b'"choices":[') + len(b'"choices":[')
         self.head, self.tail = head[:cut], head[cut:]
+        self._around: dict[int, tuple[bytes, bytes]] = {}
 
     def chunk(self, choices: list[ChunkChoice], usage: Usage | None | UnsetType = None
               ) -> ChatChunk:
@@ -230,10 +231,17 @@ class ChunkWriter:
         return encoder.encode(self.chunk([choice]))
 
     def content(self, index: int, piece: str, logprobs: bytes = b"null") -> bytes:
-        """The same bytes as ``encode(ChunkChoice(index, Delta(content=piece)))``, spliced."""
-        return b"".join((self.head, b'{"index":', str(index).encode(),
-                         b',"delta":{"content":', encoder.encode(piece), b'},"logprobs":',
-                         logprobs, b',"finish_reason":null}', self.tail))
+        """The same bytes as ``encode(ChunkChoice(index, Delta(content=piece)))``, spliced:
+        the bytes around the piece are joined once per choice (once per stream, mostly)."""
+        around = self._around.get(index) if logprobs == b"null" else None
+        if around is None:
+            before = b"".join((self.head, b'{"index":', str(index).encode(),
+                               b',"delta":{"content":'))
+            after = b"".join((b'},"logprobs":', logprobs, b',"finish_reason":null}', self.tail))
+            if logprobs != b"null":
+                return b"".join((before, encoder.encode(piece), after))
+            around = self._around[index] = (before, after)
+        return b"".join((around[0], encoder.encode(piece), around[1]))
 
 
 def chunks(writer: ChunkWriter, plan: Plan, top: int | None, usage: Usage | None

@@ -23,14 +23,6 @@ import redis
 Reply: TypeAlias = "int | bytes | None | list[Any] | Exception"
 
 
-def pack(*args: bytes) -> bytes:
-    """One command in RESP2 (what ``redis-cli`` sends)."""
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
 class Link:
     """A blocking connection for exact counts: :meth:`call` sends packed commands, returns
     their replies. Not thread-safe (the event loop's thread is its only user)."""

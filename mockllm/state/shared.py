@@ -37,8 +37,9 @@ from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
 from mockllm.state.keys import COUNTS, JOURNAL, store_order, store_prefix
-from mockllm.state.link import Link, pack
+from mockllm.state.link import Link
 from mockllm.state.memory import QuotaCounts
+from mockllm.state.resp import pack
 
 log = logging.getLogger("mockllm.state")
 #: Seconds journal entries and batched counts wait to be sent together.

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 import redis
 
-from mockllm.state.embedded import parse_commands, running
-from mockllm.state.link import Link, pack
+from mockllm.state.embedded import running
+from mockllm.state.link import Link
+from mockllm.state.resp import pack, parse_commands
 
 
 def _exchange(url: str) -> list[object]:

@@ -212,3 +212,14 @@ def test_journal_records_rerank(http: httpx.Client, server: LiveServer) -> None:
     entries = http.get(server.url + "/_mockllm/requests").json()["requests"]
     assert [(e["endpoint"], e["model"], e["status"]) for e in entries] == [
         ("rerank", "rerank-v3.5", 200)]
+
+
+def test_strict_mode_refuses_unknown_fields(http: httpx.Client, server: LiveServer) -> None:
+    body = {"model": "rerank-v3.5", "query": QUERY, "documents": DOCS, "colour": "blue"}
+    assert http.post(server.url + "/v2/rerank", json=body).status_code == 200  # lenient
+    with run_config(CONFIG + "server: {strict: true}\n") as strict:
+        r = http.post(strict.url + "/v2/rerank", json=body)
+        assert r.status_code == 400
+        assert r.json()["message"] == "invalid request: unknown field 'colour'"
+        known = {k: v for k, v in body.items() if k != "colour"}
+        assert http.post(strict.url + "/v2/rerank", json={**known, "top_n": 1}).status_code == 200

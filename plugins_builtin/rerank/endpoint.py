@@ -72,7 +72,8 @@ class Rerank(Endpoint):
         dialect = dialect_of(request.scope["path"])
         body = await self.read_body(request)
         req = self.decode(body, decoder)
-        self.reject_unknown(body, _FIELDS)
+        if self.context.config.server.strict:
+            self.reject_unknown(body, _FIELDS)
         query, docs = _checked(req)
         model = self._model(req, dialect)
         tok = self.context.tokenizers.get(model.tokenizer)

@@ -197,6 +197,8 @@ rules:
     latency: {ttft: {model: echo.steady, ms: 1}}
   - match: {last_user: {contains: backwards}}
     respond: {echo.backwards: {prefix: "> "}}
+  - match: {last_user: {contains: stutter}}
+    respond: {text: "a b", fault: {kind: echo.stutter, after: 2, params: {times: 2}}}
 """
 
 
@@ -228,6 +230,11 @@ def test_every_hook_of_the_example_through_the_openai_sdk(hooks_url: str) -> Non
                 {"role": "user", "content": "hi"}]) as stream:  # generated text, any tokenizer
             text = stream.get_final_completion().choices[0].message.content or ""
         assert text
+        # The fault kind: frames 0 and 1 (role, "a") once, then every frame twice.
+        chunks = client.chat.completions.create(model="gpt-4o", stream=True, messages=[
+            {"role": "user", "content": "stutter"}])
+        assert "".join(c.choices[0].delta.content or "" for c in chunks
+                       if c.choices) == "a b b"
 
 
 def test_every_hook_of_the_example_through_the_anthropic_sdk(hooks_url: str) -> None:
@@ -263,14 +270,16 @@ def test_the_example_lists_its_contributions_and_refuses_bad_values(tmp_path: Pa
     echo = next(p for p in data["plugins"] if p["name"] == "echo")
     assert echo["matchers"] == ["echo.shouting"] and echo["responders"] == ["echo.backwards"]
     assert echo["validators"] == ["echo.polite"] and echo["wraps"] == ["anthropic.messages"]
-    assert echo["latency_models"] == ["echo.steady"]
+    assert echo["latency_models"] == ["echo.steady"] and echo["faults"] == ["echo.stutter"]
     assert "echo" in data["middleware"] and "echo" in data["shutdown"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - match: {echo.shouting: loud}\n"
-                   "    latency: {ttft: {model: echo.steady, ms: -1}}\n")
+                   "    latency: {ttft: {model: echo.steady, ms: -1}}\n"
+                   "  - respond: {text: x, fault: {kind: echo.stutter, params: {times: 0}}}\n")
     out = cli("validate", str(bad))
     assert out.returncode == 1
     assert f"{bad}:2: rules[0].match.echo.shouting: echo.shouting takes true or false" in out.stderr
+    assert f"{bad}:4: rules[1].respond.fault.params: echo.stutter: times must" in out.stderr
 
 
 def test_blocking_the_example_by_distribution_name(http: httpx.Client) -> None:

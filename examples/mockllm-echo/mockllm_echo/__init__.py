@@ -17,6 +17,7 @@ from mockllm_echo.extras import (  # noqa: F401 - hookimpls are found on this mo
     Wrapped,
     mockllm_asgi_middleware,
     mockllm_configure,
+    mockllm_faults,
     mockllm_latency_models,
     mockllm_matchers,
     mockllm_register_transports,

@@ -4,6 +4,7 @@
   ``x-echo-wrapped: 1``.
 - ``echo.lines`` is a transport of its own; ``echo.reverse`` streams through it.
 - matchers ``echo.shouting``, responders ``echo.backwards``, validators ``echo.polite``,
+  fault kind ``echo.stutter`` (each frame sent ``times`` times),
   latency model ``echo.steady``, tokenizer ``echo.chars`` (one token per character),
   ASGI middleware (``x-echo-requests``), configure, startup and shutdown.
 """
@@ -112,6 +113,19 @@ def polite(view: RequestView) -> str | None:
     return None
 
 
+def stutter(params: Any) -> Callable[[bytes, int], bytes]:
+    """A fault kind: from frame ``after`` on, every frame arrives ``times`` times."""
+    times = (params or {}).get("times", 2)
+    if not isinstance(times, int) or times < 1:
+        raise ConfigError(f"echo.stutter: times must be a whole number of at least 1, "
+                          f"got {times!r}")
+
+    def action(data: bytes, index: int) -> bytes:
+        return data * times
+
+    return action
+
+
 class CountRequests:
     """ASGI middleware: counts requests and says so in a header."""
 
@@ -176,6 +190,11 @@ def mockllm_matchers() -> dict[str, Any]:
 @hookimpl
 def mockllm_responders() -> dict[str, Any]:
     return {"echo.backwards": backwards}
+
+
+@hookimpl
+def mockllm_faults() -> dict[str, Any]:
+    return {"echo.stutter": stutter}
 
 
 @hookimpl

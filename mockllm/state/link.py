@@ -32,6 +32,7 @@ class Link:
         self._conn: Any = None
         self._sock: Any = None  # socket.socket, or ssl.SSLSocket for rediss://
         self._buf = b""
+        self._received = False  # a byte of a reply arrived in this call
 
     def _open(self) -> Any:
         conn = self._pool.make_connection()
@@ -48,7 +49,22 @@ class Link:
                 pass
 
     def call(self, packed: bytes, replies: int) -> list[Reply]:
-        """Send ``packed`` (one or more commands), read ``replies`` replies."""
+        """Send ``packed`` (one or more commands), read ``replies`` replies.
+
+        A connection that went stale while idle (the store restarted, or closed it) fails
+        before any byte of a reply arrives: that is tried once more on a new connection,
+        at once, as redis-py's client would (it then retried up to 10 times with back-off,
+        blocking the event loop for seconds while the store was away)."""
+        stale = self._sock is not None
+        self._received = False
+        try:
+            return self._call(packed, replies)
+        except (OSError, redis.ConnectionError):
+            if not stale or self._received:
+                raise
+        return self._call(packed, replies)
+
+    def _call(self, packed: bytes, replies: int) -> list[Reply]:
         try:
             sock = self._sock or self._open()
             sock.sendall(packed)
@@ -62,16 +78,20 @@ class Link:
                 raise
             raise redis.ConnectionError(f"unreadable reply from the store: {exc}") from None
 
+    def _recv(self, sock: Any) -> None:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise redis.ConnectionError("the store closed the connection")
+        self._received = True
+        self._buf += chunk
+
     def _line(self, sock: Any) -> bytes:
         while True:
             end = self._buf.find(b"\r\n")
             if end >= 0:
                 line, self._buf = self._buf[:end], self._buf[end + 2:]
                 return line
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise redis.ConnectionError("the store closed the connection")
-            self._buf += chunk
+            self._recv(sock)
 
     def _reply(self, sock: Any) -> Reply:
         line = self._line(sock)
@@ -88,10 +108,7 @@ class Link:
             if size < 0:
                 return None
             while len(self._buf) < size + 2:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise redis.ConnectionError("the store closed the connection")
-                self._buf += chunk
+                self._recv(sock)
             value, self._buf = self._buf[:size], self._buf[size + 2:]
             return value
         if kind == b"*":

@@ -61,3 +61,17 @@ def test_the_parser_keeps_a_partial_command_for_the_next_read() -> None:
     assert buf == bytearray()
     with pytest.raises(ValueError):
         parse_commands(bytearray(b"*1\r\n+nope\r\n"))
+
+
+def test_a_connection_closed_while_idle_is_reopened_once(redis_url: str) -> None:
+    r = redis.Redis.from_url(redis_url, protocol=2)
+    r.delete("lk3")
+    link = Link(redis.Redis.from_url(redis_url, protocol=2).connection_pool)
+    assert link.call(pack(b"HINCRBY", b"lk3", b"f", b"1"), 1) == [1]
+    assert r.client_kill_filter(_type="normal", skipme=True) >= 1  # the link's connection
+    # The count goes through on a new connection, and only once.
+    assert link.call(pack(b"HINCRBY", b"lk3", b"f", b"1"), 1) == [2]
+    assert r.hget("lk3", "f") == b"2"
+    link.close()
+    r.delete("lk3")
+    r.close()

@@ -168,8 +168,19 @@ def _routes(ctx: ServerContext, args: argparse.Namespace) -> int:
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
-    """SIGTERM outside uvicorn's own handling: stop now, with exit status 0."""
-    raise SystemExit(0)
+    """SIGTERM outside uvicorn's own handling: stop now, with exit status 0.
+
+    Not ``SystemExit``: the signal can land while a coroutine of uvicorn's runs (its
+    lifespan task catches ``BaseException``, and asyncio's clean-up then waits on tasks that
+    a half-started server never finishes), so an exception here was sometimes swallowed and
+    serve ran on. Everything worth keeping has been written by then: uvicorn re-raises the
+    signal after its graceful shutdown, and before it takes the signal over nothing has been
+    served yet.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str, str]) -> int:
@@ -178,6 +189,10 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
     from mockllm.app import build_app
     from mockllm.startup import banner, replaced_builtins
 
+    if args.workers <= 1:
+        # Installed before the banner: a SIGTERM sent as soon as the banner is read must
+        # find it (before, the default action killed the process with the signal).
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     ctx = create_context(options)  # fails fast, in the parent, with one readable line
     # SIGTERM: in-flight answers get shutdown_timeout_s to finish, then they are cancelled
     # and the process exits 0 (uvicorn alone would wait for the slowest, for ever).
@@ -208,11 +223,8 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
             uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
         return 0
     # uvicorn re-raises the SIGTERM it caught once it has shut down, which would end the
-    # process with the signal; a graceful stop is a clean exit, so that re-raise lands here.
-    # The handler must still stop the process: a SIGTERM that arrives before uvicorn takes
-    # the signal over (during start-up) would otherwise be swallowed and the server would
-    # run on for ever.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
+    # process with the signal; a graceful stop is a clean exit, so that re-raise lands in
+    # _exit_cleanly (installed above), as does a SIGTERM before uvicorn takes it over.
     uvicorn.run(build_app(ctx), **common)
     return 0
 

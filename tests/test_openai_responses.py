@@ -327,3 +327,35 @@ async def test_async(server: LiveServer) -> None:
         async with client.responses.stream(model=MODEL, input="sky") as stream:
             final = await stream.get_final_response()
         assert final.output_text == "The sky is blue."
+
+
+def test_reasoning_encrypted_content_when_included(client: openai.OpenAI) -> None:
+    # store: false with include reasoning.encrypted_content: the client keeps the
+    # conversation and sends the finished reasoning item back in the next turn.
+    out = client.responses.create(model=MODEL, input="think about it", store=False,
+                                  reasoning={"effort": "low"},
+                                  include=["reasoning.encrypted_content"])
+    item = out.output[0]
+    assert item.type == "reasoning" and item.summary == [] and item.content is None
+    assert item.encrypted_content and item.encrypted_content.startswith("gAAAAA")
+    again = client.responses.create(model=MODEL, input="think about it", store=False,
+                                    reasoning={"effort": "low"},
+                                    include=["reasoning.encrypted_content"])
+    assert again.output[0].encrypted_content == item.encrypted_content  # type: ignore[union-attr]
+    follow = client.responses.create(model=MODEL, store=False, input=[
+        {"role": "user", "content": "think about it"},
+        item.model_dump(exclude_none=True),  # type: ignore[list-item]
+        *[o.model_dump(exclude_none=True) for o in out.output[1:]],  # type: ignore[misc]
+        {"role": "user", "content": "why is the sky blue?"}])
+    assert follow.output_text == "The sky is blue."
+    with client.responses.stream(model=MODEL, input="think about it",
+                                 reasoning={"effort": "low"},
+                                 include=["reasoning.encrypted_content"]) as stream:
+        events = list(stream)
+    added = next(e for e in events if e.type == "response.output_item.added")
+    done = next(e for e in events if e.type == "response.output_item.done")
+    assert added.item.encrypted_content is None  # type: ignore[union-attr]
+    assert done.item.encrypted_content == item.encrypted_content  # type: ignore[union-attr]
+    plain = client.responses.create(model=MODEL, input="think about it",
+                                    reasoning={"effort": "low"})
+    assert plain.output[0].encrypted_content is None  # type: ignore[union-attr]

@@ -7,11 +7,12 @@ is the same answer as typed events, each with a rising ``sequence_number``.
 
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
-from msgspec import UNSET
 
 from mockllm import Frame
 from mockllm.engine import Plan
@@ -52,6 +53,15 @@ from .responses_schema import (
 from .tiers import served_tier
 from .wire import encoder
 
+#: The ``include`` value that asks for reasoning items' ``encrypted_content``.
+ENCRYPTED = "reasoning.encrypted_content"
+
+
+def sealed(text: str) -> str:
+    """Opaque ``encrypted_content`` in the shape OpenAI's has (a Fernet token: ``gAAAAA``
+    and URL-safe base64); it holds the reasoning, so a replayed item stays the same."""
+    return "gAAAAA" + base64.urlsafe_b64encode(zlib.compress(text.encode())).decode()
+
 
 class Builder:
     """Ids and the response skeleton for one answer, shared by the body and the stream."""
@@ -77,6 +87,7 @@ class Builder:
         #: no ``content``; only usage counts it), while open-weight servers (vLLM, Ollama,
         #: NIM...) send it as ``reasoning_text`` content.
         self.hidden = not self.summary and plan.model.provider == "openai"
+        self.encrypted = ENCRYPTED in (req.include or ())
 
     def response(self, status: str, output: list[Any], usage: ResponseUsage | None
                  ) -> ResponseObject:
@@ -122,13 +133,16 @@ class Builder:
                              plan.prompt_tokens + plan.completion_tokens)
 
     def reasoning_item(self, text: str | None) -> ReasoningItem:
+        """The reasoning item; ``text`` None while it is being made (``output_item.added``,
+        which carries no encrypted content: the SDK says to use the finished item's)."""
+        item = ReasoningItem(id=self.reasoning_id, summary=[])
         if self.summary:
-            summary = [] if text is None else [SummaryText(text=text)]
-            return ReasoningItem(id=self.reasoning_id, summary=summary)
-        if self.hidden:
-            return ReasoningItem(id=self.reasoning_id, summary=[])
-        content = UNSET if text is None else [ReasoningText(text=text)]
-        return ReasoningItem(id=self.reasoning_id, summary=[], content=content)
+            item.summary = [] if text is None else [SummaryText(text=text)]
+        elif not self.hidden and text is not None:
+            item.content = [ReasoningText(text=text)]
+        if self.encrypted and text is not None:
+            item.encrypted_content = sealed(text)
+        return item
 
     def reasoning_events(self, index: int, seq: Callable[[], int]) -> Iterator[
             tuple[msgspec.Struct, bool]]:

@@ -133,6 +133,9 @@ class ReasoningItem(msgspec.Struct, kw_only=True):
     type: str = "reasoning"
     summary: list[Any]
     content: list[ReasoningText] | UnsetType = UNSET
+    #: With ``include: ["reasoning.encrypted_content"]``: the reasoning, opaque, for a
+    #: client that keeps the conversation itself (``store: false``) to send back.
+    encrypted_content: str | UnsetType = UNSET
 
 
 class InputTokensDetails(msgspec.Struct):

@@ -179,6 +179,21 @@ def test_api_keys_are_access_key_ids_or_bedrock_api_keys() -> None:
         assert r.headers["x-amzn-errortype"].startswith("UnrecognizedClientException")
 
 
+def test_quotas_count_each_access_key_apart() -> None:
+    config = "quotas: [{per: api_key, rpm: 1}]\n" + CONFIG
+    with run_config(config) as live:
+        first, second = client(live.url, key="AKIDONE"), client(live.url, key="AKIDTWO")
+        assert first.converse(modelId=MODEL, messages=user("hello"))["stopReason"] == "end_turn"
+        assert second.converse(modelId=MODEL, messages=user("hello"))["stopReason"] == "end_turn"
+        with pytest.raises(ClientError) as e:
+            first.converse(modelId=MODEL, messages=user("hello"))
+        assert e.value.response["Error"] == {
+            "Code": "ThrottlingException",
+            "Message": "Too many requests, please wait before trying again."}
+        first.close()
+        second.close()
+
+
 def test_unknown_bedrock_url_answers_in_bedrocks_shape(server: LiveServer) -> None:
     r = httpx.post(f"{server.url}/model/{MODEL}/invoke-nothing", json={},
                    headers=signed_headers())

@@ -75,6 +75,14 @@ def test_cohere_rerank(server: LiveServer, capsys: pytest.CaptureFixture[str]) -
     assert "[v1] best:" in capsys.readouterr().out
 
 
+def test_bedrock_converse(server: LiveServer, capsys: pytest.CaptureFixture[str]) -> None:
+    out = load("bedrock_converse").main(server.url)
+    assert out["text"] and out["streamed"] == out["text"]
+    assert out["deltas"] == out["output_tokens"] == 16  # maxTokens cuts the generated text
+    assert out["tool"] == "get_weather" and isinstance(out["input"]["city"], str)
+    assert "[converse_stream] 16 deltas" in capsys.readouterr().out
+
+
 def test_each_script_says_what_it_needs_installed() -> None:
     import ast
 

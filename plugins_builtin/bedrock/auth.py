@@ -40,6 +40,16 @@ def check(headers: Mapping[str, str], keys: list[str]) -> None:
         raise _refuse(_INVALID_TOKEN, "UnrecognizedClientException")
 
 
+def caller(headers: Mapping[str, str]) -> str:
+    """Who the request says it is ('' when nobody): the bearer token, or the access key id
+    of a SigV4 ``Credential=`` (what ``server.api_keys`` and a ``per: api_key`` quota see)."""
+    token = bearer(headers)
+    if token:
+        return token
+    _, found, rest = headers.get("authorization", "").partition("Credential=")
+    return rest.split("/", 1)[0].strip() if found else ""
+
+
 def _sigv4_access_key(value: str, headers: Mapping[str, str]) -> str:
     """The access key id of a well-formed SigV4 ``Authorization`` header (else AWS's 403)."""
     algorithm, _, rest = value.partition(" ")

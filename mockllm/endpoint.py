@@ -42,6 +42,11 @@ T = TypeVar("T")
 #: An answer made of more values than this is built in a worker thread. A logprob entry
 #: costs about 4 us to build and encode, so 20,000 of them hold the loop ~80 ms.
 OFF_LOOP_VALUES = 20_000
+#: A request with a body past this, or with more embedding inputs than OFF_LOOP_INPUTS, is
+#: tokenized (and embedded) in a worker thread by make_plan: 256 KiB is about 20 ms of
+#: tokenizing, and small requests keep the direct path (a thread hop costs ~50 us).
+OFF_LOOP_BYTES = 256 * 1024
+OFF_LOOP_INPUTS = 16
 
 _HEADERS_KEY = "mockllm.headers"
 #: Strict mode only needs the top-level keys; Raw leaves the values undecoded.
@@ -186,6 +191,16 @@ class Endpoint:
     def strategy(self) -> Provider:
         """The provider strategy of :attr:`provider` (envelopes, wording, headers)."""
         return provider_for(self.provider)
+
+    async def make_plan(self, request: Request, neutral: NeutralRequest,
+                        body: bytes = b"") -> Plan:
+        """:meth:`plan`, with its costly pure part (tokenizing the prompt, making embedding
+        vectors: ``Engine.prepare``) done first in a worker thread when the request is large,
+        so a legal 8 MB prompt does not stall every other request. What the plan changes
+        (rule counters, quotas, the journal) is still done on the event loop."""
+        if len(body) > OFF_LOOP_BYTES or len(neutral.inputs) > OFF_LOOP_INPUTS:
+            await anyio.to_thread.run_sync(self.context.engine.prepare, neutral)
+        return self.plan(request, neutral, body)
 
     def plan(self, request: Request, neutral: NeutralRequest, body: bytes = b"") -> Plan:
         """Ask the engine for a plan; raise its error, and note it for journal and metrics.

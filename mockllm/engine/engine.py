@@ -33,12 +33,13 @@ from mockllm.engine.extend import NONE, ExtensionError, Extensions
 from mockllm.engine.matching import Check, RequestView, compile_match
 from mockllm.engine.models import ModelRegistry
 from mockllm.engine.plan import Plan
+from mockllm.engine.prepare import derived, is_embedding, measure, prompt_tokens_of
 from mockllm.engine.quotas import Quotas
 from mockllm.engine.replies import render_reply
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
 from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
-from mockllm.engine.tokens import Tokenizer, Tokenizers, count
+from mockllm.engine.tokens import Tokenizer, Tokenizers
 from mockllm.engine.values import TemplateValues, no_values
 from mockllm.errors import ApiError
 from mockllm.provider import provider_for
@@ -258,18 +259,14 @@ class Engine:
                 ctl.fault, action=self.ext.header_fault(ctl.fault.kind)))
         model = self.models.require(req.model)
         tok = self.tokenizers.get(model.tokenizer)
-        embedding = bool(req.inputs) and not req.messages
+        embedding = is_embedding(req)
         prompt = "" if embedding else req.prompt_text()
         too_big = limits.prompt_error(req, [*req.inputs, req.query] if embedding else [prompt],
                                       bounds)
         if too_big is not None:  # before any tokenizing
             return Plan(model=model, rule=None, prompt_tokens=0, error=too_big)
-        if embedding:
-            counts = [count(tok, t) for t in req.inputs]
-            prompt_tokens = sum(counts) + count(tok, req.query)
-            too_long = max(counts, default=0)
-        else:
-            prompt_tokens = too_long = prompt_tokens_of(req, tok, prompt)
+        measured = req.measured or measure(req, tok, prompt)  # measured off the loop if large
+        prompt_tokens, too_long = measured.prompt_tokens, measured.too_long
         plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
         provider = provider_for(req.provider)
         if provider.enforces_limits:
@@ -356,8 +353,28 @@ class Engine:
         elif answer.embedding is not None:
             fixed = vectors.fixed(answer.embedding, dims)
             plan.embeddings = [fixed for _ in req.inputs]
+        elif req.measured is not None and req.measured.vectors is not None and (
+                req.measured.dims == dims):
+            plan.embeddings = req.measured.vectors
         else:
-            plan.embeddings = [vectors.embed(t, dims, model.id).tolist() for t in req.inputs]
+            plan.embeddings = derived(req, dims, model.id)
+
+    def prepare(self, req: NeutralRequest) -> None:
+        """Measure ``req`` ahead of :meth:`plan`, in a worker thread (engine/prepare.py; the
+        caches lock). What the plan will refuse (unknown model, too long) is left to it."""
+        model = self.models.get(req.model)
+        if model is None:
+            return
+        embedding = is_embedding(req)
+        prompt = "" if embedding else req.prompt_text()
+        texts = [*req.inputs, req.query] if embedding else [prompt]
+        if limits.prompt_error(req, texts, self.limits) is not None:
+            return
+        measured = measure(req, self.tokenizers.get(model.tokenizer), prompt)
+        if embedding and not req.query:
+            dims = req.dimensions or model.dimensions
+            measured.vectors, measured.dims = derived(req, dims, model.id), dims
+        req.measured = measured
 
     def count(self, model: str, text: str) -> int:
         """Tokens of ``text`` with ``model``'s tokenizer (404 for an unknown model)."""
@@ -372,17 +389,6 @@ class Engine:
 
     def tokenizer(self, model: ModelConfig) -> Tokenizer:
         return self.tokenizers.get(model.tokenizer)
-
-
-def prompt_tokens_of(req: NeutralRequest, tok: Tokenizer, prompt: str | None) -> int:
-    """The provider's bill when the endpoint built one (``req.billed``), else the text."""
-    billed = req.billed
-    if billed is None:
-        return count(tok, req.prompt_text() if prompt is None else prompt)
-    total = billed.fixed
-    for text in billed.texts:
-        total += count(tok, text)
-    return total
 
 
 def _line_of(problem: str) -> int:

@@ -44,6 +44,16 @@ class Billed(msgspec.Struct):
     fixed: int = 0
 
 
+class Measured(msgspec.Struct):
+    """What ``engine.prepare`` measured of a large request in a worker thread, for the plan
+    to reuse: prompt tokens, the longest input's tokens, derived vectors (``dims`` long)."""
+
+    prompt_tokens: int
+    too_long: int
+    vectors: list[list[float]] | None = None
+    dims: int = 0
+
+
 class NeutralRequest(msgspec.Struct):
     """What a rule can look at, the same for every provider.
 
@@ -87,6 +97,8 @@ class NeutralRequest(msgspec.Struct):
     body: bytes = b""
     #: What the provider bills as the prompt (None: ``prompt_text()`` counted as one text).
     billed: Billed | None = None
+    #: Set by ``Endpoint.make_plan`` for a large request (engine/prepare.py); else None.
+    measured: Measured | None = None
 
     @property
     def system(self) -> str:

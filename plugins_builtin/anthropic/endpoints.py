@@ -51,7 +51,7 @@ class Messages(AnthropicEndpoint):
         capabilities.check(req, model)
         max_tokens = convert.check_generation(req)
         neutral = convert.to_neutral(req, "anthropic.messages", self.headers(request), max_tokens)
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         msg_id = render.new_id("msg")
         omit = req.thinking is not None and req.thinking.display == "omitted"
         if req.stream:

@@ -43,7 +43,7 @@ class Converse(Endpoint):
         model = convert.resolve_model(self.context.engine.models,
                                       request.path_params["modelId"])
         neutral = convert.to_neutral(req, self.key, model, self.headers(request), self.streams)
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         if self.streams:
             scheduled = plan.pacing.total(plan.completion_tokens) if plan.pacing else 0.0
             latency = round((time.monotonic() - started + scheduled) * 1000)

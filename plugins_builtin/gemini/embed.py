@@ -57,7 +57,7 @@ class EmbedContent(GeminiEndpoint):
                 inputs=[texts[i] for i in index], dimensions=size,
                 headers=self.headers(request),
             )
-            plan = self.plan(request, neutral, body)
+            plan = await self.make_plan(request, neutral, body)
             if len(plan.embeddings) != len(index):
                 raise ApiError(500, "the engine gave no embedding for some inputs")
             for i, vector in zip(index, plan.embeddings, strict=True):

@@ -32,7 +32,7 @@ class GenerateContent(GeminiEndpoint):
         model = self.require_model(request, request.path_params["model"], self.method)
         stream = self.key == "gemini.stream"
         neutral = convert.to_neutral(req, self.key, model.id, self.headers(request), stream)
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         thoughts = convert.include_thoughts(req)
         response_id = render.new_response_id()
         if not stream:

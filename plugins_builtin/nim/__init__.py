@@ -68,7 +68,7 @@ class Rankings(Endpoint):
             inputs=_fit(tok, req, model.context_window),
             headers=self.headers(request),
         )
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         if plan.pacing is not None:
             await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         if len(plan.scores) != len(req.passages):

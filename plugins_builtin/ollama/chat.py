@@ -116,7 +116,7 @@ class _Generation(OllamaEndpoint):
         self, request: Request, body: bytes, neutral: NeutralRequest, name: str
     ) -> Response:
         timer = _Timer(time.monotonic())
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         timer.planned = time.monotonic()
         if neutral.stream:
             frames = self._frames(plan, name, timer)

@@ -55,7 +55,7 @@ class Embed(OllamaEndpoint):
             dimensions=dims, headers=self.headers(request),
         )
         planned = time.monotonic()
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         if len(plan.embeddings) != len(texts):
             raise ApiError(500, "the engine gave no embedding for some inputs")
         if plan.pacing is not None:
@@ -89,7 +89,7 @@ class LegacyEmbeddings(OllamaEndpoint):
             inputs=[_fit(tok, req.prompt, model.context_window, True)],
             headers=self.headers(request),
         )
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         if len(plan.embeddings) != 1:
             raise ApiError(500, "the engine gave no embedding")
         if plan.pacing is not None:

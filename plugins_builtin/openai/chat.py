@@ -279,7 +279,8 @@ class Chat(OpenAIEndpoint):
         _check(req, model)
         if model.capabilities is not None:
             _check_capabilities(req, model)
-        plan = self.plan(request, to_neutral(req, self.headers(request), model), body)
+        neutral = to_neutral(req, self.headers(request), model)
+        plan = await self.make_plan(request, neutral, body)
         cid, created = wire.new_id("chatcmpl-"), wire.now()
         top = (req.top_logprobs or 0) if req.logprobs else None
         tier = served_tier(req.service_tier)

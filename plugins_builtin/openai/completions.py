@@ -171,7 +171,8 @@ class Completions(OpenAIEndpoint):
         tok = self.context.tokenizers.get(model.tokenizer)
         texts = prompts(req.prompt, _decoder_for(tok))
         headers = self.headers(request)
-        plans = [self.plan(request, to_neutral(req, text, headers), body) for text in texts]
+        plans = [await self.make_plan(request, to_neutral(req, text, headers), body)
+                 for text in texts]
         render = _Render(req, texts, plans, tok)
         self._note_totals(request, plans)
         cid, created, name = wire.new_id("cmpl-"), wire.now(), plans[0].model.id

@@ -121,7 +121,7 @@ class Responses(OpenAIEndpoint):
         effort = reasoning.effort(model, req.reasoning.effort if req.reasoning else None)
         if effort is not None:
             neutral.thinking, neutral.reasoning_effort = True, effort
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         build = Builder(req, plan)
         values = plan.completion_tokens * ((req.top_logprobs or 0) + 1
                                            if LOGPROBS in (req.include or ()) else 1)

@@ -81,7 +81,7 @@ class Rerank(Endpoint):
                                            for i, d in enumerate(docs)], req, model, dialect)
         neutral = NeutralRequest(endpoint="rerank", provider="cohere", model=model.id,
                                  query=query, inputs=texts, headers=self.headers(request))
-        plan = self.plan(request, neutral, body)
+        plan = await self.make_plan(request, neutral, body)
         if plan.pacing is not None:
             await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         if len(plan.scores) != len(texts):

@@ -42,12 +42,18 @@ class ByteLRU(Generic[K, V]):
         self.evictions = 0
 
     def get(self, key: K) -> V | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
+        # No lock: a hit is on the per-request path (prompt counts, generated texts), and
+        # OrderedDict's get and move_to_end are each atomic under the GIL. The one race, a
+        # put or an eviction in another thread removing the key between the two, only
+        # costs the recency bump of an entry that is gone.
+        item = self._items.get(key)
+        if item is None:
+            return None
+        try:
             self._items.move_to_end(key)
-            return item[0]
+        except KeyError:
+            pass
+        return item[0]
 
     def put(self, key: K, value: V, size: int) -> None:
         size += ENTRY_OVERHEAD

@@ -353,6 +353,7 @@ class EmbeddedStore:
             asyncio.run(main())
 
         thread = threading.Thread(target=run, name="mockllm-state", daemon=True)
+        self._thread = thread
         thread.start()
         if not ready.wait(10):
             raise RuntimeError(f"the embedded state store did not start on {self.path}")
@@ -362,6 +363,12 @@ class EmbeddedStore:
         loop, server = self._loop, self._server
         if loop is not None and server is not None:
             loop.call_soon_threadsafe(server.close)
+        # Wait for the store's thread: closing the server only stops new connections, and
+        # the open ones are served until its loop has cancelled them. Returning earlier let
+        # a client that had connected before the stop still get answers after it.
+        thread = getattr(self, "_thread", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.procs import free_port
+from benchmarks.procs import free_port, wait_healthy
 
 TARGET_MS = 250.0
 POLL_S = 0.010
@@ -184,7 +184,7 @@ def run_case(case: Case) -> dict[str, object]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base)
+        wait_healthy(proc, port, timeout=60)
         body = case.body()
         poller = Poller(base)
         poller.start()
@@ -207,18 +207,6 @@ def run_case(case: Case) -> dict[str, object]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("mockllm did not start")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.procs import free_port
+from benchmarks.procs import free_port, wait_healthy
 
 TARGET_MB = 20.0
 FAST = {"x-mockllm-latency-ms": "ttft=0,itl=0"}
@@ -86,18 +86,6 @@ async def drive(base: str, start: int, stop: int, concurrency: int) -> None:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
 
 
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("mockllm did not start")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.soak",
                                  description=__doc__.split("\n\n")[0])
@@ -115,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base)
+        wait_healthy(proc, port, timeout=60)
         start_mb = rss_mb(proc.pid)
         t0 = time.perf_counter()
         asyncio.run(drive(base, 0, warmup, args.concurrency))

@@ -126,9 +126,10 @@ ENDPOINTS: list[Endpoint] = [
                  {"messages": LIST}, items={"messages": OBJ})
         for op in ("converse", "converse-stream")
     ),
-    # The admin API speaks OpenAI's envelope; a valid body would change the server, so
-    # only its refusals are fuzzed.
-    Endpoint("/_mockllm/plugins/use", "openai", {"key": "openai.chat", "plugin": "nope"},
+    # The admin API speaks OpenAI's envelope. Its valid body re-selects the plugin that
+    # already serves chat, so accepting it leaves the shared server answering as before.
+    Endpoint("/_mockllm/plugins/use", "openai",
+             {"key": "openai.chat", "plugin": "builtin.openai"},
              {"key": STR}),
 ]
 

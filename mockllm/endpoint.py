@@ -217,7 +217,8 @@ class Endpoint:
             # headers, its 429 and where its clients send the key a quota counts by.
             verdict = engine.quotas.admit(self.context.state, self.provider, plan.model.id,
                                           neutral.headers,
-                                          plan.prompt_tokens + plan.completion_tokens)
+                                          plan.prompt_tokens + plan.completion_tokens,
+                                          query=request.scope.get("query_string", b""))
             if verdict is not None:
                 request.scope[QUOTA_KEY] = verdict.headers
                 plan.error = verdict.error
@@ -252,7 +253,9 @@ class Endpoint:
 
     def check_api_key(self, request: Request) -> None:
         """401 in the provider's wording unless the request carries a configured key."""
-        self.strategy.check_api_key(self.headers(request), self.context.config.server.api_keys)
+        # The raw query string too: an API may take its key there (Gemini's ``?key=``).
+        self.strategy.check_api_key(self.headers(request), self.context.config.server.api_keys,
+                                    request.scope.get("query_string", b""))
 
     def error_frame(self, err: ApiError, sent: int) -> Frame:
         """The event that ends a stream with ``err`` after ``sent`` frames (the provider's;

@@ -31,6 +31,7 @@ import math
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 import msgspec
 
@@ -177,17 +178,20 @@ class Provider:
 
     # -- auth -----------------------------------------------------------------------------
 
-    def api_key(self, headers: Mapping[str, str]) -> str:
+    def api_key(self, headers: Mapping[str, str], query: bytes = b"") -> str:
         """The API key the request carries where this API's clients send it ('' without
-        one): what the key check compares and a ``per: api_key`` quota counts by."""
+        one): what the key check compares and a ``per: api_key`` quota counts by. ``query``
+        is the raw query string, for an API that also takes a key there (Gemini's
+        ``?key=``); the others ignore it, so it costs them nothing."""
         return bearer(headers) or headers.get("x-api-key", "")
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         """Raise a 401 unless the request carries one of ``keys`` (as ``Authorization:
         Bearer KEY`` or ``x-api-key``); a no-op when ``keys`` is empty."""
         if not keys:
             return
-        key = self.api_key(headers)
+        key = self.api_key(headers, query)
         if key in keys:
             return
         raise ApiError(401, "A valid API key is required." if not key else "Invalid API key.")
@@ -249,6 +253,18 @@ def duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.3g}s"
     return f"{int(seconds // 60)}m{int(seconds % 60)}s"
+
+
+def query_value(query: bytes, name: str) -> str | None:
+    """The last value of ``name`` in a raw query string (as Starlette's ``query_params``
+    reads it), or None; parsed only when ``name=`` occurs in it."""
+    if (name + "=").encode() not in query:
+        return None
+    value = None
+    for key, val in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key == name:
+            value = val
+    return value
 
 
 def bearer(headers: Mapping[str, str]) -> str:

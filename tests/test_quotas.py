@@ -7,8 +7,12 @@ import time
 from collections.abc import Iterator
 
 import anthropic
+import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
 
 from mockllm.config import ConfigError, parse
 from mockllm.engine.quotas import Quota, Quotas
@@ -20,10 +24,12 @@ models:
   - {id: gpt-4o, provider: openai}
   - {id: gpt-4o-mini, provider: openai}
   - {id: claude-sonnet-4-5, provider: anthropic}
+  - {id: gemini-2.5-flash, provider: gemini}
 quotas:
   - {per: api_key, models: ["gpt-4o"], rpm: 3}
   - {per: "header:x-tenant", models: ["gpt-4o-mini"], tpm: 60}
   - {per: model, models: ["claude-*"], rpm: 2, tpm: 100000}
+  - {per: api_key, models: ["gemini-*"], rpm: 1}
 """
 
 
@@ -77,6 +83,30 @@ def test_a_per_key_quota_counts_the_key_where_the_api_sends_it(live: LiveServer)
             r = client.chat.completions.with_raw_response.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_tokens=8)
             assert r.headers["x-ratelimit-remaining-requests"] == "2", key
+
+
+def test_a_per_key_quota_counts_each_gemini_query_key_apart(live: LiveServer) -> None:
+    # ``?key=`` is Gemini's own way of sending the key (the REST docs' curl examples): each
+    # key has its own count, not one count for "" (what the strategy saw in headers only).
+    away_from_a_window_edge()
+    url = f"{live.url}/v1beta/models/gemini-2.5-flash:generateContent"
+    body = {"contents": [{"parts": [{"text": "hi"}]}],
+            "generationConfig": {"maxOutputTokens": 8}}
+    for key in ("gemini-a", "gemini-b"):
+        first = httpx.post(url, params={"key": key}, json=body)
+        assert first.status_code == 200, (key, first.text)
+        assert first.headers["x-ratelimit-remaining-requests"] == "0", key
+        second = httpx.post(url, params={"key": key}, json=body)
+        assert second.status_code == 429, key
+        error = second.json()["error"]
+        assert error["status"] == "RESOURCE_EXHAUSTED" and error["code"] == 429
+        assert "Quota exceeded for metric" in error["message"], error
+        assert 1 <= int(second.headers["retry-after"]) <= 60
+    # The SDK sends the key as x-goog-api-key: the same key, the same count.
+    sdk = genai.Client(api_key="gemini-a", http_options=types.HttpOptions(base_url=live.url))
+    with pytest.raises(genai_errors.ClientError) as err:
+        sdk.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert err.value.code == 429
 
 
 def test_tpm_per_header_value_counts_prompt_and_answer_tokens(live: LiveServer) -> None:

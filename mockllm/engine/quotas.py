@@ -73,9 +73,10 @@ class Quotas:
                        enumerate(quotas)]
 
     def admit(self, counts: Counts, provider: str, model: str, headers: dict[str, str],
-              tokens: int, now: float | None = None) -> Verdict | None:
+              tokens: int, now: float | None = None, query: bytes = b"") -> Verdict | None:
         """Count one request of ``tokens`` tokens: its headers, and its 429 if over (worded
-        and headed by ``provider``'s strategy)."""
+        and headed by ``provider``'s strategy). ``query`` is the raw query string, for an
+        API that takes its key there (``per: api_key``)."""
         strategy = provider_for(provider)
         now = time.time() if now is None else now
         window = int(now // WINDOW)
@@ -85,7 +86,7 @@ class Quotas:
         for i, q, header in self.quotas:
             if q.models and not any(fnmatch.fnmatchcase(model, m) for m in q.models):
                 continue
-            key = f"{q.name or i}:{_scope(strategy, q.per, header, model, headers)}"
+            key = f"{q.name or i}:{_scope(strategy, q.per, header, model, headers, query)}"
             r, t = counts.quota_add(key, window, 1, tokens)
             taken.append((key, tokens))
             over = ("requests" if q.rpm is not None and r > q.rpm else
@@ -110,13 +111,13 @@ class Quotas:
 
 
 def _scope(provider: Provider, per: str, header: str, model: str,
-           headers: dict[str, str]) -> str:
+           headers: dict[str, str], query: bytes) -> str:
     if per == "model":
         return model
     if per == "all":
         return "*"
     if per == "api_key":  # where the key is sent is the API's (Azure's api-key, Gemini's...)
-        return provider.api_key(headers)
+        return provider.api_key(headers, query)
     return headers.get(header, "")
 
 

@@ -102,11 +102,12 @@ class Anthropic(Provider):
     def unknown_field(self, name: str) -> ApiError:
         return ApiError(400, f"{name}: Extra inputs are not permitted")
 
-    def api_key(self, headers: Mapping[str, str]) -> str:
+    def api_key(self, headers: Mapping[str, str], query: bytes = b"") -> str:
         key = headers.get("x-api-key")
         return bearer(headers) if key is None else key
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         """``x-api-key`` (or a bearer token) must be a configured key, when any are."""
         if not keys:
             return

@@ -29,12 +29,13 @@ class Azure(OpenAI):
             return {"error": {"code": err.code, "message": err.message}}
         return super().error_body(err)
 
-    def api_key(self, headers: Mapping[str, str]) -> str:
+    def api_key(self, headers: Mapping[str, str], query: bytes = b"") -> str:
         """``api-key`` (what AzureOpenAI sends), else a bearer token."""
         key = headers.get("api-key")
         return bearer(headers) if key is None else key
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         if keys and self.api_key(headers) not in keys:
             raise ApiError(401, NO_KEY, code="401")
 

@@ -109,10 +109,11 @@ class Bedrock(Provider):
         return ApiError(400, f"Malformed input request: extraneous key [{name}] is not "
                              "permitted, please reformat your input and try again.")
 
-    def api_key(self, headers: Mapping[str, str]) -> str:
+    def api_key(self, headers: Mapping[str, str], query: bytes = b"") -> str:
         return auth.caller(headers)
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         """A SigV4 ``Authorization`` (not verified) or a Bedrock API key, always required;
         with ``keys``, its access key id (or the bearer token) must be one of them."""
         auth.check(headers, keys)

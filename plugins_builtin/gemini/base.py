@@ -1,5 +1,6 @@
-"""What every Gemini endpoint shares: Google's error envelope, the API-key check and model
-look-up, worded as ``generativelanguage.googleapis.com`` words them."""
+"""What every Gemini endpoint shares: Google's error envelope and the model look-up, worded as
+``generativelanguage.googleapis.com`` words them (the API-key check is the strategy's,
+:mod:`.provider`)."""
 
 from __future__ import annotations
 
@@ -35,11 +36,6 @@ _MESSAGES = {
     504: "Deadline expired before operation could complete.",
 }
 
-_NO_KEY = ("Method doesn't allow unregistered callers (callers without established identity)."
-           " Please use API Key or other form of API consumer identity to call this API.")
-_BAD_KEY = "API key not valid. Please pass a valid API key."
-
-
 def status_name(status: int) -> str:
     if status in STATUS_NAMES:
         return STATUS_NAMES[status]
@@ -65,24 +61,10 @@ def api_version(request: Request) -> str:
 
 
 class GeminiEndpoint(Endpoint):
-    """The ``x-goog-api-key`` / ``?key=`` check and model look-up; Google's envelope, fault
-    wording and stream error are the provider strategy's (:mod:`.provider`)."""
+    """The model look-up; Google's envelope, API-key check (``x-goog-api-key`` / ``?key=``),
+    fault wording and stream error are the provider strategy's (:mod:`.provider`)."""
 
     provider: ClassVar[str] = "gemini"
-
-    def authenticate(self, request: Request) -> None:
-        """The key (header, ``?key=`` or a bearer token) must be configured, when any are."""
-        keys = self.context.config.server.api_keys
-        if not keys:
-            return
-        key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
-        if key is None:
-            auth = request.headers.get("authorization", "")
-            key = auth[7:] if auth[:7].lower() == "bearer " else None
-        if not key:
-            raise ApiError(403, _NO_KEY)
-        if key not in keys:
-            raise ApiError(400, _BAD_KEY, code="API_KEY_INVALID")
 
     def require_model(self, request: Request, name: str, method: str) -> ModelConfig:
         """The model of the path (``models/`` stripped), or the API's 404."""

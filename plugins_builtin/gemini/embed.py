@@ -33,7 +33,7 @@ class EmbedContent(GeminiEndpoint):
     async def handle(self, request: Request) -> Response:
         if request.url.path.endswith(":batchEmbedContents"):
             return await self.batch(request)
-        self.authenticate(request)
+        self.check_api_key(request)
         body = await self.read_body(request)
         req: EmbedContentRequest = convert.decode(body, embed_decoder)
         model = self.require_model(request, request.path_params["model"], "embedContent")
@@ -68,7 +68,7 @@ class EmbedContent(GeminiEndpoint):
 
 
     async def batch(self, request: Request) -> Response:
-        self.authenticate(request)
+        self.check_api_key(request)
         body = await self.read_body(request)
         req: BatchEmbedRequest = convert.decode(body, batch_embed_decoder)
         model = self.require_model(request, request.path_params["model"],

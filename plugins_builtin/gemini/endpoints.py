@@ -26,7 +26,7 @@ class GenerateContent(GeminiEndpoint):
     method = "generateContent"
 
     async def handle(self, request: Request) -> Response:
-        self.authenticate(request)
+        self.check_api_key(request)
         body = await self.read_body(request)
         req: GenerateContentRequest = convert.decode(body, generate_decoder)
         model = self.require_model(request, request.path_params["model"], self.method)
@@ -64,7 +64,7 @@ class CountTokens(GeminiEndpoint):
     ``contents`` (or ``generateContentRequest``) gets from ``generateContent``."""
 
     async def handle(self, request: Request) -> Response:
-        self.authenticate(request)
+        self.check_api_key(request)
         body = await self.read_body(request)
         req: CountTokensRequest = convert.decode(body, count_decoder)
         model = self.require_model(request, request.path_params["model"], "countTokens")

@@ -44,7 +44,7 @@ class Models(GeminiEndpoint):
     """Paged with ``pageSize`` (default 50, at most 1000) and ``pageToken``."""
 
     async def handle(self, request: Request) -> Response:
-        self.authenticate(request)
+        self.check_api_key(request)
         name = request.path_params.get("model")
         registry = self.context.engine.models
         if name is not None:

@@ -34,10 +34,11 @@ class Nim(Provider):
     def malformed_json(self, exc: Exception) -> ApiError:
         return ApiError(400, f"Invalid JSON in the request body: {exc}")
 
-    def api_key(self, headers: Mapping[str, str]) -> str:
+    def api_key(self, headers: Mapping[str, str], query: bytes = b"") -> str:
         return bearer(headers)  # a bearer token only
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         if keys and bearer(headers) not in keys:
             raise ApiError(401, "Unauthorized: a valid bearer API key is required")
 

@@ -40,7 +40,8 @@ class OpenAI(Provider):
     def malformed_json(self, exc: Exception) -> ApiError:
         return errors.malformed_json(exc)
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         """Keys come as ``Authorization: Bearer KEY`` (what the SDK sends) or ``x-api-key``;
         a wrong or missing key is a 401 ``invalid_api_key`` before the body is read."""
         if not keys:

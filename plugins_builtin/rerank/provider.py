@@ -44,10 +44,11 @@ class Cohere(Provider):
     def unknown_field(self, name: str) -> ApiError:
         return ApiError(400, f"invalid request: unknown field '{name}'")
 
-    def api_key(self, headers: Mapping[str, str]) -> str:
+    def api_key(self, headers: Mapping[str, str], query: bytes = b"") -> str:
         return bearer(headers)  # a bearer token only
 
-    def check_api_key(self, headers: Mapping[str, str], keys: list[str]) -> None:
+    def check_api_key(self, headers: Mapping[str, str], keys: list[str],
+                      query: bytes = b"") -> None:
         if not keys:
             return
         key = bearer(headers)

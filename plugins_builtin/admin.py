@@ -11,11 +11,10 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mockllm import ApiError, Endpoint, PluginError, Registry, RouteSpec, hookimpl
-from mockllm.config import ConfigError, parse_rules_located
+from mockllm import ApiError, Endpoint, PluginError, Registry, RouteSpec, hookimpl, rulesproc
+from mockllm.config import ConfigError
 from mockllm.context import ServerContext
 from mockllm.describe import plugins_json
-from mockllm.engine.schema import Rule
 from mockllm.reload import reload_now, start, stop
 from mockllm.state import StateError
 from mockllm.state.changes import (
@@ -146,18 +145,13 @@ class Admin(Endpoint):
             raise ApiError(413, f"rules body too large: the limit is {limits.yaml_bytes} bytes "
                                 "(server.limits.yaml_bytes)", param="rules")
         text = body.decode("utf-8", errors="replace")
-        engine = self.context.engine
-
-        def parse_and_check() -> list[Rule]:
-            rules, where = parse_rules_located(text, "<request body>", limits.yaml_depth)
-            # Plugin matchers and responders compile here, once, before anything changes.
-            engine.check_rules(rules, where)
-            return rules
-
         try:
-            # ruamel is pure Python, and 15,000 rules take a while to compile: a large body
-            # parsed and checked on the loop would stall every request.
-            rules = await anyio.to_thread.run_sync(parse_and_check)
+            # ruamel is pure Python, and 15,000 rules take seconds: never on the loop, and a
+            # large body not even in this process (rulesproc says why). The plugin matchers
+            # and responders compile (check_rules) before anything changes.
+            rules = await anyio.to_thread.run_sync(
+                rulesproc.parse_and_check, text, "<request body>", limits.yaml_depth,
+                self.context.engine.check_rules)
         except ConfigError as exc:
             raise ApiError(400, str(exc), param="rules") from None
         if any(r.latency is not None for r in rules):

@@ -140,9 +140,8 @@ class MockApp:
             for cls, args, kwargs in reversed(middleware):
                 app = cls(app, *args, **kwargs)
             self.wrapped = _Guard(app, starlette)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await (self.wrapped or self.dispatch)(scope, receive, send)
+            # The server calls the type's __call__: with middleware, that goes through it.
+            self.__class__ = _Wrapped
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The exact-path shortcut, else Starlette (what plugin middleware wraps)."""
@@ -153,6 +152,16 @@ class MockApp:
                 await response(scope, receive, send)
                 return
         await self.starlette(scope, receive, send)
+
+    #: Without middleware the server calls :meth:`dispatch` itself: no frame in between.
+    __call__ = dispatch
+
+
+class _Wrapped(MockApp):
+    """A :class:`MockApp` with plugin middleware: every call goes through it first."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.wrapped(scope, receive, send)  # type: ignore[misc]
 
 
 class _Guard:

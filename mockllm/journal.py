@@ -54,15 +54,19 @@ class Journal:
         self._trim()
 
     def record(self, obs: Observation) -> None:
-        if len(obs.body) > BODY_LIMIT:
+        size = len(obs.body)
+        if size > BODY_LIMIT:
             obs.body = obs.body[:BODY_LIMIT]
+            size = BODY_LIMIT
         entries = self._entries
+        kept = self.kept + size
         if len(entries) == entries.maxlen:  # the append below drops the oldest
-            self.kept -= len(entries[0].body)
-            self._bodied = max(self._bodied - 1, 0)
+            kept -= len(entries[0].body)
+            if self._bodied:
+                self._bodied -= 1
         entries.append(obs)
-        self.kept += len(obs.body)
-        if self.kept > self.body_bytes:
+        self.kept = kept
+        if kept > self.body_bytes:
             self._trim()
 
     def _trim(self) -> None:

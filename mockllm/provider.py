@@ -27,6 +27,7 @@ the engine imports this module, and :mod:`mockllm.boundary` turns its answers in
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -91,6 +92,11 @@ class Provider:
     enforces_limits: ClassVar[bool] = True
     #: Header that carries a fresh request id on every answer, errors included (None: none).
     request_id_header: ClassVar[str | None] = None
+
+    @functools.cached_property
+    def request_id_raw(self) -> bytes:
+        """:attr:`request_id_header` as the raw header name (encoded once, not per answer)."""
+        return (self.request_id_header or "").encode("latin-1")
 
     # -- errors ---------------------------------------------------------------------------
 

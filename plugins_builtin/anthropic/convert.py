@@ -80,11 +80,13 @@ def to_neutral(
         provider="anthropic",
         model=req.model,
         messages=_messages(req),
-        tools=[ToolDef(t.name, t.description, t.input_schema) for t in req.tools or ()],
+        # Guarded, so a request without tools or stop sequences runs no comprehension.
+        tools=[ToolDef(t.name, t.description, t.input_schema) for t in req.tools]
+        if req.tools else [],
         max_tokens=max_tokens,
         min_tokens=req.min_tokens,
         ignore_eos=req.ignore_eos,
-        stop=[s for s in req.stop_sequences or () if s],
+        stop=[s for s in req.stop_sequences if s] if req.stop_sequences else [],
         stream=req.stream,
         thinking=thinking,
         thinking_budget=budget,

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError, Endpoint
+from mockllm.endpoint import is_large
 from mockllm.engine.schema import ModelConfig
+from mockllm.responses import JsonBytes
 from plugins_builtin.anthropic import capabilities, convert, render
 from plugins_builtin.anthropic.wire import (
     MessagesRequest,
@@ -51,7 +53,9 @@ class Messages(AnthropicEndpoint):
         capabilities.check(req, model)
         max_tokens = convert.check_generation(req)
         neutral = convert.to_neutral(req, "anthropic.messages", self.headers(request), max_tokens)
-        plan = await self.make_plan(request, neutral, body)
+        # Planned here, without a coroutine, unless it is large (make_plan: off the loop).
+        plan = (await self.make_plan(request, neutral, body) if is_large(neutral, body)
+                else self.plan(request, neutral, body))
         msg_id = render.new_id("msg")
         omit = req.thinking is not None and req.thinking.display == "omitted"
         if req.stream:
@@ -59,8 +63,7 @@ class Messages(AnthropicEndpoint):
             frames = self.with_fault(render.stream(plan, msg_id, omit), plan)
             return self.transport("sse-events").stream(frames, pacing=plan.pacing)
         await self.wait_for(plan)
-        return Response(encoder.encode(render.message(plan, msg_id, omit)),
-                        media_type="application/json")
+        return JsonBytes(encoder.encode(render.message(plan, msg_id, omit)))
 
 
 class CountTokens(AnthropicEndpoint):

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import Frame
+from mockllm.endpoint import is_large
 from mockllm.engine import Message, NeutralRequest, Plan, ToolDef
 from mockllm.engine.plan import Choice
 from mockllm.engine.request import ToolCallIn
@@ -280,7 +281,9 @@ class Chat(OpenAIEndpoint):
         if model.capabilities is not None:
             _check_capabilities(req, model)
         neutral = to_neutral(req, self.headers(request), model)
-        plan = await self.make_plan(request, neutral, body)
+        # Planned here, without a coroutine, unless it is large (make_plan: off the loop).
+        plan = (await self.make_plan(request, neutral, body) if is_large(neutral, body)
+                else self.plan(request, neutral, body))
         cid, created = wire.new_id("chatcmpl-"), wire.now()
         top = (req.top_logprobs or 0) if req.logprobs else None
         tier = served_tier(req.service_tier)

@@ -13,7 +13,10 @@ import msgspec
 SCOPE_KEY = "mockllm.observation"
 
 
-class Observation(msgspec.Struct):
+class Observation(msgspec.Struct, gc=False):
+    """``gc=False``: only scalars and bytes, so no cycle can go through one, and the journal's
+    thousand kept ones are not walked by every garbage collection."""
+
     endpoint: str
     start: float
     model: str | None = None

@@ -17,11 +17,11 @@ from mockllm.engine import jsonschema
 from mockllm.engine.behaviour import Behaviour, natural_length, reasoning_length
 from mockllm.engine.behaviour import arguments as behaviour_arguments
 from mockllm.engine.extend import NONE, ExtensionError, Extensions, Responder
-from mockllm.engine.plan import Choice, ToolCall
+from mockllm.engine.plan import Choice, ToolCall, joined_from
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ErrorSpec, Generate, Respond, ToolCallSpec
 from mockllm.engine.template import Template
-from mockllm.engine.tokens import Tokenizer, cached_pieces, generate
+from mockllm.engine.tokens import Tokenizer, cached_pieces, generate, generation
 from mockllm.errors import ApiError
 from mockllm.faults import Fault
 from mockllm.ids import random_hex
@@ -204,8 +204,10 @@ class Answer:
             n, finish = budget, "length"  # ran into the limit
         else:
             finish = "stop"
-        pieces = generate(tok, n, seed)
-        return Choice(index, pieces, [], [], finish)  # type: ignore[arg-type]
+        source = generation(tok, n, seed)
+        choice = Choice(index, list(source.pieces), [], [], finish)  # type: ignore[arg-type]
+        joined_from(choice, source)  # a non-streamed answer's text, joined once per seed
+        return choice
 
     def _reasoning(self, req: NeutralRequest, tok: Tokenizer, seed: int) -> list[str]:
         if not req.thinking:

@@ -37,8 +37,8 @@ from mockllm.engine.prepare import derived, is_embedding, measure, prompt_tokens
 from mockllm.engine.quotas import Quotas
 from mockllm.engine.replies import render_reply
 from mockllm.engine.request import NeutralRequest
-from mockllm.engine.schema import ErrorSpec, Latency, ModelConfig, Rule
-from mockllm.engine.timing import Timing, TimingRuntime, build_pacing
+from mockllm.engine.schema import ErrorSpec, ModelConfig, Rule
+from mockllm.engine.timing import Timing, TimingRuntime
 from mockllm.engine.tokens import Tokenizer, Tokenizers
 from mockllm.engine.values import TemplateValues, no_values
 from mockllm.errors import ApiError
@@ -141,6 +141,7 @@ class Engine:
             ordered: list[str] = sorted(problems, key=_line_of)
             raise ConfigError(ordered)
         self.behaviour = Behaviour(config.defaults.tools)
+        self._default_latency = config.defaults.latency
         key = b"defaults:" + _key_encoder.encode(config.defaults.respond)
         self._keys.add(key)
         self._defaults_counter = self.counters.counter(key)
@@ -260,14 +261,18 @@ class Engine:
                 ctl.fault, action=self.ext.header_fault(ctl.fault.kind)))
         model = self.models.require(req.model)
         tok = self.tokenizers.get(model.tokenizer)
-        embedding = is_embedding(req)
+        embedding = bool(req.inputs) and not req.messages  # prepare.is_embedding
         prompt = "" if embedding else req.prompt_text()
         too_big = limits.prompt_error(req, [*req.inputs, req.query] if embedding else [prompt],
                                       bounds)
         if too_big is not None:  # before any tokenizing
             return Plan(model=model, rule=None, prompt_tokens=0, error=too_big)
-        measured = req.measured or measure(req, tok, prompt)  # measured off the loop if large
-        prompt_tokens, too_long = measured.prompt_tokens, measured.too_long
+        measured = req.measured  # measured off the loop if large
+        if measured is None and not embedding:  # most requests: no Measured to allocate
+            prompt_tokens = too_long = prompt_tokens_of(req, tok, prompt)
+        else:
+            measured = measured or measure(req, tok, prompt)
+            prompt_tokens, too_long = measured.prompt_tokens, measured.too_long
         plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
         provider = provider_for(req.provider)
         if provider.enforces_limits:
@@ -330,17 +335,12 @@ class Engine:
             plan.error = limits.output_error(req, total, bounds)
             if plan.error is not None:
                 return plan
-        latency = self._latency(rule, model)
-        assert self.timing is not None  # a config it could not compile raised above
-        plan.pacing = build_pacing(start, req, model, latency, prompt_tokens, plan.fault,
-                                   self.timing)
-        return plan
-
-    def _latency(self, rule: CompiledRule | None, model: ModelConfig) -> Latency:
         # The defaults' block stands for "no rule latency": timing.py then uses the model's.
-        if rule is not None and rule.latency is not None:
-            return rule.latency
-        return self.config.defaults.latency
+        latency = (rule.latency if rule is not None and rule.latency is not None
+                   else self._default_latency)
+        assert self.timing is not None  # a config it could not compile raised above
+        plan.pacing = self.timing.pacing(start, req, model, latency, prompt_tokens, plan.fault)
+        return plan
 
     def _vectors(self, plan: Plan, req: NeutralRequest, model: ModelConfig,
                  answer: Answer) -> None:

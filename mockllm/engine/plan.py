@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal, Protocol
 
 import msgspec
 
@@ -14,6 +14,11 @@ from mockllm.pacing import Pacing
 FinishReason = Literal["stop", "length", "tool_calls", "stop_sequence"]
 
 
+class HasText(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
 class ToolCall(msgspec.Struct):
     id: str
     name: str
@@ -22,8 +27,11 @@ class ToolCall(msgspec.Struct):
     pieces: list[str] = msgspec.field(default_factory=list)
 
 
-class Choice(msgspec.Struct):
-    """One answer. ``pieces`` are the text cut on token boundaries (one per streamed chunk)."""
+class Choice(msgspec.Struct, dict=True):
+    """One answer. ``pieces`` are the text cut on token boundaries (one per streamed chunk).
+
+    ``dict=True`` lets the engine attach the cached generation the pieces were copied from
+    (:func:`joined_from`), outside the fields: equality, encoding and repr ignore it."""
 
     index: int = 0
     pieces: list[str] = msgspec.field(default_factory=list)
@@ -31,10 +39,16 @@ class Choice(msgspec.Struct):
     tool_calls: list[ToolCall] = msgspec.field(default_factory=list)
     finish_reason: FinishReason = "stop"
     stop_sequence: str | None = None
+    #: (``pieces`` as it was, its length, the source whose ``text`` joins the same pieces):
+    #: set by :func:`joined_from`.
+    _source: ClassVar[tuple[list[str], int, HasText] | None] = None
 
     @property
     def text(self) -> str:
-        return "".join(self.pieces)
+        pieces, source = self.pieces, self._source
+        if source is not None and source[0] is pieces and source[1] == len(pieces):
+            return source[2].text
+        return "".join(pieces)
 
     @property
     def reasoning(self) -> str:
@@ -47,6 +61,12 @@ class Choice(msgspec.Struct):
         if self.tool_calls:
             n += sum(len(tc.pieces) for tc in self.tool_calls)
         return n
+
+
+def joined_from(choice: Choice, source: HasText) -> None:
+    """``source.text`` is ``"".join(choice.pieces)`` as they are now; ``choice.text`` uses it
+    while ``pieces`` stays that list at that length (the engine only ever cuts it)."""
+    choice.__dict__["_source"] = (choice.pieces, len(choice.pieces), source)
 
 
 class Plan(msgspec.Struct):

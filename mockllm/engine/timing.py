@@ -6,7 +6,7 @@ defaults'. Each of those blocks may name a ``profile`` from ``latency_profiles``
 block sets to non-default values override the profile's. The winning block is used whole.
 
 Every latency block of a config is compiled once (:class:`Timing`, built with the engine);
-:func:`build_pacing` does only a dict lookup, and draws samples when a model is random.
+:meth:`Timing.pacing` does only a dict lookup, and draws samples when a model is random.
 """
 
 from __future__ import annotations
@@ -359,20 +359,3 @@ def _load_problems(load: LoadConfig, where: str) -> list[tuple[str, str]]:
     return problems
 
 
-
-def build_pacing(
-    start: float,
-    req: NeutralRequest,
-    model: ModelConfig,
-    latency: Latency,
-    prompt_tokens: int,
-    fault: Fault | None,
-    timing: Timing,
-) -> Pacing | None:
-    """The schedule for one answer (None: no latency, load model or fault, so nothing to
-    wait for): the single place the engine asks for one.
-
-    ``latency`` is the matched rule's, else the defaults'; ``timing`` the compiled config
-    (the engine's).
-    """
-    return timing.pacing(start, req, model, latency, prompt_tokens, fault)

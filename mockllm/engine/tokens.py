@@ -62,11 +62,29 @@ class Tokenizers:
         return count(self.get(name), text)
 
 
+class Generated:
+    """A cached generation: its pieces, and their joined text once someone asks for it
+    (a non-streamed answer does on every request; a stream never does)."""
+
+    __slots__ = ("_text", "pieces")
+
+    def __init__(self, pieces: tuple[str, ...]) -> None:
+        self.pieces = pieces
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        text = self._text
+        if text is None:  # two threads may both join: the same text, no harm
+            text = self._text = "".join(self.pieces)
+        return text
+
+
 #: Configured answers cut into pieces; generated texts (seed, length); prompt token counts.
 #: Budgets are set from ``server.memory`` by :func:`budget`; keys hold the tokenizer itself
 #: so a collected tokenizer's id can never be mistaken for a new one's.
 PIECES: ByteLRU[tuple[int, Tokenizer, str], tuple[str, ...]] = ByteLRU(TEXT_CACHE_BYTES // 4)
-GENERATED: ByteLRU[tuple[int, Tokenizer, int, int], tuple[str, ...]] = ByteLRU(
+GENERATED: ByteLRU[tuple[int, Tokenizer, int, int], Generated] = ByteLRU(
     TEXT_CACHE_BYTES // 2)
 COUNTS: ByteLRU[tuple[int, Tokenizer, str], int] = ByteLRU(TEXT_CACHE_BYTES // 4)
 
@@ -99,15 +117,6 @@ def cached_pieces(tok: Tokenizer, text: str) -> list[str]:
 _COUNT_CACHE_CHARS = 8192
 
 
-def _cached_count(tok_id: int, tok: Tokenizer, text: str) -> int:
-    key = (tok_id, tok, text)
-    got = COUNTS.get(key)
-    if got is None:
-        got = len(tok.encode(text))
-        COUNTS.put(key, got, _STR + len(text))
-    return got
-
-
 def count(tok: Tokenizer, text: str) -> int:
     """Tokens in ``text``. Short texts are cached: load tests and CI repeat their prompts,
     and tokenising is the largest per-request cost of the engine."""
@@ -115,7 +124,12 @@ def count(tok: Tokenizer, text: str) -> int:
         return 0
     if len(text) > _COUNT_CACHE_CHARS:
         return len(tok.encode(text))
-    return _cached_count(id(tok), tok, text)
+    key = (id(tok), tok, text)
+    got = COUNTS.get(key)
+    if got is None:
+        got = len(tok.encode(text))
+        COUNTS.put(key, got, _STR + len(text))
+    return got
 
 
 def pieces(tok: Tokenizer, text: str) -> list[str]:
@@ -168,7 +182,7 @@ def _vocabulary(tok_id: int, tok: Tokenizer) -> tuple[str, ...]:
 _MIN_WORDS = 8
 
 
-def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> tuple[str, ...]:
+def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> Generated:
     key = (tok_id, tok, n, seed)
     got = GENERATED.get(key)
     if got is not None:
@@ -176,15 +190,22 @@ def _generated(tok_id: int, tok: Tokenizer, n: int, seed: int) -> tuple[str, ...
     words = _vocabulary(tok_id, tok)
     rng = random.Random(seed)
     if len(words) < _MIN_WORDS:
-        got = _pieces_of_words(tok, n, rng)
-        GENERATED.put(key, got, _pieces_size(got))
+        pieces = _pieces_of_words(tok, n, rng)
+        got = Generated(pieces)
+        GENERATED.put(key, got, _pieces_size(pieces) + _text_size(pieces))
         return got
     out = rng.choices(words, k=n)
     if out:
         out[0] = out[0][1:]
-    got = tuple(out)
-    GENERATED.put(key, got, 8 * n + _STR + 8)  # shared word objects: one pointer a token
+    got = Generated(tuple(out))
+    # Shared word objects: one pointer a token, plus the text a non-streamed answer joins.
+    GENERATED.put(key, got, 8 * n + _STR + 8 + _text_size(got.pieces))
     return got
+
+
+def _text_size(pieces: tuple[str, ...]) -> int:
+    """What the joined text of ``pieces`` will hold (counted up front, kept or not)."""
+    return _STR + sum(map(len, pieces))
 
 
 def _pieces_of_words(tok: Tokenizer, n: int, rng: random.Random) -> tuple[str, ...]:
@@ -204,4 +225,10 @@ def _pieces_of_words(tok: Tokenizer, n: int, rng: random.Random) -> tuple[str, .
 
 def generate(tok: Tokenizer, n: int, seed: int) -> list[str]:
     """``n`` token pieces of deterministic text for ``seed`` (cached: repeats are free)."""
-    return list(_generated(id(tok), tok, n, seed))
+    return list(_generated(id(tok), tok, n, seed).pieces)
+
+
+def generation(tok: Tokenizer, n: int, seed: int) -> Generated:
+    """:func:`generate`'s cached entry itself (read-only: copy its pieces before changing
+    them), whose ``text`` is joined once for every answer that sends it whole."""
+    return _generated(id(tok), tok, n, seed)

@@ -62,7 +62,8 @@ class Messages(AnthropicEndpoint):
             # A mid-stream ``error`` fault ends it with the API's ``event: error``.
             frames = self.with_fault(render.stream(plan, msg_id, omit), plan)
             return self.transport("sse-events").stream(frames, pacing=plan.pacing)
-        await self.wait_for(plan)
+        if plan.pacing is not None:  # else nothing to wait for, and no coroutine to make
+            await self.wait_for(plan)
         return JsonBytes(encoder.encode(render.message(plan, msg_id, omit)))
 
 

@@ -98,7 +98,9 @@ def blocks(plan: Plan, choice: Choice, omit_thinking: bool = False) -> list[Cont
         out.append(ThinkingBlock("" if omit_thinking else choice.reasoning, sig))
     if choice.pieces or not (choice.tool_calls or choice.reasoning_pieces):
         out.append(TextBlock(choice.text))
-    out.extend(ToolUseBlock(tool_use_id(tc), tc.name, _input(tc)) for tc in choice.tool_calls)
+    if choice.tool_calls:  # guarded: an answer without tools runs no generator
+        out.extend(ToolUseBlock(tool_use_id(tc), tc.name, _input(tc))
+                   for tc in choice.tool_calls)
     return out
 
 

@@ -9,6 +9,7 @@ chunk (``choices: []``) when ``stream_options.include_usage`` asks for it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -16,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import Frame
-from mockllm.endpoint import is_large
+from mockllm.endpoint import OFF_LOOP_VALUES, is_large
 from mockllm.engine import Message, NeutralRequest, Plan, ToolDef
 from mockllm.engine.plan import Choice
 from mockllm.engine.request import ToolCallIn
 from mockllm.engine.schema import ModelConfig
+from mockllm.responses import JsonBytes
 
 from . import capabilities, errors, reasoning, tool_choice, wire
 from .base import OpenAIEndpoint, known_fields
@@ -154,7 +156,7 @@ def to_neutral(req: ChatRequest, headers: dict[str, str], model: ModelConfig) ->
         provider="openai",
         model=req.model,
         messages=[_message(m) for m in req.messages],
-        tools=_tools(req.tools),
+        tools=_tools(req.tools) if req.tools else [],
         max_tokens=req.max_completion_tokens or req.max_tokens,
         min_tokens=req.min_tokens,
         ignore_eos=req.ignore_eos,
@@ -196,9 +198,10 @@ def _tool_calls(c: Choice) -> list[ToolCallOut] | UnsetType:
     return [ToolCallOut(tc.id, ToolCallFunction(tc.name, tc.arguments)) for tc in c.tool_calls]
 
 
-def completion(cid: str, created: int, plan: Plan, top: int | None, tier: str = "default"
-               ) -> ChatCompletion:
-    """The non-streamed answer; ``top`` is None without ``logprobs``, else ``top_logprobs``."""
+def completion(cid: str, created: int, plan: Plan, top: int | None, tier: str = "default",
+               usage: Usage | None = None) -> ChatCompletion:
+    """The non-streamed answer; ``top`` is None without ``logprobs``, else ``top_logprobs``
+    (``usage``: the plan's, when the caller has it already)."""
     choices = []
     for c in plan.choices:
         content = c.text if c.pieces or not c.tool_calls else None
@@ -207,8 +210,8 @@ def completion(cid: str, created: int, plan: Plan, top: int | None, tier: str = 
         if c.tool_calls:
             message.tool_calls = _tool_calls(c)
         choices.append(ChatChoice(c.index, message, logprobs, FINISH[c.finish_reason]))
-    return ChatCompletion(cid, created, plan.model.id, choices, plan_usage(plan),
-                          service_tier=tier)
+    return ChatCompletion(cid, created, plan.model.id, choices,
+                          plan_usage(plan) if usage is None else usage, service_tier=tier)
 
 
 class ChunkWriter:
@@ -294,7 +297,11 @@ class Chat(OpenAIEndpoint):
             plan.hide_reasoning()  # chat never shows it
             return self.transport("sse").stream(self.with_fault(frames, plan),
                                                 pacing=plan.pacing)
-        await self.wait_for(plan)
-        values = plan.completion_tokens * (top + 1 if top is not None else 1)
-        return await self.build(
-            lambda: wire.json_response(completion(cid, created, plan, top, tier)), values)
+        if plan.pacing is not None:  # else nothing to wait for, and no coroutine to make
+            await self.wait_for(plan)
+        usage = plan_usage(plan)
+        values = usage.completion_tokens * (top + 1 if top is not None else 1)
+        answer = partial(completion, cid, created, plan, top, tier, usage)
+        if values > OFF_LOOP_VALUES:
+            return wire.json_response(await self.build(answer, values))
+        return JsonBytes(encoder.encode(answer()))  # most answers: no coroutine to build it

@@ -140,7 +140,7 @@ def chat_bill(req: ChatRequest) -> Billed:
         bill.tools(req.model, ((t.function.name, t.function.description or "",
                                 t.function.parameters or {})
                                for t in req.tools if t.function is not None))
-    return bill.billed()
+    return Billed(bill.texts, bill.fixed)
 
 
 def neutral_bill(model: str, messages: Iterable[Message], tools: Iterable[ToolDef]) -> Billed:

@@ -4,7 +4,7 @@ commands off a read buffer (:mod:`mockllm.state.embedded`, ``--workers``' store)
 
 from __future__ import annotations
 
-__all__ = ["pack", "parse_commands"]
+__all__ = ["pack", "pack_many", "parse_commands"]
 
 
 def pack(*args: bytes) -> bytes:
@@ -12,6 +12,14 @@ def pack(*args: bytes) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for a in args:
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def pack_many(name: bytes, key: bytes, values: list[bytes]) -> bytes:
+    """``NAME KEY VALUE...`` (a journal batch's RPUSH) in RESP2."""
+    out = [b"*%d\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(values) + 2, len(name), name,
+                                                    len(key), key)]
+    out += [b"$%d\r\n%s\r\n" % (len(v), v) for v in values]
     return b"".join(out)
 
 

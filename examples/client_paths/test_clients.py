@@ -2,8 +2,8 @@
 serve` on its embedded default config, with no rule written for any of them.
 
 Run by `tox -e clients` (openai < 3: instructor, llama-index-llms-openai and the rest) and
-`tox -e clients-agents` (openai-agents, which needs openai >= 3); a library missing from the
-venv is skipped, so each env runs the paths it can install.
+`tox -e clients-agents` (openai-agents and pydantic-ai, which need openai >= 3); a library
+missing from the venv is skipped, so each env runs the paths it can install.
 """
 
 from __future__ import annotations
@@ -171,25 +171,14 @@ def test_pydantic_ai_structured_output(live: LiveServer) -> None:
     assert isinstance(out.output, Weather)
 
 
-def test_pydantic_ai_anthropic_tool(live: LiveServer) -> None:
+def test_pydantic_ai_anthropic_structured_output(live: LiveServer) -> None:
     need("pydantic_ai")
     from pydantic_ai import Agent
     from pydantic_ai.models.anthropic import AnthropicModel
     from pydantic_ai.providers.anthropic import AnthropicProvider
 
-    anthropic = need("anthropic")
-    # pydantic-ai's own HTTP client is an httpx one, which anthropic 2.x (on httpx2) refuses:
-    # hand it the SDK's client instead.
-    client = anthropic.AsyncAnthropic(base_url=live.url, api_key=KEY)
-    model = AnthropicModel(CLAUDE, provider=AnthropicProvider(anthropic_client=client))
-    try:
-        out = Agent(model, output_type=Weather).run_sync("Weather in Paris?")
-    except TypeError as exc:
-        # pydantic-ai 2.31 builds anthropic 2.x's BetaMessageParam (now a Union) by calling
-        # it: it fails in the client before any request is sent.
-        if "Cannot instantiate typing.Union" not in str(exc):
-            raise
-        pytest.skip(f"pydantic-ai cannot drive this anthropic SDK: {exc}")
+    model = AnthropicModel(CLAUDE, provider=AnthropicProvider(base_url=live.url, api_key=KEY))
+    out = Agent(model, output_type=Weather).run_sync("Weather in Paris?")
     assert isinstance(out.output, Weather)
 
 

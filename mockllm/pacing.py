@@ -85,6 +85,13 @@ class Pacing:
         the stream ends when the whole answer would have."""
         self.hidden = tokens
 
+    def closing_due(self, sent: int) -> float | None:
+        """When the frames after the last token frame may go, if later than at once: a
+        stream that sent no token frame (all its tokens hidden, as in an answer cut by the
+        limit inside its reasoning) ends when its last hidden token is due, as the whole
+        answer waits (:meth:`wait_total`)."""
+        return self.due(-1) if sent == 0 and self.hidden else None
+
     def due(self, i: int) -> float:
         """When token frame ``i`` (0-based, counting only frames sent) is due."""
         i += self.hidden
@@ -105,7 +112,7 @@ class Pacing:
     def total(self, tokens: int) -> float:
         """Seconds from ``start`` until the last of ``tokens`` tokens (hidden ones
         included) is due."""
-        return self.due(max(tokens - 1 - self.hidden, 0)) - self.start
+        return self.due(max(tokens - 1, 0) - self.hidden) - self.start
 
     async def acquire(self) -> None:
         """Wait for this request's load-model slot (at once without a load model)."""
@@ -149,7 +156,8 @@ class Pacing:
             return
         await self.acquire()
         try:
-            await self.wait(max(tokens - 1 - self.hidden, 0))
+            # the last token's index among all (a negative frame index when all are hidden)
+            await self.wait(max(tokens - 1, 0) - self.hidden)
         finally:
             self.release()
 

@@ -46,7 +46,7 @@ class Pump:
 
     __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
                  "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
-                 "blocked", "done", "call_at", "stopped", "flushed")
+                 "blocked", "done", "call_at", "stopped", "flushed", "closing")
 
     def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
                  terminator: bytes, send: Send, pacing: Pacing, *,
@@ -72,6 +72,7 @@ class Pump:
         self.call_at: CallAt | None = None
         self.stopped = False
         self.flushed = 0  # frames written so far
+        self.closing = True  # the closing frames may still have to wait (Pacing.closing_due)
 
     async def run(self) -> None:
         """Send the whole stream; returns after the last write (or raises what failed)."""
@@ -157,6 +158,13 @@ class Pump:
                 held.clear()
             ready.append(encode(frame))
             dues.append(due)
+        if self.closing:
+            self.closing = False
+            closing = self.pacing.closing_due(self.tokens)
+            if closing is not None and closing > clock():
+                if ready:
+                    self._flush(True)
+                return closing
         terminator = self.terminator
         if terminator:
             held.append(terminator)

@@ -261,6 +261,9 @@ class StreamResponse(Response):
                 pending.clear()
             if not await out(encode(frame)):
                 return False
+        closing = pacing.closing_due(tokens)
+        if closing is not None and closing > clock():
+            await pacing.scheduler.sleep_until(closing)
         for body in pending:
             if not await out(body):
                 return False

@@ -128,3 +128,86 @@ def test_gemini_hides_thoughts_unless_included(server: LiveServer, spy: Spy, inc
         model="gemini-2.5-flash", contents="think it over", config=config))
     assert text.endswith("Done thinking.")
     assert spy.first_token_s() == first
+
+
+# -- an answer that is all hidden reasoning ----------------------------------------------
+# Cut by the limit inside its reasoning, it has no token frame to wait for: the frames that
+# close it (finish reason, usage) must still wait until its last hidden token is due, as the
+# whole answer does. Checked by the moment the stream's first write was handed to the server
+# against that deadline (the scheduler never fires before a deadline), not by timing it.
+
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Pacing, float]]:
+    """(pacing, clock reading) of every write a paced stream makes."""
+    import mockllm.pump
+
+    made: list[tuple[Pacing, float]] = []
+    flush = mockllm.pump.Pump._flush
+
+    def recorded(self: mockllm.pump.Pump, more: bool) -> None:
+        made.append((self.pacing, self.pacing.clock()))
+        flush(self, more)
+
+    monkeypatch.setattr(mockllm.pump.Pump, "_flush", recorded)
+    return made
+
+
+def held_until_the_reasoning_is_due(writes: list[tuple[Pacing, float]], tokens: int) -> None:
+    """The stream's first write went out once all ``tokens`` (hidden) were due."""
+    (pacing, first), *_ = writes
+    due = pacing.closing_due(0)
+    assert due is not None and due - pacing.start == pytest.approx(TTFT + (tokens - 1) * ITL)
+    assert first >= due
+    writes.clear()
+
+
+def test_chat_stream_of_reasoning_only_waits_for_it(server: LiveServer, spy: Spy,
+                                                    writes: list[tuple[Pacing, float]]) -> None:
+    o = openai.OpenAI(base_url=server.openai_url, api_key="k", max_retries=0)
+    # (the stream helper raises LengthFinishReasonError on such an answer: read the chunks)
+    chunks = list(o.chat.completions.create(
+        model="o4-mini", messages=THINK, max_completion_tokens=10, stream=True,  # type: ignore[arg-type]
+        stream_options={"include_usage": True}))
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    assert not "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    usage = chunks[-1].usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == 10
+    held_until_the_reasoning_is_due(writes, 10)
+
+
+def test_responses_stream_of_reasoning_only_waits_for_it(
+        server: LiveServer, spy: Spy, writes: list[tuple[Pacing, float]]) -> None:
+    o = openai.OpenAI(base_url=server.openai_url, api_key="k", max_retries=0)
+    with o.responses.stream(model="o4-mini", input="think it over", max_output_tokens=16,
+                            reasoning={"effort": "low"}) as s:  # 16: the API's least
+        # it ends with response.incomplete, which get_final_response does not take
+        (final,) = [e.response for e in s if e.type == "response.incomplete"]
+    assert final.status == "incomplete" and final.output_text == ""
+    assert final.usage is not None and final.usage.output_tokens_details.reasoning_tokens == 16
+    held_until_the_reasoning_is_due(writes, 16)
+
+
+def test_gemini_stream_of_thoughts_only_waits_for_them(
+        server: LiveServer, spy: Spy, writes: list[tuple[Pacing, float]]) -> None:
+    from google.genai import types
+
+    g = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=server.url))
+    config = types.GenerateContentConfig(max_output_tokens=10, thinking_config=types.ThinkingConfig(
+        thinking_budget=1024))
+    chunks = list(g.models.generate_content_stream(model="gemini-2.5-flash",
+                                                   contents="think it over", config=config))
+    assert chunks[-1].candidates and chunks[-1].candidates[0].finish_reason == "MAX_TOKENS"
+    assert chunks[-1].usage_metadata and chunks[-1].usage_metadata.thoughts_token_count == 10
+    held_until_the_reasoning_is_due(writes, 10)
+
+
+def test_a_whole_answer_of_hidden_tokens_waits_for_the_last_one() -> None:
+    p = Pacing(10.0, TTFT, ITL)
+    p.hide(10)
+    assert p.closing_due(0) == pytest.approx(10.0 + TTFT + 9 * ITL)
+    assert p.closing_due(1) is None  # a token frame was sent: the closing frames go with it
+    assert p.total(10) == pytest.approx(TTFT + 9 * ITL) == Pacing(10.0, TTFT, ITL).total(10)
+    assert Pacing(10.0, TTFT, ITL).closing_due(0) is None  # nothing hidden

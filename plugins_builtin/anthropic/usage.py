@@ -12,7 +12,10 @@ default registry) stands in for it and the template around the text is approxima
   long edge, at most 1,600 (Anthropic's vision page). An image without inline data (a URL
   source) is never fetched and is billed as 1092x1092 (1,590 tokens, the largest square).
 
-``count_tokens`` and ``usage.input_tokens`` both come from here, so they always agree.
+``count_tokens`` and ``usage.input_tokens`` both come from here, so they always agree, and
+so does Bedrock's Converse for a Claude model (``plugins_builtin.bedrock.usage`` maps its
+blocks onto the same template with :func:`template`, :func:`tools_overhead`,
+:func:`tool_text` and :func:`image_tokens`).
 """
 
 from __future__ import annotations
@@ -37,12 +40,34 @@ def image_tokens(width: int, height: int) -> int:
     return min(IMAGE_MAX_TOKENS, (w * h + 749) // 750)
 
 
-def _image(source: Any) -> int:
-    size = None
-    if isinstance(source, dict) and source.get("type") == "base64":
-        size = imagesize.from_base64(str(source.get("data") or ""))
+def base64_image_tokens(data: str | None) -> int:
+    """An image sent inline (``data``, base64) or, with None, by reference (never fetched)."""
+    size = imagesize.from_base64(data) if data is not None else None
     w, h = size or URL_IMAGE
     return image_tokens(w, h)
+
+
+def template(turns: int, system: bool) -> int:
+    """The role markers of ``turns`` messages and a system prompt, and the reply priming."""
+    return REPLY_PRIMING + PER_TURN * (turns + system)
+
+
+def tools_overhead(choice: str) -> int:
+    """The tool-use system prompt for a ``tool_choice`` type (``auto``, ``none``, ``any``,
+    ``tool``)."""
+    return TOOLS_FORCED if choice in ("any", "tool") else TOOLS_AUTO
+
+
+def tool_text(name: str, description: str | None, input_schema: Any) -> str:
+    """A tool definition as counted: its JSON (name, description, input_schema)."""
+    return encoder.encode({"name": name, "description": description,
+                           "input_schema": input_schema}).decode()
+
+
+def _image(source: Any) -> int:
+    if isinstance(source, dict) and source.get("type") == "base64":
+        return base64_image_tokens(str(source.get("data") or ""))
+    return base64_image_tokens(None)
 
 
 def _blocks(blocks: list[Block], texts: list[str]) -> int:
@@ -67,24 +92,19 @@ def _blocks(blocks: list[Block], texts: list[str]) -> int:
 
 def messages_bill(req: MessagesRequest) -> Billed:
     texts: list[str] = []
-    fixed = REPLY_PRIMING
     system = req.system
+    fixed = template(len(req.messages), bool(system))
     if system:
-        fixed += PER_TURN
         if isinstance(system, str):
             texts.append(system)
         else:
             fixed += _blocks(system, texts)
     for m in req.messages:
-        fixed += PER_TURN
         if isinstance(m.content, str):
             texts.append(m.content)
         else:
             fixed += _blocks(m.content, texts)
     if req.tools:
-        choice = (req.tool_choice or {}).get("type", "auto")
-        fixed += TOOLS_FORCED if choice in ("any", "tool") else TOOLS_AUTO
-        for t in req.tools:
-            texts.append(encoder.encode({"name": t.name, "description": t.description,
-                                         "input_schema": t.input_schema}).decode())
+        fixed += tools_overhead((req.tool_choice or {}).get("type", "auto"))
+        texts.extend(tool_text(t.name, t.description, t.input_schema) for t in req.tools)
     return Billed(texts, fixed)

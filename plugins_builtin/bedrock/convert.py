@@ -20,7 +20,7 @@ from mockllm.engine.models import ModelRegistry
 from mockllm.engine.request import Message, NeutralRequest, ToolCallIn, ToolDef
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
-from plugins_builtin.bedrock import reasoning
+from plugins_builtin.bedrock import reasoning, usage
 from plugins_builtin.bedrock.wire import (
     OPAQUE_BLOCKS,
     ContentBlock,
@@ -100,6 +100,7 @@ def to_neutral(req: ConverseRequest, endpoint: str, model: ModelConfig,
         stop=[s for s in (inference.stop_sequences or ()) if s] if inference else [],
         stream=stream,
         headers=dict(headers),
+        billed=usage.bill(req, model),
     )
     reasoning.apply(neutral, req, model)
     if req.tool_config is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.schema import ModelConfig
 from mockllm.errors import ApiError
+from plugins_builtin.bedrock import usage
 from plugins_builtin.bedrock.wire import ConverseRequest
 
 _MIN_BUDGET = 1024
@@ -37,7 +38,7 @@ def fields(req: ConverseRequest) -> dict[str, Any]:
 def apply(neutral: NeutralRequest, req: ConverseRequest, model: ModelConfig) -> None:
     """Set ``thinking``, its budget and effort on ``neutral`` from the request's fields."""
     extra = fields(req)
-    family = model.id.split(".", 1)[0]
+    family = usage.family(model)
     if family == "anthropic":
         _claude(neutral, req, extra, model)
     elif family == "amazon" and "reasoningConfig" in extra:

@@ -87,7 +87,7 @@ def test_current_claude_models_accept_128k_max_tokens(claude: anthropic.Anthropi
 
 
 @pytest.mark.parametrize("model", ["claude-opus-4-8", "claude-opus-5-5", "claude-sonnet-5-5",
-                                   "claude-haiku-5-5"])
+                                   "claude-haiku-5-5", "claude-opus-5", "claude-fable-5-1"])
 def test_claude_4_7_and_later_refuse_manual_thinking(claude: anthropic.Anthropic,
                                                      model: str) -> None:
     with pytest.raises(anthropic.BadRequestError) as err:
@@ -137,7 +137,10 @@ def test_opus_5_5_thinking_cannot_be_disabled(claude: anthropic.Anthropic) -> No
                                thinking={"type": "disabled"})
 
 
-@pytest.mark.parametrize("model", ["claude-sonnet-5-5", "claude-opus-5-5"])
+# Fable 5.1 (and Mythos 5.1, its twin): Opus 5.5's page says its forced-tool error "also
+# applies on Claude Fable 5.1".
+@pytest.mark.parametrize("model", ["claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1",
+                                   "claude-mythos-5-1"])
 @pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "get_weather"}])
 def test_forced_tool_use_is_refused_where_the_model_refuses_it(
         claude: anthropic.Anthropic, model: str, choice: Any) -> None:
@@ -149,10 +152,20 @@ def test_forced_tool_use_is_refused_where_the_model_refuses_it(
     assert auto.stop_reason in ("end_turn", "tool_use")
 
 
-def test_forced_tool_use_works_where_the_model_allows_it(claude: anthropic.Anthropic) -> None:
-    out = claude.messages.create(model="claude-haiku-5-5", max_tokens=200, messages=HI,
+@pytest.mark.parametrize("model", ["claude-haiku-5-5", "claude-opus-5"])
+def test_forced_tool_use_works_where_the_model_allows_it(claude: anthropic.Anthropic,
+                                                         model: str) -> None:
+    # (Opus 5: forced tool use is one of Opus 5.5's breaking changes "for code running on
+    # Claude Opus 5")
+    out = claude.messages.create(model=model, max_tokens=200, messages=HI,
                                  tools=[TOOL], tool_choice={"type": "any"})
     assert out.stop_reason == "tool_use"
+
+
+def test_opus_5_thinking_can_be_disabled(claude: anthropic.Anthropic) -> None:
+    out = claude.messages.create(model="claude-opus-5", max_tokens=4096, messages=HI,
+                                 thinking={"type": "disabled"})
+    assert [b.type for b in out.content] == ["text"]
 
 
 def test_count_tokens_refuses_what_messages_refuses(claude: anthropic.Anthropic) -> None:
@@ -187,12 +200,18 @@ def test_a_custom_model_without_capabilities_refuses_nothing(tmp_path: Any) -> N
 
 # Ids the SDKs list that the registry gained (docs/models.md gives each figure's source).
 NEW_LIMITS = [("claude-fable-5", 128000), ("claude-mythos-5", 128000),
+              ("claude-opus-5", 128000), ("claude-fable-5-1", 128000),
+              ("claude-mythos-5-1", 128000), ("claude-mythos-5-2", 128000),
               ("claude-opus-4-7", 128000), ("claude-opus-4-6", 128000),
               ("claude-sonnet-4-6", 64000)]
 NEW_OPENAI = [("gpt-5", 128000), ("gpt-5-mini-2025-08-07", 128000), ("gpt-5-nano", 128000),
               ("gpt-4.1-mini", 32768), ("gpt-4.1-nano-2025-04-14", 32768), ("o3", 100000),
               ("o3-mini", 100000), ("o1-2024-12-17", 100000), ("gpt-4-turbo", 4096),
-              ("gpt-4", 8192), ("gpt-3.5-turbo", 4096)]
+              ("gpt-4", 8192), ("gpt-3.5-turbo", 4096),
+              ("gpt-6.2-astra", 128000), ("gpt-6-astra", 128000), ("gpt-6.1-terra", 128000),
+              ("gpt-6-sol", 128000), ("gpt-6-luna", 128000), ("gpt-5.6-sol", 128000),
+              ("gpt-5.6", 128000), ("gpt-5.6-terra", 128000), ("gpt-5.6-luna", 128000),
+              ("gpt-5.4", 128000), ("gpt-5.2-2025-12-11", 128000), ("gpt-5.1", 128000)]
 
 
 @pytest.mark.parametrize("model, limit", NEW_LIMITS)
@@ -204,11 +223,14 @@ def test_added_claude_models_and_their_output_limits(claude: anthropic.Anthropic
         claude.messages.create(model=model, max_tokens=limit + 1, messages=HI, timeout=60)
 
 
-def test_fable_5_thinks_only_adaptively(claude: anthropic.Anthropic) -> None:
+@pytest.mark.parametrize("model", ["claude-fable-5", "claude-fable-5-1", "claude-mythos-5-1",
+                                   "claude-mythos-5-2"])
+def test_fable_and_mythos_think_only_adaptively(claude: anthropic.Anthropic,
+                                                model: str) -> None:
     for kind in ("disabled", "enabled"):
         thinking: Any = {"type": kind, **({"budget_tokens": 1024} if kind == "enabled" else {})}
         with pytest.raises(anthropic.BadRequestError, match=f"thinking.type.{kind}"):
-            claude.messages.create(model="claude-fable-5", max_tokens=4096, messages=HI,
+            claude.messages.create(model=model, max_tokens=4096, messages=HI,
                                    thinking=thinking)
 
 
@@ -237,3 +259,21 @@ def test_o_series_reasons_by_default_and_gpt_5_refuses_effort_none(oai: openai.O
     with pytest.raises(openai.BadRequestError, match="'minimal', 'low', 'medium', and 'high'"):
         oai.chat.completions.create(model="gpt-5", messages=HI, reasoning_effort="none")
 
+
+
+@pytest.mark.parametrize("model, refused, accepted", [
+    ("gpt-6-astra", "none", "max"),     # OpenAI's models page: low..max
+    ("gpt-6.2-astra", "none", "max"),
+    ("gpt-6-sol", "minimal", "none"),   # none..max
+    ("gpt-5.6-terra", "minimal", "max"),
+    ("gpt-5.4", "max", "xhigh"),        # none..xhigh
+    ("gpt-5.2", "max", "none"),
+    ("gpt-5.1", "xhigh", "none"),       # none, low, medium, high
+])
+def test_added_openai_models_take_their_reasoning_efforts(oai: openai.OpenAI, model: str,
+                                                          refused: str, accepted: str) -> None:
+    with pytest.raises(openai.BadRequestError, match=f"does not support '{refused}'"):
+        oai.chat.completions.create(model=model, messages=HI,
+                                    reasoning_effort=refused)  # type: ignore[arg-type]
+    assert oai.chat.completions.create(model=model, messages=HI,
+                                       reasoning_effort=accepted).choices  # type: ignore[arg-type]

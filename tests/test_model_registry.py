@@ -277,3 +277,15 @@ def test_added_openai_models_take_their_reasoning_efforts(oai: openai.OpenAI, mo
                                     reasoning_effort=refused)  # type: ignore[arg-type]
     assert oai.chat.completions.create(model=model, messages=HI,
                                        reasoning_effort=accepted).choices  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model, reasons", [
+    ("gpt-6.2-sol", True), ("gpt-6-astra", True),  # effort none is refused: it always reasons
+    ("gpt-6-sol", True), ("gpt-6-luna", True),     # default medium
+    ("gpt-5.4", False),  # "none (default)" (replicate's GPT-5.4 page)
+])
+def test_which_new_openai_models_reason_by_default(oai: openai.OpenAI, model: str,
+                                                   reasons: bool) -> None:
+    out = oai.chat.completions.create(model=model, messages=HI)
+    assert out.usage is not None and out.usage.completion_tokens_details is not None
+    assert (out.usage.completion_tokens_details.reasoning_tokens > 0) is reasons

@@ -50,6 +50,22 @@ def test_root_says_ollama_is_running(server: LiveServer) -> None:
         assert http.get("/api/version").json() == {"version": "0.13.0"}
 
 
+def test_another_method_on_root_is_ollamas_405(server: LiveServer) -> None:
+    # Real Ollama (gin with HandleMethodNotAllowed, since 0.6.6) answers POST / with 405
+    # "405 method not allowed" and an Allow header; in Ollama's envelope here, not OpenAI's.
+    with httpx.Client(base_url=server.url) as http:
+        r = http.post("/", json={"model": "qwen3"})
+        wrong = http.get("/api/chat")
+    assert r.status_code == 405 and r.json() == {"error": "405 method not allowed"}
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "HEAD"}
+    assert wrong.status_code == 405 and wrong.json() == {"error": "405 method not allowed"}
+    client = ollama.Client(host=server.url)
+    with pytest.raises(ollama.ResponseError) as err:  # the client's own request path
+        client._request_raw("POST", "/", json={})  # noqa: SLF001 - no public call for it
+    client.close()
+    assert err.value.error == "405 method not allowed" and err.value.status_code == 405
+
+
 def test_ps_lists_what_keep_alive_keeps_loaded(client: ollama.Client) -> None:
     assert client.ps().models == []
     before = datetime.now(UTC)

@@ -31,7 +31,14 @@ class Ollama(Provider):
                         fault.message or "an error was encountered while running the model")
 
     def claims(self, path: str, headers: Mapping[str, str]) -> bool:
-        return path.startswith("/api/")
+        # "/" too: only Ollama routes it (GET and HEAD answer "Ollama is running").
+        return path.startswith("/api/") or path == "/"
+
+    def method_not_allowed(self, method: str, path: str) -> ApiError:
+        # Ollama (0.6.6 on, gin's HandleMethodNotAllowed) answers a known path's other
+        # methods with gin's 405 and its words; the envelope stays Ollama's, which the
+        # ollama client reads the same way (ResponseError("405 method not allowed")).
+        return ApiError(405, "405 method not allowed")
 
 
 OLLAMA = register_provider(Ollama())

@@ -261,3 +261,33 @@ def test_mid_stream_error_fault_raises_api_error_in_the_sdk(
             "model": "gpt-4o", "prompt": "boom", "stream": True})
         assert raw.text.endswith('"code":"server_error"}}\n\n') or '"error"' in raw.text
         assert "[DONE]" not in raw.text
+
+
+_CALL = {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "call_1", "type": "function", "function": {"name": "look", "arguments": "{}"}}]}
+
+
+@pytest.mark.parametrize("messages, param, words", [
+    # An empty id is given, so not "missing": it answers no call, as the API compares it.
+    ([*MSG, _CALL, {"role": "tool", "tool_call_id": "", "content": "x"}], "messages.[1].role",
+     "The following tool_call_ids did not have response messages: call_1"),
+    ([*MSG, {"role": "tool", "tool_call_id": "", "content": "x"}], "messages.[1].role",
+     "messages with role 'tool' must be a response to a preceeding message with 'tool_calls'"),
+    ([*MSG, _CALL, *MSG], "messages.[1].role", "did not have response messages: call_1"),
+])
+def test_tool_messages_must_answer_the_calls_before_them(
+        server: LiveServer, messages: list[dict[str, object]], param: str, words: str) -> None:
+    with openai.OpenAI(base_url=server.openai_url, api_key="k", max_retries=0) as client, \
+            pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+    assert info.value.param == param and words in info.value.message
+    assert info.value.code is None and "Missing required" not in info.value.message
+
+
+def test_a_call_whose_id_is_empty_is_answered_by_an_empty_tool_call_id(
+        server: LiveServer) -> None:
+    call = {**_CALL, "tool_calls": [{**_CALL["tool_calls"][0], "id": ""}]}  # type: ignore[index]
+    with openai.OpenAI(base_url=server.openai_url, api_key="k", max_retries=0) as client:
+        out = client.chat.completions.create(model=MODEL, messages=[  # type: ignore[arg-type]
+            *MSG, call, {"role": "tool", "tool_call_id": "", "content": "x"}])
+    assert out.choices[0].message.content

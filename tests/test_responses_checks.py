@@ -131,3 +131,76 @@ def test_responses_function_name_too_long_is_a_400(live: LiveServer) -> None:
         "model": "gpt-4o", "input": "Hi", "tools": [{"type": "function", "name": "f" * 65}]})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "string_above_max_length"
+
+
+def _input_item_types() -> set[str]:
+    """The ``type`` values of the spec's ``InputItem`` union (the fuzz suite's copy of
+    OpenAI's spec), walked through its ``$ref``s and nested unions."""
+    spec = json.loads((Path(__file__).parent / "fuzz" / "openai-openapi.json").read_text())
+    schemas = spec["components"]["schemas"]
+
+    def walk(schema: dict[str, Any], seen: frozenset[str]) -> set[str]:
+        ref = schema.get("$ref")
+        if ref is not None:
+            name = ref.rsplit("/", 1)[1]
+            return set() if name in seen else walk(schemas[name], seen | {name})
+        out = {v for key in ("oneOf", "anyOf", "allOf") for s in schema.get(key, ())
+               for v in walk(s, seen)}
+        kind = schema.get("properties", {}).get("type", {})
+        for option in [kind, *kind.get("anyOf", ())]:
+            out.update(option.get("enum", ()))
+        return out
+
+    return walk(schemas["InputItem"], frozenset())
+
+
+def test_input_item_types_match_the_spec() -> None:
+    from plugins_builtin.openai.responses_input import ITEM_TYPES
+    assert set(ITEM_TYPES) == _input_item_types()
+
+
+def test_an_unknown_input_item_type_is_the_apis_400(live: LiveServer) -> None:
+    with openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as c, \
+            pytest.raises(openai.BadRequestError) as err:
+        c.responses.create(model="gpt-4o", input=[{"type": "hologram", "content": "x"}])  # type: ignore[list-item]
+    assert err.value.code == "invalid_value" and err.value.param == "input[0].type"
+    want = "Invalid value: 'hologram'. Supported values are: 'additional_tools', "
+    assert want in err.value.message
+    assert "'function_call_output'" in err.value.message
+    assert "'web_search_call'." in err.value.message
+
+
+@pytest.mark.parametrize("item, param, code", [
+    ({"content": "no role"}, "input[0].role", "missing_required_parameter"),
+    ({"type": "message", "content": "no role"}, "input[0].role", "missing_required_parameter"),
+    ({"type": "function_call_output", "call_id": "c1", "output": {"a": 1}}, "input[0].output",
+     "invalid_type"),
+])
+def test_input_items_refused_with_the_field_at_fault(live: LiveServer, item: dict[str, Any],
+                                                     param: str, code: str) -> None:
+    r = httpx.post(live.openai_url + "/responses", json={"model": "gpt-4o", "input": [item]},
+                   timeout=30)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["param"], error["code"]) == (param, code), error
+    assert "'None'" not in error["message"]
+
+
+def test_input_items_mockllm_does_not_model_are_accepted(live: LiveServer) -> None:
+    # Spec-valid items of hosted tools: their objects (a screenshot, shell results) decode,
+    # and only the text and function calls reach the rules.
+    items: list[Any] = [
+        {"role": "user", "content": "run it"},
+        {"type": "custom_tool_call", "call_id": "ct_1", "name": "grep", "input": "x"},
+        {"type": "custom_tool_call_output", "call_id": "ct_1", "output": "found"},
+        {"type": "computer_call_output", "call_id": "cc_1",
+         "output": {"type": "computer_screenshot", "image_url": "data:image/png;base64,AA"}},
+        {"type": "shell_call_output", "call_id": "sh_1",
+         "output": [{"stdout": "ok", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}]},
+        {"id": "msg_earlier"},  # an item_reference, whose type is optional
+        {"type": "function_call_output", "call_id": "fc_1",
+         "output": [{"type": "input_text", "text": "21C"}]},
+    ]
+    with openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as c:
+        out = c.responses.create(model="gpt-4o", input=items)
+    assert out.status == "completed" and out.output_text

@@ -80,6 +80,31 @@ def _tools(tools: list[Tool] | None) -> list[ToolDef]:
             for t in tools or () if t.function is not None]
 
 
+def _check_tool_turns(messages: list[ChatMessage]) -> None:
+    """The API's pairing of tool calls and answers: a ``tool`` message answers the
+    assistant's ``tool_calls`` just before it (its ``tool_call_id``, even ``""``, is
+    compared as given), and every call is answered before the next other message."""
+    calls: list[str] = []  # the open assistant turn's call ids not answered yet
+    at = -1  # that turn's index
+    for i, m in enumerate(messages):
+        if m.role == "tool":
+            if at < 0:
+                raise errors.invalid(f"messages.[{i}].role", "Invalid parameter: messages with "
+                                     "role 'tool' must be a response to a preceeding message "
+                                     "with 'tool_calls'.", None)
+            if m.tool_call_id in calls:
+                calls.remove(m.tool_call_id)
+            continue
+        if calls:
+            break
+        at, calls = (i, [c.id for c in m.tool_calls]) if m.tool_calls else (-1, [])
+    if calls:
+        raise errors.invalid(f"messages.[{at}].role", "An assistant message with 'tool_calls' "
+                             "must be followed by tool messages responding to each "
+                             "'tool_call_id'. The following tool_call_ids did not have "
+                             f"response messages: {', '.join(calls)}", None)
+
+
 def _check(req: ChatRequest, model: ModelConfig) -> None:
     """What the API refuses although the types allow it."""
     if not req.messages:
@@ -88,10 +113,18 @@ def _check(req: ChatRequest, model: ModelConfig) -> None:
                              "empty_array")
     if req.tools:
         check_chat_tools(req.tools)
+    turns = False
     for i, m in enumerate(req.messages):
-        if m.role == "tool" and not m.tool_call_id:
-            raise errors.invalid(f"messages[{i}].tool_call_id", "Missing required parameter: "
-                                 f"'messages[{i}].tool_call_id'.", "missing_required_parameter")
+        if m.role == "tool":
+            if m.tool_call_id is None:
+                raise errors.invalid(f"messages[{i}].tool_call_id", "Missing required "
+                                     f"parameter: 'messages[{i}].tool_call_id'.",
+                                     "missing_required_parameter")
+            turns = True
+        elif m.tool_calls:
+            turns = True
+    if turns:
+        _check_tool_turns(req.messages)
     # Each check is guarded by ``is not None``: most requests set none of these, and the
     # guard is cheaper than the call.
     if req.n is not None:

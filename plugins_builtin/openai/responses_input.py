@@ -18,10 +18,37 @@ from .responses_schema import (
 # -- request -> neutral ----------------------------------------------------------------
 
 
+#: Every input item ``type`` the API accepts (OpenAI's spec, ``InputItem``). Those mockllm
+#: does not model (tool calls of hosted tools, MCP, compaction...) are accepted and carry
+#: nothing a rule reads; any other type is the API's 400.
+ITEM_TYPES = (
+    "additional_tools", "apply_patch_call", "apply_patch_call_output", "code_interpreter_call",
+    "compaction", "compaction_trigger", "computer_call", "computer_call_output",
+    "custom_tool_call", "custom_tool_call_output", "file_search_call", "function_call",
+    "function_call_output", "image_generation_call", "item_reference", "local_shell_call",
+    "local_shell_call_output", "mcp_approval_request", "mcp_approval_response", "mcp_call",
+    "mcp_list_tools", "message", "program", "program_output", "reasoning", "shell_call",
+    "shell_call_output", "tool_search_call", "tool_search_output", "web_search_call",
+)
+_SUPPORTED_TYPES = ", ".join(f"'{t}'" for t in ITEM_TYPES[:-1]) + f", and '{ITEM_TYPES[-1]}'"
+
+
 def text_of(content: str | list[InputPart] | None) -> str:
     if content is None or isinstance(content, str):
         return content or ""
     return "".join(p.text for p in content if p.text)
+
+
+def _output_text(output: str | list[Any] | dict[str, Any] | None, param: str) -> str:
+    """A function call's output: text, or input content parts (their text joined)."""
+    if output is None or isinstance(output, str):
+        return output or ""
+    if isinstance(output, dict):
+        raise errors.invalid(param, f"Invalid type for '{param}': expected one of a string or "
+                                    "array of input content parts, but got an object "
+                                    "instead.", "invalid_type")
+    return "".join(p["text"] for p in output
+                   if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
 def input_messages(value: str | list[InputItem] | None, param: str = "input") -> list[Message]:
@@ -32,8 +59,13 @@ def input_messages(value: str | list[InputItem] | None, param: str = "input") ->
         return [Message("user", value)]
     out: list[Message] = []
     for i, item in enumerate(value):
-        kind = item.type or "message"
+        kind = item.type
+        if kind is None:  # an easy message, or an item reference (whose type is optional)
+            kind = "item_reference" if item.role is None and item.id is not None else "message"
         if kind == "message":
+            if item.role is None:
+                raise errors.invalid(f"{param}[{i}].role", "Missing required parameter: "
+                                     f"'{param}[{i}].role'.", "missing_required_parameter")
             if item.role not in ("user", "assistant", "system", "developer"):
                 raise errors.invalid(f"{param}[{i}].role", f"Invalid value: '{item.role}'. "
                                      "Supported values are: 'assistant', 'system', "
@@ -49,7 +81,11 @@ def input_messages(value: str | list[InputItem] | None, param: str = "input") ->
             if not item.call_id:
                 raise errors.invalid(f"{param}[{i}].call_id", "Missing required parameter: "
                                      f"'{param}[{i}].call_id'.", "missing_required_parameter")
-            out.append(Message("tool", text_of(item.output), tool_call_id=item.call_id))
+            out.append(Message("tool", _output_text(item.output, f"{param}[{i}].output"),
+                               tool_call_id=item.call_id))
+        elif kind not in ITEM_TYPES:
+            raise errors.invalid(f"{param}[{i}].type", f"Invalid value: '{kind}'. Supported "
+                                 f"values are: {_SUPPORTED_TYPES}.")
     return out
 
 

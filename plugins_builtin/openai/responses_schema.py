@@ -30,7 +30,9 @@ class InputItem(msgspec.Struct, omit_defaults=True):
     call_id: str | None = None
     name: str | None = None
     arguments: str | None = None
-    output: str | list[InputPart] | None = None
+    # A function call's output is text or content parts; other item types (a computer
+    # call's screenshot, a shell call's results) carry objects here, read by no rule.
+    output: str | list[Any] | dict[str, Any] | None = None
 
 
 class TextFormat(msgspec.Struct):

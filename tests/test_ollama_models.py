@@ -143,3 +143,20 @@ def test_show_unknown_model_is_404(client: ollama.Client, server: LiveServer) ->
     assert r.status_code == 404 and r.json() == {"error": "model 'nope' not found"}
     missing = httpx.post(server.url + "/api/show", json={})
     assert missing.status_code == 400 and missing.json() == {"error": "model is required"}
+
+
+def test_ollama_routes_take_no_key_as_ollama_has_no_auth() -> None:
+    # With server.api_keys set, the OpenAI routes need a key; Ollama's own (show, chat,
+    # tags) answer without one, as a real Ollama server does (it has no API keys).
+    with run_config(CONFIG + "server: {api_keys: [sk-only]}\n") as live:
+        client = ollama.Client(host=live.url)
+        try:
+            assert client.show("qwen3").capabilities
+            assert client.chat(model="qwen3", messages=[{"role": "user", "content": "hi"}],
+                               think=False).message.content
+            assert [m.model for m in client.list().models]
+        finally:
+            client.close()
+        r = httpx.post(live.url + "/v1/chat/completions",
+                       json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code == 401

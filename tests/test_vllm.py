@@ -47,3 +47,22 @@ def test_errors_and_version(server: LiveServer) -> None:
     assert out_of_vocab.status_code == 400
     no_model = httpx.post(f"{server.url}/tokenize", json={"prompt": "hi there"})
     assert no_model.status_code == 200 and no_model.json()["count"] >= 1
+
+
+def test_api_keys_guard_only_the_v1_routes_as_vllm_does() -> None:
+    # vLLM's --api-key middleware checks only paths under /v1 (its AuthenticationMiddleware:
+    # "the request path doesn't start with /v1" skips it): /tokenize, /detokenize and
+    # /version answer without a key; the OpenAI routes do not.
+    from mockllm.testing import run_config
+    with run_config("server: {api_keys: [sk-vllm]}\n") as live:
+        tok = httpx.post(f"{live.url}/tokenize", json={"prompt": "hi there"})
+        assert tok.status_code == 200 and tok.json()["count"] >= 1
+        back = httpx.post(f"{live.url}/detokenize", json={"tokens": tok.json()["tokens"]})
+        assert back.status_code == 200 and back.json() == {"prompt": "hi there"}
+        assert httpx.get(f"{live.url}/version").status_code == 200
+        with openai.OpenAI(base_url=live.openai_url, api_key="wrong", max_retries=0) as oa, \
+                pytest.raises(openai.AuthenticationError):
+            oa.completions.create(model="gpt-3.5-turbo-instruct", prompt="x", max_tokens=2)
+        with openai.OpenAI(base_url=live.openai_url, api_key="sk-vllm", max_retries=0) as oa:
+            assert oa.completions.create(model="gpt-3.5-turbo-instruct", prompt="x",
+                                         max_tokens=2).choices

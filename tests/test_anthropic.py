@@ -459,3 +459,17 @@ async def test_async_client(server: LiveServer) -> None:
             await c.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"),
                                     extra_headers={"x-mock-scenario": "overloaded"})
         assert overloaded.value.status_code == 529
+
+
+def test_a_rule_error_by_status_alone_is_in_anthropics_words(client: anthropic.Anthropic) -> None:
+    # The provider strategy's status_message, not the engine's OpenAI-worded default.
+    with pytest.raises(anthropic.InternalServerError) as overloaded:
+        client.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"),
+                               extra_headers={"x-mock-scenario": "overloaded"})
+    assert overloaded.value.body["error"] == {  # type: ignore[index]
+        "type": "overloaded_error", "message": "Overloaded"}
+    with pytest.raises(anthropic.InternalServerError) as broken:
+        client.messages.create(model=MODEL, max_tokens=5, messages=ask("hi"),
+                               extra_headers={"x-mock-scenario": "broken"})
+    assert broken.value.body["error"] == {  # type: ignore[index]
+        "type": "api_error", "message": "Internal server error"}

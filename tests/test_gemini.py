@@ -498,3 +498,11 @@ def test_default_config_thinks_when_asked() -> None:
         low = g.models.generate_content(model="gemini-3.8-flash", contents="Why?",
                                         config=level)
         assert low.usage_metadata.thoughts_token_count
+
+
+def test_a_rule_error_by_status_alone_is_in_googles_words(server: LiveServer) -> None:
+    limited = client(server, **{"x-mock-scenario": "limited"})
+    with pytest.raises(errors.ClientError) as exc:
+        limited.models.generate_content(model=MODEL, contents="x")
+    assert exc.value.code == 429 and exc.value.status == "RESOURCE_EXHAUSTED"
+    assert exc.value.message == "Resource has been exhausted (e.g. check quota)."

@@ -119,6 +119,11 @@ class Anthropic(Provider):
         if key not in keys:
             raise ApiError(401, "invalid x-api-key")
 
+    def status_message(self, status: int) -> str | None:
+        """A rule's error given by status alone says what the API says for it (the same
+        words as an ``error`` fault's)."""
+        return _STREAM_ERRORS.get(status)
+
     def fault_error(self, fault: Fault) -> ApiError:
         """``status: 529`` is "Overloaded", as the API says it."""
         message = fault.message or _STREAM_ERRORS.get(fault.status, "Internal server error")

@@ -47,6 +47,11 @@ class Gemini(Provider):
     def malformed_json(self, exc: Exception) -> ApiError:
         return ApiError(400, f"Invalid JSON payload received. {exc}")
 
+    def status_message(self, status: int) -> str | None:
+        """A rule's error given by status alone says what Google says for it (the same
+        words as an ``error`` fault's): "Resource has been exhausted" for a 429..."""
+        return _MESSAGES.get(status)
+
     def fault_error(self, fault: Fault) -> ApiError:
         return ApiError(fault.status, fault.message or _MESSAGES.get(fault.status,
                                                                       _MESSAGES[500]))

@@ -55,7 +55,8 @@ def named_json(named: NamedSet) -> list[dict[str, Any]]:
 
 
 def hooks_json(ctx: ServerContext) -> dict[str, Any]:
-    """The sections ``plugins_json`` adds to DESIGN.md §5's shape."""
+    """The sections ``plugins_json`` adds to the shape of ``mockllm plugins --json``
+    (docs/cli.md): wrappers, the merged hooks and the tokenizers chosen."""
     m = ctx.merged
     wraps = [{"key": key, "kind": reg.kind,
               "wrappers": [{"plugin": w.plugin, "class": w.class_path} for w in reg.wrappers(key)]}

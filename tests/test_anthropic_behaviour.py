@@ -1,5 +1,6 @@
 """Anthropic on the embedded default config (no rules): a natural stop, thinking when asked
-and structured outputs, through the anthropic SDK's create, stream and parse (DESIGN.md §8)."""
+and structured outputs, through the anthropic SDK's create, stream and parse
+(docs/config.md, "Model behaviour")."""
 
 from __future__ import annotations
 

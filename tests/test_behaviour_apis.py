@@ -1,6 +1,6 @@
 """The Responses API and Ollama on the embedded default config (no rules): tool_choice,
 structured output and reasoning, through the openai SDK (create, stream, parse) and the
-ollama client (DESIGN.md §8)."""
+ollama client (docs/config.md, "Model behaviour")."""
 
 from __future__ import annotations
 

@@ -167,3 +167,20 @@ def test_importing_the_engine_loads_no_http_code() -> None:
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_is_over_400_lines(name: str) -> None:
     assert len(MODULES[name].read_text().splitlines()) <= MAX_LINES
+
+
+def test_no_file_cites_a_document_the_repository_lacks() -> None:
+    # Sessions wrote against a design document kept outside the repository (cited by its
+    # upper-case file name); a reader of the repository cannot follow such a citation.
+    import re
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True,
+                             cwd=ROOT).stdout.split()
+    have = {Path(p).name for p in tracked}
+    cited: dict[str, set[str]] = {}
+    for p in tracked:
+        if Path(p).suffix in (".py", ".md", ".toml", ".ini", ".yaml", ".yml", ".cfg", ".txt"):
+            text = (ROOT / p).read_text(errors="replace")
+            for name in re.findall(r"\b[A-Z][A-Z_]+\.md\b", text):
+                if name not in have:
+                    cited.setdefault(name, set()).add(p)
+    assert cited == {}

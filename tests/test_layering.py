@@ -184,3 +184,30 @@ def test_no_file_cites_a_document_the_repository_lacks() -> None:
                 if name not in have:
                     cited.setdefault(name, set()).add(p)
     assert cited == {}
+
+
+def _architecture_modules() -> list[str]:
+    """The paths the Modules table of docs/architecture.md names (a bare file name in a cell
+    is in the directory of the cell's first path)."""
+    import re
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("\n## Modules\n", 1)[1].split("\n## ", 1)[0]
+    out = []
+    for row in table.splitlines():
+        if not row.startswith("| `"):
+            continue
+        names = re.findall(r"`([^`]+)`", row.split("|")[1])
+        folder = names[0].rsplit("/", 1)[0] if "/" in names[0].rstrip("/") else ""
+        out.extend(n if "/" in n else f"{folder}/{n}" for n in names)
+    return out
+
+
+def test_architecture_lists_every_module_once_and_no_other() -> None:
+    listed = _architecture_modules()
+    assert sorted(n for n in set(listed) if listed.count(n) > 1) == []
+    assert sorted(n for n in listed if not (ROOT / n).exists()) == []
+    folders = tuple(n for n in listed if n.endswith("/"))
+    files = [str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob(
+        "*.py") if p.name not in ("__init__.py", "__main__.py")]
+    unlisted = [f for f in files if f not in listed and not f.startswith(folders)]
+    assert sorted(unlisted) == []

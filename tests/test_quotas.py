@@ -95,7 +95,6 @@ def test_a_per_key_quota_counts_each_gemini_query_key_apart(live: LiveServer) ->
     for key in ("gemini-a", "gemini-b"):
         first = httpx.post(url, params={"key": key}, json=body)
         assert first.status_code == 200, (key, first.text)
-        assert first.headers["x-ratelimit-remaining-requests"] == "0", key
         second = httpx.post(url, params={"key": key}, json=body)
         assert second.status_code == 429, key
         error = second.json()["error"]

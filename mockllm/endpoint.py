@@ -264,9 +264,11 @@ class Endpoint:
 
     def check_api_key(self, request: Request) -> None:
         """401 in the provider's wording unless the request carries a configured key."""
-        # The raw query string too: an API may take its key there (Gemini's ``?key=``).
-        self.strategy.check_api_key(self.headers(request), self.context.config.server.api_keys,
-                                    request.scope.get("query_string", b""))
+        # The raw query string too, when keys are configured: an API may take its key there
+        # (Gemini's ``?key=``); without keys nothing reads it, so it is not looked up.
+        keys = self.context.config.server.api_keys
+        self.strategy.check_api_key(self.headers(request), keys,
+                                    request.scope.get("query_string", b"") if keys else b"")
 
     def error_frame(self, err: ApiError, sent: int) -> Frame:
         """The event that ends a stream with ``err`` after ``sent`` frames (the provider's;

@@ -202,6 +202,7 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]
             str(port),
             "--log-level",
             "warning",
+            *(["--http", args.http] if args.http else []),
         ],
         env=env,
         # --server-nice N (root only for N < 0): shield the server from other load on a
@@ -320,6 +321,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--scheduler", choices=["sleep", "heap"], default="heap")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--http", choices=["mockllm", "uvicorn"], default=None,
+                        help="mockllm serve --http (default: the server's own default)")
     parser.add_argument("--against", choices=["raw", "none"], default="raw",
                         help="also measure benchmarks.raw_pacer, round for round")
     parser.add_argument("--server-nice", type=int, default=0,

@@ -9,14 +9,23 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from mockllm import __version__
 from mockllm.assembly import StartupOptions, create_context, parse_use
 from mockllm.config import ConfigError
 from mockllm.context import ServerContext
 from mockllm.registry import PluginError
-from mockllm.settings import LOG_LEVELS, apply_environment, help_for, log_level, port, workers
+from mockllm.settings import (
+    HTTP_SERVERS,
+    LOG_LEVELS,
+    apply_environment,
+    help_for,
+    http_server,
+    log_level,
+    port,
+    workers,
+)
 from mockllm.state import StateError
 
 #: Start-up options travel to worker processes (``--workers N``) through this variable.
@@ -49,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
                        help=help_for("workers", "worker processes"))
     serve.add_argument("--log-level", type=log_level, metavar="{" + ",".join(LOG_LEVELS) + "}",
                        help=help_for("log_level", "log level"))
+    serve.add_argument("--http", type=http_server, metavar="{" + ",".join(HTTP_SERVERS) + "}",
+                       help=help_for("http", "the HTTP server: mockllm's own HTTP/1.1 layer, "
+                                             "or uvicorn"))
     plugins = sub.add_parser("plugins", help="what is loaded, and who wins each key and why")
     _plugin_flags(plugins)
     plugins.add_argument("--json", action="store_true")
@@ -184,42 +196,32 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str, str]) -> int:
-    import uvicorn
-
     from mockllm.app import build_app
-    from mockllm.startup import banner, replaced_builtins
+    from mockllm.startup import replaced_builtins
 
     if args.workers <= 1:
         # Installed before the banner: a SIGTERM sent as soon as the banner is read must
         # find it (before, the default action killed the process with the signal).
         signal.signal(signal.SIGTERM, _exit_cleanly)
     ctx = create_context(options)  # fails fast, in the parent, with one readable line
-    # SIGTERM: in-flight answers get shutdown_timeout_s to finish, then they are cancelled
-    # and the process exits 0 (uvicorn alone would wait for the slowest, for ever).
-    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                  timeout_graceful_shutdown=ctx.config.server.shutdown_timeout_s)
     for warning in replaced_builtins(ctx):
         logging.getLogger("mockllm").warning(warning)
-    host = f"[{args.host}]" if ":" in args.host else args.host
     level = logging.DEBUG if args.log_level == "trace" else args.log_level.upper()
     logging.getLogger().setLevel(level)
     # A successful hot reload is worth a line even at the default log level.
     logging.getLogger("mockllm.reload").setLevel(
         min(logging.INFO, logging.getLogger().getEffectiveLevel()))
-    for line in banner(ctx, f"http://{host}:{args.port}", args.workers, origins):
-        print(line, file=sys.stderr, flush=True)
-    exposed = bind_warning(args.host, ctx.config.server.api_keys)
-    if exposed:
-        print(f"mockllm: warning: {exposed}", file=sys.stderr)
-    if args.workers > 1:
-        with contextlib.ExitStack() as stack:
-            if not ctx.state.shared:
-                # The workers share one state with no extra service: a store in this
-                # (the supervisor's) process, on a unix socket (mockllm.state.embedded).
-                from mockllm.state.embedded import running
+    if (args.http or ctx.config.server.http) == "mockllm":
+        return _serve_own(args, options, origins, ctx)
+    import uvicorn
 
-                options.state = stack.enter_context(running())
-            os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
+    # SIGTERM: in-flight answers get shutdown_timeout_s to finish, then they are cancelled
+    # and the process exits 0 (uvicorn alone would wait for the slowest, for ever).
+    common = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                  timeout_graceful_shutdown=ctx.config.server.shutdown_timeout_s)
+    _banner(ctx, args, args.port, origins)
+    if args.workers > 1:
+        with _shared_state(ctx, options):
             uvicorn.run("mockllm.cli:worker_app", factory=True, workers=args.workers, **common)
         return 0
     # uvicorn re-raises the SIGTERM it caught once it has shut down, which would end the
@@ -227,6 +229,58 @@ def _serve(args: argparse.Namespace, options: StartupOptions, origins: dict[str,
     # _exit_cleanly (installed above), as does a SIGTERM before uvicorn takes it over.
     uvicorn.run(build_app(ctx), **common)
     return 0
+
+
+def _serve_own(args: argparse.Namespace, options: StartupOptions, origins: dict[str, str],
+               ctx: ServerContext) -> int:
+    """``serve`` on mockllm's own HTTP layer (mockllm/http). The socket is bound before the
+    banner, so the banner names the port really served (``--port 0``: a free one)."""
+    from mockllm.app import build_app
+    from mockllm.http import Server, bind
+
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise ValueError(f"cannot listen on {args.host}:{args.port}: "
+                         f"{exc.strerror or exc}") from None
+    with sock:
+        _banner(ctx, args, int(sock.getsockname()[1]), origins)
+        timeout = ctx.config.server.shutdown_timeout_s
+        if args.workers > 1:
+            from mockllm.http.workers import Supervisor
+
+            with _shared_state(ctx, options):
+                return Supervisor(worker_app, sock, args.workers,
+                                  shutdown_timeout_s=timeout).run()
+        # Until the server takes SIGTERM over, _exit_cleanly (installed above) answers it;
+        # after its graceful stop the server returns 0.
+        return Server(build_app(ctx), sock, shutdown_timeout_s=timeout).run()
+
+
+def _banner(ctx: ServerContext, args: argparse.Namespace, port: int,
+            origins: dict[str, str]) -> None:
+    from mockllm.startup import banner
+
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    for line in banner(ctx, f"http://{host}:{port}", args.workers, origins):
+        print(line, file=sys.stderr, flush=True)
+    exposed = bind_warning(args.host, ctx.config.server.api_keys)
+    if exposed:
+        print(f"mockllm: warning: {exposed}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _shared_state(ctx: ServerContext, options: StartupOptions) -> Iterator[None]:
+    """What ``--workers`` processes share: with no shared store configured, a store in
+    this (the supervisor's) process on a unix socket (mockllm.state.embedded); the workers
+    get the start-up options from the environment."""
+    with contextlib.ExitStack() as stack:
+        if not ctx.state.shared:
+            from mockllm.state.embedded import running
+
+            options.state = stack.enter_context(running())
+        os.environ[OPTIONS_ENV] = json.dumps(options.__dict__)
+        yield
 
 
 def bind_warning(host: str, api_keys: list[str]) -> str | None:

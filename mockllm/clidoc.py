@@ -57,7 +57,8 @@ def render() -> str:
         rows = []
         for s in SERVE:
             flag = "--" + s.dest.replace("_", "-")
-            default = "the embedded config" if s.default is None else f"`{s.default}`"
+            default = s.shown or ("the embedded config" if s.default is None
+                                  else f"`{s.default}`")
             rows.append(f"| `{flag}` | `{s.env}` | {default} |")
         for dest, env in LISTS.items():
             flag = {"modules": "-p", "use": "--use"}.get(dest, "--" + dest.replace("_", "-"))

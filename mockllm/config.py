@@ -32,6 +32,7 @@ from mockllm.config_schema import (
 )
 from mockllm.engine.quotas import check_quota
 from mockllm.engine.schema import Rule
+from mockllm.settings import HTTP_SERVERS
 
 __all__ = ["EMBEDDED", "YAML_DEPTH", "Config", "ConfigError", "Limits", "PluginsConfig",
            "Problem", "ServerConfig", "locate"]
@@ -192,6 +193,9 @@ def check(config: Config) -> list[tuple[str, str]]:
         problems.append(("server.journal_size", "must be 1 or more"))
     if config.server.watch_interval <= 0:
         problems.append(("server.watch_interval", "must be above 0"))
+    if config.server.http not in HTTP_SERVERS:
+        problems.append(("server.http", f"must be one of {', '.join(HTTP_SERVERS)}, got "
+                                        f"{config.server.http!r}"))
     if not config.server.shutdown_timeout_s >= 0:
         problems.append(("server.shutdown_timeout_s", "must be 0 or more"))
     for name in Limits.__struct_fields__:

@@ -100,6 +100,9 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     #: Where counters, runtime changes, the journal and stored objects live: ``memory``
     #: (this process; ``--workers N`` share an embedded store) or ``redis://HOST:PORT/DB``.
     state: str = "memory"
+    #: The HTTP server under ``mockllm serve``: ``mockllm`` (its own HTTP/1.1 layer,
+    #: mockllm/http) or ``uvicorn``. ``--http`` and ``MOCKLLM_HTTP`` win over this.
+    http: str = "uvicorn"
     #: Bounds on the work one request may ask for.
     limits: Limits = msgspec.field(default_factory=Limits)
     #: Byte budgets of the caches and stores.

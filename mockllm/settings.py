@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+#: The HTTP servers ``mockllm serve`` can run on (``--http``, ``server.http``).
+HTTP_SERVERS = ("mockllm", "uvicorn")
 
 
 def port(text: str) -> int:
@@ -44,12 +46,21 @@ def log_level(text: str) -> str:
     return text.lower()
 
 
+def http_server(text: str) -> str:
+    if text.lower() not in HTTP_SERVERS:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(HTTP_SERVERS)})")
+    return text.lower()
+
+
 @dataclass(frozen=True)
 class Setting:
     dest: str
     env: str
     default: Any
     parse: Callable[[str], Any] = str
+    #: How the default reads in --help and docs/cli.md, when it is not ``default`` itself.
+    shown: str | None = None
 
 
 #: Every single-valued ``serve`` option, its variable and its default.
@@ -59,6 +70,8 @@ SERVE = (
     Setting("port", "MOCKLLM_PORT", 8000, port),
     Setting("workers", "MOCKLLM_WORKERS", 1, workers),
     Setting("log_level", "MOCKLLM_LOG_LEVEL", "warning", log_level),
+    # No default here: unset on the command line and in the environment, server.http decides.
+    Setting("http", "MOCKLLM_HTTP", None, http_server, shown="server.http of the config"),
 )
 #: The repeatable options' variables (comma-separated), added to the command line's.
 LISTS = {"use": "MOCKLLM_USE", "disable_plugin": "MOCKLLM_DISABLE_PLUGINS",
@@ -91,5 +104,5 @@ def apply_environment(args: argparse.Namespace) -> dict[str, str]:
 def help_for(dest: str, what: str) -> str:
     """``what``, then the variable and the default, for ``--help``."""
     s = next(s for s in SERVE if s.dest == dest)
-    default = "the embedded config" if s.default is None else s.default
+    default = s.shown or ("the embedded config" if s.default is None else s.default)
     return f"{what} (env {s.env}; default: {default})"

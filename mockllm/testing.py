@@ -23,7 +23,6 @@ import fnmatch
 import json
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,32 +131,17 @@ class AdminError(Exception):
 
 
 @contextlib.contextmanager
-def run_server(context: ServerContext, timeout: float = 60.0) -> Iterator[LiveServer]:
-    """Serve ``context`` on 127.0.0.1 (a free port) for the duration of the block."""
-    import uvicorn
-
+def run_server(context: ServerContext, timeout: float = 60.0,
+               http: str | None = None) -> Iterator[LiveServer]:
+    """Serve ``context`` on 127.0.0.1 (a free port) for the duration of the block, on
+    ``http`` (``mockllm`` or ``uvicorn``; default: the config's ``server.http``)."""
     from mockllm.app import build_app
+    from mockllm.http.threaded import serve_in_thread
 
     app = _InFlight(build_app(context))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            access_log=False, lifespan="on",
-                            # typed int by uvicorn, used as an asyncio timeout: a float works
-                            timeout_graceful_shutdown=context.config.server.shutdown_timeout_s,  # type: ignore[arg-type]
-                            )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="mockllm-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("mockllm test server did not start")
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serve_in_thread(app, http or context.config.server.http,
+                         context.config.server.shutdown_timeout_s, timeout) as port:
         yield LiveServer(f"http://127.0.0.1:{port}", context, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
 
 
 @contextlib.contextmanager

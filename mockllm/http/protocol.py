@@ -1,0 +1,334 @@
+"""One client connection: httptools parses, a :class:`RequestCycle` per request answers.
+
+Why one task per connection, not one per request (uvicorn's way): a keep-alive client sends
+request after request on one socket; the task that answered the last one waits on a future
+for the next, which costs less than creating, scheduling and collecting a new task each
+time. Pipelined requests are queued and answered in order by that same task, so their
+responses can never interleave.
+
+Context variables set by the app live in that task's context; mockllm's endpoints reset what
+they set, so nothing leaks from one request to the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import urllib.parse
+from collections import deque
+from typing import Any
+
+import httptools
+
+from mockllm.http.cycle import RequestCycle
+from mockllm.http.head import DateHeader
+
+log = logging.getLogger("mockllm.http")
+
+#: Bytes of the request line and headers together; past it, 431 and the connection closes.
+MAX_HEAD_BYTES = 64 * 1024
+#: Header lines of one request; past it, 431 as well.
+MAX_HEADERS = 200
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
+
+
+class BadRequest(Exception):
+    """What the client sent cannot be answered; it gets ``status`` in plain text."""
+
+    def __init__(self, status: int, reason: str, text: str) -> None:
+        super().__init__(text)
+        self.status, self.reason, self.text = status, reason, text
+
+    def response(self) -> bytes:
+        body = self.text.encode("ascii")
+        return (b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+                % (self.status, self.reason.encode("ascii"), len(body), body))
+
+
+_MALFORMED = BadRequest(400, "Bad Request", "Invalid HTTP request received.")
+_TOO_LARGE = BadRequest(431, "Request Header Fields Too Large",
+                        "Request header fields too large.")
+
+
+class ServerState:
+    """What the connections of one server share."""
+
+    __slots__ = ("app", "loop", "date", "connections", "tasks", "lifespan_state", "requests")
+
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        #: The ASGI 3 application.
+        self.app = app
+        self.loop = loop
+        self.date = DateHeader()
+        self.connections: set[HttpProtocol] = set()
+        #: One task per connection that is answering (or waiting for) a request.
+        self.tasks: set[asyncio.Task[None]] = set()
+        #: What the app's lifespan put in ``scope["state"]``; each request gets a copy.
+        self.lifespan_state: dict[str, Any] = {}
+        #: Responses completed.
+        self.requests = 0
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.loop = state.loop
+        self.date = state.date
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.parser = httptools.HttpRequestParser(self)
+        self.server: tuple[str, int] | None = None
+        self.client: tuple[str, int] | None = None
+        # the request being parsed
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head_bytes = 0
+        self.expect_100 = False
+        self.parsing: RequestCycle | None = None
+        # the requests being answered, in order; the first one is the app's
+        self.active: RequestCycle | None = None
+        self.queue: deque[RequestCycle] = deque()
+        self.next: asyncio.Future[RequestCycle | None] | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.bad: BadRequest | None = None  # answered once the requests before it are
+        # flow control
+        self.write_paused = False
+        self.reading_paused = False
+        self.drains: list[asyncio.Future[None]] = []
+        self.idle = 0  # server ticks since the last byte, while nothing is being answered
+        self.closing = False
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.state.connections.add(self)
+        self.server = _address(transport.get_extra_info("sockname"))
+        self.client = _address(transport.get_extra_info("peername"))
+
+    def data_received(self, data: bytes) -> None:
+        self.idle = 0
+        if self.bad is not None:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            pass  # no WebSocket or h2c here: the request is answered as plain HTTP/1.1
+        except BadRequest as exc:
+            self._refuse(exc)
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            self._refuse(cause if isinstance(cause, BadRequest) else _MALFORMED)
+        except httptools.HttpParserError:
+            self._refuse(_MALFORMED)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.state.connections.discard(self)
+        for cycle in (self.active, *self.queue):
+            if cycle is not None:
+                cycle.lost()
+        if self.parsing is not None:
+            self.parsing.lost()
+        self._resume_writers()
+        nxt = self.next
+        if nxt is not None and not nxt.done():
+            nxt.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._resume_writers()
+
+    # -- httptools callbacks -------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.head_bytes = 0
+        self.expect_100 = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self.head_bytes += len(url)
+        if self.head_bytes > MAX_HEAD_BYTES:
+            raise _TOO_LARGE
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_bytes += len(name) + len(value)
+        if self.head_bytes > MAX_HEAD_BYTES or len(self.headers) >= MAX_HEADERS:
+            raise _TOO_LARGE
+        name = name.lower()
+        value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace (RFC 9110, 5.5)
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100 = True
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        version = parser.get_http_version()
+        url = self.url
+        if url[:1] == b"/":
+            raw_path, _, query = url.partition(b"?")
+            query, _, _ = query.partition(b"#")
+        else:  # absolute-form (a proxy's request) or "*"
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path or b"/", parsed.query or b""
+        try:
+            path = raw_path.decode("ascii")
+        except UnicodeDecodeError:
+            raise _MALFORMED from None
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        lifespan_state = self.state.lifespan_state
+        scope: dict[str, Any] = {
+            "type": "http", "asgi": _ASGI, "http_version": version, "server": self.server,
+            "client": self.client, "scheme": "http", "root_path": "",
+            "headers": self.headers, "state": lifespan_state.copy() if lifespan_state else {},
+            "method": parser.get_method().decode("ascii"), "path": path,
+            "raw_path": raw_path, "query_string": query,
+        }
+        http10 = version == "1.0"
+        cycle = RequestCycle(self, scope, keep_alive=parser.should_keep_alive(),
+                             http10=http10, expect_100=self.expect_100)
+        self.parsing = cycle
+        if self.active is None:
+            self._dispatch(cycle)
+        else:
+            # A pipelined request: answered after the ones before it; meanwhile the socket
+            # is not read any further, so a client cannot queue up unbounded work.
+            self.queue.append(cycle)
+            self.pause_reading()
+
+    def on_body(self, body: bytes) -> None:
+        self.parsing.feed(body)  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        cycle = self.parsing
+        if cycle is not None:
+            cycle.end_of_body()
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _dispatch(self, cycle: RequestCycle) -> None:
+        self.active = cycle
+        nxt = self.next
+        if nxt is not None:
+            self.next = None
+            nxt.set_result(cycle)
+        elif self.task is None:
+            self.task = self.loop.create_task(self._serve(cycle))
+            self.state.tasks.add(self.task)
+
+    async def _serve(self, cycle: RequestCycle | None) -> None:
+        app = self.state.app
+        try:
+            while cycle is not None:
+                try:
+                    await app(cycle.scope, cycle.receive, cycle.send)
+                except BaseException as exc:
+                    cycle.finished(exc)
+                    if not isinstance(exc, Exception):
+                        raise  # cancelled (shutdown): the connection is closed by now
+                else:
+                    cycle.finished(None)
+                cycle = self._following()
+                if cycle is None and not self.closing and self.bad is None:
+                    self.next = self.loop.create_future()
+                    cycle = await self.next
+        finally:
+            if self.task is not None:
+                self.state.tasks.discard(self.task)
+            self.task = None
+            self.active = None
+
+    def _following(self) -> RequestCycle | None:
+        """The next request to answer, if one is waiting (or the refusal that ends it)."""
+        self.active = None
+        if self.closing:
+            return None
+        if self.queue:
+            cycle = self.queue.popleft()
+            self.active = cycle
+            if not self.queue:
+                self.resume_reading()
+            return cycle
+        if self.bad is not None:
+            self.write(self.bad.response())
+            self.close()
+        return None
+
+    def response_done(self, cycle: RequestCycle) -> None:
+        """``cycle`` sent its last byte (its app may still run, watchers and all)."""
+        self.state.requests += 1
+        if not cycle.keep_alive:
+            self.close()
+
+    def _refuse(self, exc: BadRequest) -> None:
+        self.bad = exc
+        self.pause_reading()
+        cycle = self.parsing
+        if cycle is not None and cycle.more_body:
+            # Its body broke off (a bad chunk): it can never be read whole, so its app
+            # hears a disconnect and the 400 follows the answers before it.
+            cycle.lost()
+        if self.active is None:
+            self.write(exc.response())
+            self.close()
+        # else: answered when the requests before it are (_following)
+
+    # -- the transport ---------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self.closing:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.transport.close()
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and not self.closing:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and not self.closing:
+            self.reading_paused = False
+            self.transport.resume_reading()
+
+    async def drain(self) -> None:
+        """Wait until the transport takes writes again (or the client is gone)."""
+        fut = self.loop.create_future()
+        self.drains.append(fut)
+        await fut
+
+    def _resume_writers(self) -> None:
+        drains, self.drains = self.drains, []
+        for fut in drains:
+            if not fut.done():
+                fut.set_result(None)
+
+    def tick(self, keep_alive_s: float) -> None:
+        """Once a second: close a keep-alive connection idle for ``keep_alive_s``."""
+        if self.active is None and not self.queue:
+            self.idle += 1
+            if self.idle > keep_alive_s:
+                self.close()
+
+    def shutdown(self) -> None:
+        """The server stops: idle connections close now, busy ones after their answer."""
+        if self.active is None:
+            self.close()
+            return
+        for cycle in (self.active, *self.queue):
+            cycle.keep_alive = False
+
+
+def _address(info: Any) -> tuple[str, int] | None:
+    if isinstance(info, tuple) and len(info) >= 2:
+        return str(info[0]), int(info[1])
+    return None

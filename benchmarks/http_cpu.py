@@ -6,7 +6,7 @@ divided by the requests answered) moves far less than requests per second when o
 work shares the machine, which is why this is the figure to compare on a busy host. The
 server is pinned to core 0 and wrk (-t1) to core 1, as in ``benchmarks.run``::
 
-    python -m benchmarks.http_cpu --rounds 3 --duration 5
+    python -m benchmarks.http_cpu --rounds 3 --duration 5 --servers baseline,uvicorn,mockllm
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from benchmarks.wrk_driver import find_wrk
 
 
 def _spec(http: str) -> ServerSpec:
+    if http == "baseline":  # the bare Starlette app under uvicorn (benchmarks/baseline_app.py)
+        return ServerSpec(name="baseline", argv=[sys.executable, "-m", "benchmarks.baseline_app",
+                                                 "--host", "{host}", "--port", "{port}"],
+                          cwd=str(Path(__file__).resolve().parent.parent))
     return ServerSpec(name=f"mockllm-{http}",
                       argv=[sys.executable, "-m", "mockllm", "serve", "--http", http,
                             "--host", "{host}", "--port", "{port}"],
@@ -58,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--stream-tokens", type=int, default=64)
     ap.add_argument("--modes", default="chat,stream")
-    ap.add_argument("--servers", default="uvicorn,mockllm")
+    ap.add_argument("--servers", default="uvicorn,mockllm",
+                    help="comma-separated: uvicorn, mockllm (mockllm serve --http ...) and "
+                         "baseline (the bare Starlette app)")
     ap.add_argument("--no-pin", action="store_true")
     args = ap.parse_args(argv)
     pin = pinning_available() and not args.no_pin

@@ -1,5 +1,6 @@
-"""Line counts and fan-in of the modules of ``mockllm/`` and ``plugins_builtin/`` at two git
-revisions, as a Markdown table (issue 15 asks for it before and after the refactor).
+"""Line counts, fan-in and import cycles of the modules of ``mockllm/`` and
+``plugins_builtin/`` at two git revisions, as a Markdown table (issue 15 asks for it before
+and after the refactor).
 
 Fan-in is the number of modules in ``mockllm/`` and ``plugins_builtin/`` that import a module
 (any import: top level, inside functions, under ``TYPE_CHECKING``; ``from pkg import name``
@@ -76,14 +77,60 @@ def imports(name: str, path: str, text: str, modules: Iterable[str]) -> set[str]
     return {m for m in out if m in known and m != name}
 
 
-def table(rev: str) -> dict[str, tuple[int, int]]:
-    """``{module: (lines, fan_in)}`` at ``rev``."""
+def graph(src: dict[str, tuple[str, str]]) -> dict[str, set[str]]:
+    """Who imports whom among ``src``'s modules."""
+    return {name: imports(name, path, text, src) for name, (path, text) in src.items()}
+
+
+def table(rev: str) -> tuple[dict[str, tuple[int, int]], list[list[str]]]:
+    """``{module: (lines, fan_in)}`` at ``rev``, and its import cycles."""
     src = sources(rev)
+    edges = graph(src)
     fan_in = dict.fromkeys(src, 0)
-    for name, (path, text) in src.items():
-        for target in imports(name, path, text, src):
+    for targets in edges.values():
+        for target in targets:
             fan_in[target] += 1
-    return {name: (len(text.splitlines()), fan_in[name]) for name, (_, text) in src.items()}
+    sizes = {name: (len(text.splitlines()), fan_in[name]) for name, (_, text) in src.items()}
+    return sizes, cycles(edges)
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan); a module's own
+    packages are initialised before it runs, so that edge does not count (as in
+    tests/test_layering.py)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(edges[v]):
+            if v.startswith(w + "."):
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
 
 
 def main() -> None:
@@ -94,7 +141,7 @@ def main() -> None:
     parser.add_argument("--min-lines", type=int, default=None,
                         help="also every module with at least this many lines at either rev")
     args = parser.parse_args()
-    before, after = table(args.before), table(args.after)
+    (before, before_cycles), (after, after_cycles) = table(args.before), table(args.after)
     names = set(before) | set(after) if args.all else {
         m for m in MAIN if m in before or m in after}
     if args.min_lines is not None:
@@ -108,10 +155,12 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for m in sorted(names):
         print(f"| `{m}` | {cell(before, m)} | {cell(after, m)} |")
-    for label, t in ((args.before, before), (args.after, after)):
+    for label, t, found in ((args.before, before, before_cycles),
+                            (args.after, after, after_cycles)):
         over = sorted(m for m, (n, _) in t.items() if n > 400)
         print(f"\n{label}: {len(t)} modules, {sum(n for n, _ in t.values())} lines, "
-              f"over 400 lines: {', '.join(over) or 'none'}")
+              f"over 400 lines: {', '.join(over) or 'none'}; import cycles: "
+              f"{'; '.join(' <-> '.join(c) for c in found) or 'none'}")
 
 
 if __name__ == "__main__":

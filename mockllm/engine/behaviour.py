@@ -13,6 +13,8 @@ keeps its short path.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import msgspec
 
 from mockllm.engine import jsonschema
@@ -60,11 +62,19 @@ def natural_length(tokens: int | Count | None, seed: int) -> int:
     """Tokens a generated answer runs to before it ends by itself (``generate.tokens``)."""
     if isinstance(tokens, int):
         return tokens
+    if tokens is None:  # the embedded defaults: every plain request asks
+        return _natural_default(seed)
     lo, hi = NATURAL_TOKENS
-    if tokens is not None:
-        lo = tokens.min if tokens.min is not None else min(lo, tokens.max or lo)
-        hi = tokens.max if tokens.max is not None else max(hi, lo)
+    lo = tokens.min if tokens.min is not None else min(lo, tokens.max or lo)
+    hi = tokens.max if tokens.max is not None else max(hi, lo)
     return _between(lo, hi, unit(seed, 0x5709))
+
+
+@lru_cache(maxsize=4096)
+def _natural_default(seed: int) -> int:
+    """:func:`natural_length` with no ``tokens``: a load test repeats its prompts (so seeds),
+    and the C cache answers those without the hash and the power."""
+    return _between(*NATURAL_TOKENS, unit(seed, 0x5709))
 
 
 def reasoning_length(req: NeutralRequest, seed: int) -> int:

@@ -49,7 +49,6 @@ log = logging.getLogger("mockllm.engine")
 _key_encoder = msgspec.json.Encoder(order="sorted")
 
 
-
 class CompiledRule:
     __slots__ = ("answer", "checks", "counter", "encoded", "exact", "key", "latency", "name",
                  "rule", "times")
@@ -321,7 +320,7 @@ class Engine:
                         else None)
             total = 0
             for index in range(max(req.n, 1)):
-                per = answer.for_index(index)
+                per = answer.for_index(index) if answer.choices else answer
                 if the_view is not None:
                     choice = render_reply(per, req, tok, index, seed + index, budget,
                                           the_view)
@@ -332,7 +331,8 @@ class Engine:
                 total += choice.completion_tokens
                 if total > bounds.generated_tokens:  # checked as they are made: stop early
                     break
-            plan.error = limits.output_error(req, total, bounds)
+            if total > bounds.generated_tokens or req.logprobs:  # else no limit to check
+                plan.error = limits.output_error(req, total, bounds)
             if plan.error is not None:
                 return plan
         # The defaults' block stands for "no rule latency": timing.py then uses the model's.

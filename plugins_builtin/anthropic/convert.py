@@ -90,7 +90,8 @@ def to_neutral(
         stream=req.stream,
         thinking=thinking,
         thinking_budget=budget,
-        headers=dict(headers),
+        # The request's own dict, as chat passes it (a copy only of some other mapping).
+        headers=headers if isinstance(headers, dict) else dict(headers),
     )
     if req.tool_choice is not None:
         _tool_choice(neutral, req.tool_choice)
@@ -160,17 +161,16 @@ def _messages(req: MessagesRequest) -> list[Message]:
         if text:
             out.append(Message("system", text))
     for i, m in enumerate(req.messages):
-        where = f"messages.{i}"
         if m.role not in ("user", "assistant"):
             raise ApiError(
-                400, f"{where}.role: Input should be 'user' or 'assistant'"
+                400, f"messages.{i}.role: Input should be 'user' or 'assistant'"
             )
-        if isinstance(m.content, str):
+        if isinstance(m.content, str):  # the usual turn: no error path to name
             out.append(Message(m.role, m.content))
         elif m.role == "assistant":
-            out.append(_assistant(m.content, where))
+            out.append(_assistant(m.content, f"messages.{i}"))
         else:
-            out.extend(_user(m.content, where))
+            out.extend(_user(m.content, f"messages.{i}"))
     return out
 
 

@@ -7,6 +7,7 @@ Block order is the API's: thinking, then text, then tool_use. Usage counts the t
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 
 import msgspec
@@ -65,7 +66,7 @@ def new_id(prefix: str) -> str:
 
     Random, so any 22 of the alphabet do: base64 of 132 random bits with its two extra
     characters swapped costs a tenth of :func:`_base62` (two ids on every request)."""
-    raw = base64.b64encode(random_int(136).to_bytes(17, "big"))
+    raw = binascii.b2a_base64(random_int(136).to_bytes(17, "big"), newline=False)
     return f"{prefix}_01{raw[:22].translate(_TO_B62).decode()}"
 
 

@@ -63,8 +63,11 @@ def content_text(content: str | list[ContentPart] | None) -> str:
 
 def _message(m: ChatMessage) -> Message:
     if not m.tool_calls and m.function_call is None and m.role != "function":
-        # Most turns: no tool calls to convert, so no comprehension to run.
-        return Message(m.role, content_text(m.content), [], m.tool_call_id)
+        # Most turns: no tool calls to convert, so no comprehension to run, and mostly a
+        # plain string to take as it is.
+        content = m.content
+        text = content if type(content) is str else content_text(content)
+        return Message(m.role, text, [], m.tool_call_id)
     calls = [ToolCallIn(tc.id, tc.function.name, tc.function.arguments)
              for tc in m.tool_calls or () if tc.function is not None]
     if m.function_call is not None:

@@ -25,6 +25,11 @@ models:
   - {{id: claude-haiku-4-5, provider: anthropic}}
   - {{id: gemini-2.5-flash, provider: gemini}}
 rules:
+  # a fault (a stall never reached) sends the stream down the frame-by-frame path
+  - match: {{last_user: {{contains: under a fault}}}}
+    respond: {{text: "Done thinking.", reasoning: {{tokens: 40, seed: 1}},
+              fault: {{kind: stall, after: 1000, seconds: 0}}}}
+    latency: {{ttft_ms: {TTFT * 1000}, itl_ms: {ITL * 1000}}}
   - match: {{last_user: {{contains: think}}}}
     respond: {{text: "Done thinking.", reasoning: {{tokens: 40, seed: 1}}}}
     latency: {{ttft_ms: {TTFT * 1000}, itl_ms: {ITL * 1000}}}
@@ -202,6 +207,29 @@ def test_gemini_stream_of_thoughts_only_waits_for_them(
     assert chunks[-1].candidates and chunks[-1].candidates[0].finish_reason == "MAX_TOKENS"
     assert chunks[-1].usage_metadata and chunks[-1].usage_metadata.thoughts_token_count == 10
     held_until_the_reasoning_is_due(writes, 10)
+
+
+def test_a_faulted_stream_of_reasoning_only_waits_for_it(
+        server: LiveServer, spy: Spy, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mockllm.stream_response
+
+    sent: list[float] = []
+    body = mockllm.stream_response._body
+
+    def recorded(data: bytes) -> dict[str, Any]:
+        sent.append(spy.made[0].clock())
+        return body(data)
+
+    monkeypatch.setattr(mockllm.stream_response, "_body", recorded)
+    o = openai.OpenAI(base_url=server.openai_url, api_key="k", max_retries=0)
+    chunks = list(o.chat.completions.create(
+        model="o4-mini", messages=[{"role": "user", "content": "think under a fault"}],
+        max_completion_tokens=10, stream=True))
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    (pacing,) = spy.made
+    due = pacing.closing_due(0)
+    assert due is not None and due - pacing.start == pytest.approx(TTFT + 9 * ITL)
+    assert sent and sent[0] >= due
 
 
 def test_a_whole_answer_of_hidden_tokens_waits_for_the_last_one() -> None:

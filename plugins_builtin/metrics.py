@@ -1,5 +1,11 @@
 """``GET /metrics``: Prometheus text exposition of mockllm's own series and vLLM's names.
 
+With a shared state (``--workers N``, several hosts on one Redis) ``/metrics`` describes the
+one logical server: the process scraped asks every process for a snapshot of its series
+(``State.gather``: one ``Flush`` round, the way a journal read asks; nothing on the request
+path) and sums them. Counters, histograms and gauges are summed, except
+``vllm:kv_cache_usage_perc``, a share, which is the mean of the processes'.
+
 The hot path only touches plain dicts and fixed-bucket histograms (an observer called once
 per finished request, and :class:`mockllm.histogram.Histogram` per paced token); the
 ``prometheus_client`` metric families are built at scrape time by a custom collector in a
@@ -12,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import msgspec
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -27,8 +34,18 @@ from mockllm import Endpoint, Registry, hookimpl
 from mockllm.context import ServerContext
 from mockllm.histogram import LATENCY_BUCKETS, Histogram
 from mockllm.observe import Observation
+from mockllm.state import StateError
 
 EXTRA_KEY = "mockllm.metrics"
+#: What every process adds to a fleet-wide scrape (``State.share``/``gather``).
+SHARE = "metrics"
+#: Gauges whose fleet value is the mean of the processes' (a fraction, not an amount).
+MEAN_GAUGES = frozenset({"vllm:kv_cache_usage_perc"})
+
+#: A snapshot: [[family, help, type, [[sample, labels, value], ...]], ...].
+_Snapshot = list[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]
+_snap_enc = msgspec.msgpack.Encoder()
+_snap_dec = msgspec.msgpack.Decoder(_Snapshot)
 
 
 class _Series:
@@ -128,6 +145,12 @@ class Metrics:
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
+    def snapshot(self) -> bytes:
+        """This process's series, for a scrape of the whole fleet (:func:`merged`)."""
+        return _snap_enc.encode([
+            (m.name, m.documentation, m.type, [(s.name, s.labels, s.value) for s in m.samples])
+            for m in self.registry.collect()])
+
     # -- the collector -------------------------------------------------------------------
 
     def collect(self) -> Iterator[Metric]:
@@ -200,6 +223,40 @@ class Metrics:
                            {(): stats["journal_dropped"]})
 
 
+class _Fixed:
+    """A collector of families already built (the fleet's sums)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Metric]:
+        return self.families
+
+
+def merged(snapshots: list[bytes]) -> bytes:
+    """The exposition of several processes' snapshots: each sample summed over the
+    processes that have it (the mean for :data:`MEAN_GAUGES`), families and samples in the
+    order they first appear."""
+    table: dict[str, tuple[str, str, dict[tuple[str, tuple[tuple[str, str], ...]], list[Any]]]]
+    table = {}
+    for raw in snapshots:
+        for name, doc, kind, samples in _snap_dec.decode(raw):
+            values = table.setdefault(name, (doc, kind, {}))[2]
+            for sample, labels, value in samples:
+                acc = values.setdefault((sample, tuple(labels.items())), [0, 0])
+                acc[0] += value
+                acc[1] += 1
+    families = []
+    for name, (doc, kind, values) in table.items():
+        family = Metric(name, doc, kind)
+        for (sample, labels), (total, n) in values.items():
+            family.add_sample(sample, dict(labels), total / n if name in MEAN_GAUGES else total)
+        families.append(family)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Fixed(families))  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
 def _by_model(table: dict[tuple[str, str], int]) -> dict[tuple[str, ...], int]:
     out: dict[tuple[str, ...], int] = {}
     for (_, model), n in table.items():
@@ -254,6 +311,7 @@ def metrics_for(context: ServerContext) -> Metrics:
     if metrics is None:
         metrics = context.extras[EXTRA_KEY] = Metrics(context)
         context.observers.append(metrics.observe)
+        context.state.share(SHARE, metrics.snapshot)
     return metrics
 
 
@@ -261,7 +319,17 @@ class MetricsEndpoint(Endpoint):
     """``GET /metrics`` in the Prometheus text format (version 0.0.4)."""
 
     async def handle(self, request: Request) -> Response:
-        body = metrics_for(self.context).exposition()
+        metrics = metrics_for(self.context)
+        body = b""
+        # ?scope=process: this process's own series (a scraper that visits every process
+        # and sums, as before the fleet's sums were here).
+        if self.context.state.shared and request.query_params.get("scope") != "process":
+            try:
+                body = merged(await self.context.state.gather(SHARE))
+            except StateError:
+                pass  # logged and counted (mockllm_state_errors_total): this process's own
+        if not body:
+            body = metrics.exposition()
         # 0.0.4: what every Prometheus and vLLM-dashboard scraper reads (the names here need
         # nothing newer).
         return Response(body, headers={"content-type": CONTENT_TYPE_PLAIN_0_0_4})

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import msgspec
 import openai
 from prometheus_client.parser import text_string_to_metric_families
 
 from mockllm.testing import run_server, test_context
+from plugins_builtin.metrics import merged, metrics_for
 
 CONFIG = """
 models:
@@ -90,3 +92,30 @@ def test_metrics_registry_is_per_context() -> None:
     a, b = test_context(), test_context()
     assert metrics_for(a).registry is not metrics_for(b).registry
     assert metrics_for(a) is metrics_for(a)
+
+
+def test_a_fleet_scrape_sums_the_processes_snapshots(http: httpx.Client, tmp_path: Path) -> None:
+    """What /metrics answers with a shared state (tests/state: every process's snapshot,
+    summed): one snapshot is this process's exposition itself; two add up, except the
+    KV-cache share, which is their mean."""
+    path = tmp_path / "m.yaml"
+    path.write_text(CONFIG)
+    context = test_context(config_path=str(path))
+    with run_server(context) as live:
+        client = openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0)
+        client.chat.completions.create(model="m1", messages=[{"role": "user", "content": "x"}])
+        metrics = metrics_for(context)
+        one = metrics.snapshot()
+        assert merged([one]) == metrics.exposition()
+    two: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(merged([one, one]).decode()):
+        for s in family.samples:
+            two[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    ok = (("endpoint", "openai.chat"), ("model", "m1"), ("status", "200"))
+    assert two[("mockllm_requests_total", ok)] == 2
+    assert two[("vllm:e2e_request_latency_seconds_count", (("model_name", "m1"),))] == 2
+    kv = [msgspec.msgpack.encode([("vllm:kv_cache_usage_perc", "KV-cache usage.", "gauge",
+                                   [("vllm:kv_cache_usage_perc", {"model_name": "m1"}, v)])])
+          for v in (0.25, 0.75)]
+    (family,) = text_string_to_metric_families(merged(kv).decode())
+    assert [s.value for s in family.samples] == [0.5]

@@ -121,6 +121,22 @@ class State:
         """Apply ``server.memory`` to the stores and the journal this process keeps (a
         shared home's store bounds its own memory)."""
 
+    # -- snapshots every process adds to (/metrics) -----------------------------------
+
+    def share(self, name: str, snapshot: Callable[[], bytes]) -> None:
+        """Register what this process adds to a :meth:`gather` of ``name``."""
+        self.__dict__.setdefault("_snapshots", {})[name] = snapshot
+
+    def snapshot(self, name: str) -> bytes | None:
+        """This process's snapshot of ``name`` now (None: nothing shared under it)."""
+        make = self.__dict__.get("_snapshots", {}).get(name)
+        return None if make is None else make()
+
+    async def gather(self, name: str) -> list[bytes]:
+        """Every running process's snapshot of ``name``, taken now (one process: its own)."""
+        mine = self.snapshot(name)
+        return [] if mine is None else [mine]
+
     # -- changes and life cycle -------------------------------------------------------
 
     async def publish(self, change: Change) -> None:

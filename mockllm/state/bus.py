@@ -52,6 +52,8 @@ class Owner(Protocol):
 
     async def drain(self) -> None: ...
 
+    async def contribute(self, change: ch.Flush) -> None: ...
+
 
 class ChangeBus:
     def __init__(self, owner: Owner) -> None:
@@ -88,6 +90,8 @@ class ChangeBus:
             self._version = max(self._version, version)
         elif isinstance(change, ch.Flush):
             await self.owner.drain()
+            if change.gather:
+                await self.owner.contribute(change)
         mid = uuid.uuid4().hex
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         waiting = [0]
@@ -146,6 +150,8 @@ class ChangeBus:
             self._version = max(self._version, msg.version)
             if isinstance(msg.change, ch.Flush):
                 await self.owner.drain()
+                if msg.change.gather:
+                    await self.owner.contribute(msg.change)
             else:
                 await self._run(msg.change)
         try:

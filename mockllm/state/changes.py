@@ -40,7 +40,14 @@ class Reload(msgspec.Struct, tag="reload"):
 
 
 class Flush(msgspec.Struct, tag="flush"):
-    """Send what is batched now (before a journal read, so it sees every finished request)."""
+    """Send what is batched now (before a journal read, so it sees every finished request).
+
+    With ``gather`` (an id of one read), each process also leaves its snapshot of ``name``
+    (:meth:`mockllm.state.State.share`: its ``/metrics`` counts) under that read's key before
+    it confirms, so the reader sums every running process's, and only theirs."""
+
+    name: str = ""
+    gather: str = ""
 
 
 Change = AddRules | ClearRules | UseImplementation | ResetCounters | Reload | Flush

@@ -14,6 +14,11 @@ VERSION = b"mockllm:version"
 CHANGES = b"mockllm:changes"
 
 
+def gather_key(name: str, read: str) -> bytes:
+    """Hash of one read's snapshots of ``name``, one field per process (``State.gather``)."""
+    return f"mockllm:gather:{name}:{read}".encode()
+
+
 def store_prefix(name: str) -> bytes:
     """Prefix of the values of the stored-object store ``name`` (``mockllm:store:NAME:ID``)."""
     return f"mockllm:store:{name}:".encode()

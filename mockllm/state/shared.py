@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any, TypeVar, cast
 
@@ -36,9 +37,10 @@ from mockllm.observe import Observation
 from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
-from mockllm.state.keys import COUNTS, JOURNAL, store_order, store_prefix
+from mockllm.state.keys import COUNTS, JOURNAL, gather_key
 from mockllm.state.link import Link
 from mockllm.state.memory import QuotaCounts
+from mockllm.state.objects import SharedStore
 from mockllm.state.resp import pack, pack_many
 
 log = logging.getLogger("mockllm.state")
@@ -79,43 +81,6 @@ class SharedCounter(RuleCounter):
             return None
         self.uses = n
         return n - 1
-
-
-class SharedStore(Store[T]):
-    def __init__(self, owner: SharedState, name: str, kind: type[T], size: int) -> None:
-        self.owner, self.size = owner, size
-        self.prefix, self.order = store_prefix(name), store_order(name)
-        self.enc = msgspec.msgpack.Encoder()
-        self.dec = msgspec.msgpack.Decoder(kind)
-
-    async def put(self, key: str, value: T) -> None:
-        aio = self.owner.aio
-        try:
-            pipe = aio.pipeline(transaction=False)
-            pipe.set(self.prefix + key.encode(), self.enc.encode(value))
-            pipe.rpush(self.order, key)
-            n = (await pipe.execute())[1]
-            if n > self.size:
-                gone = cast("list[bytes]", await aio.lpop(self.order, n - self.size) or [])
-                if gone:
-                    await aio.delete(*[self.prefix + g for g in gone])
-        except ERRORS as exc:
-            self.owner.failed("store", exc)
-
-    async def get(self, key: str) -> T | None:
-        try:
-            raw = cast("bytes | None", await self.owner.aio.get(self.prefix + key.encode()))
-        except ERRORS as exc:
-            self.owner.failed("store", exc)
-            return None
-        return None if raw is None else self.dec.decode(raw)
-
-    async def delete(self, key: str) -> bool:
-        try:
-            return bool(await self.owner.aio.delete(self.prefix + key.encode()))
-        except ERRORS as exc:
-            self.owner.failed("store", exc)
-            return False
 
 
 class SharedState(State):
@@ -345,6 +310,36 @@ class SharedState(State):
 
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
         return SharedStore(self, name, kind, size)
+
+    # -- snapshots --------------------------------------------------------------------
+
+    async def contribute(self, change: ch.Flush) -> None:
+        """Leave this process's snapshot for the read ``change`` asks for (before the ack)."""
+        data = self.snapshot(change.name)
+        if data is None:
+            return
+        key = gather_key(change.name, change.gather)
+        try:  # the key expires if its reader never comes back for it
+            await self._send_packed(pack(b"HSET", key, self.bus.id.encode(), data)
+                                    + pack(b"PEXPIRE", key, b"60000"), 2)
+        except ERRORS as exc:
+            self.failed("gather", exc)
+
+    async def gather(self, name: str) -> list[bytes]:
+        """Every running process's snapshot of ``name``: each leaves it under a key of this
+        read's own before it confirms the ``Flush``, so a process that died (its old
+        snapshot) or a concurrent read is never mixed in. An unreachable store is a
+        :class:`StateError`."""
+        read = uuid.uuid4().hex
+        await self.publish(ch.Flush(name=name, gather=read))
+        key = gather_key(name, read)
+        try:
+            values = cast("dict[bytes, bytes]", await self.aio.hgetall(key))
+            await self.aio.delete(key)
+        except ERRORS as exc:
+            self.failed("gather", exc)
+            raise StateError(f"shared state {self.describe} unreachable: {exc}") from None
+        return list(values.values())
 
     # -- changes ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.state.conftest import Proc, serve
 from tests.test_quotas import away_from_a_window_edge
@@ -230,3 +231,33 @@ def test_loaded_ollama_models_are_listed_by_every_process(fleet: Fleet) -> None:
     assert unloaded.json()["done_reason"] == "unload"
     for _ in range(4):
         assert [m["model"] for m in call("GET", "/api/ps").json()["models"]] == ["gpt-4o"]
+
+
+def _served(fleet: Fleet) -> tuple[float, float, float]:
+    """From one scrape (of whichever process answers): gpt-4o's answered chat requests,
+    vLLM's success count and the e2e histogram's count."""
+    r = httpx.get(fleet.url() + "/metrics", headers={"connection": "close"})
+    assert r.status_code == 200, r.text
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            if s.name == "mockllm_requests_total" and s.labels == {
+                    "endpoint": "openai.chat", "model": "gpt-4o", "status": "200"}:
+                found["requests"] = s.value
+            elif s.name == "vllm:request_success_total" and s.labels == {
+                    "model_name": "gpt-4o"}:
+                found["success"] = s.value
+            elif (s.name == "mockllm_e2e_request_latency_seconds_count"
+                  and s.labels == {"endpoint": "openai.chat", "model": "gpt-4o"}):
+                found["e2e"] = s.value
+    return found.get("requests", 0.0), found.get("success", 0.0), found.get("e2e", 0.0)
+
+
+def test_metrics_describe_the_whole_server(fleet: Fleet) -> None:
+    fleet.ask("warm up every process's series")
+    before = _served(fleet)
+    assert len({_served(fleet) for _ in range(6)} | {before}) == 1  # every process agrees
+    with cf.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: fleet.ask("counted"), range(12)))
+    after = [_served(fleet) for _ in range(10)]
+    assert after == [tuple(v + 12 for v in before)] * 10

@@ -21,240 +21,109 @@ import os
 import shutil
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
+from mockllm.state.keyspace import OK, QUEUED, CommandError, Commands, Data, Reply, encode
 from mockllm.state.resp import parse_commands
 
 log = logging.getLogger("mockllm.state")
 
-Reply = bytes | int | list[Any] | None | Exception
+class _Connection(asyncio.Protocol):
+    """One client of the store: commands parsed from whatever one read returned, the
+    replies of a whole pipeline sent with one write.
 
+    A protocol, not a stream reader and writer: a counted request (a sequence step) is one
+    round trip to the store, and a stream costs a task wake-up, futures and awaits per
+    read on top of the command."""
 
-class _Error(Exception):
-    """An error reply (``-ERR ...``)."""
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.queued: list[list[bytes]] | None = None
+        self.subscribed: set[bytes] = set()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.store.connections.add(self)
 
-class _Status(bytes):
-    """A status reply (``+OK``); any other bytes go out as a bulk string."""
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.store.connections.discard(self)
+        for channel in self.subscribed:
+            self.store.subscribers.get(channel, set()).discard(self)
 
+    # A client that does not read its replies (a huge LRANGE) stops being read from.
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
 
-OK, QUEUED, PONG = _Status(b"OK"), _Status(b"QUEUED"), _Status(b"PONG")
+    def resume_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
 
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
 
-def encode(value: Reply) -> bytes:
-    if isinstance(value, Exception):
-        return b"-" + str(value).encode() + b"\r\n"
-    if value is None:
-        return b"$-1\r\n"
-    if isinstance(value, _Status):
-        return b"+" + value + b"\r\n"
-    if isinstance(value, bytes):
-        return b"$%d\r\n%s\r\n" % (len(value), value)
-    if isinstance(value, int):
-        return b":%d\r\n" % value
-    return b"*%d\r\n" % len(value) + b"".join(encode(v) for v in value)
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
-
-class Data:
-    """The keyspace: values are bytes, dicts (hashes) or lists; expiry per key."""
-
-    def __init__(self) -> None:
-        self.keys: dict[bytes, Any] = {}
-        self.expires: dict[bytes, float] = {}
-
-    def get(self, key: bytes, kind: type) -> Any:
-        deadline = self.expires.get(key)
-        if deadline is not None and deadline <= time.monotonic():
-            self.keys.pop(key, None)
-            del self.expires[key]
-        value = self.keys.get(key)
-        if value is not None and not isinstance(value, kind):
-            raise _Error("WRONGTYPE Operation against a key holding the wrong kind of value")
-        return value
-
-    def put(self, key: bytes, value: Any) -> None:
-        self.keys[key] = value
-
-    def drop(self, key: bytes) -> bool:
-        self.expires.pop(key, None)
-        return self.keys.pop(key, None) is not None
-
-
-def _int(b: bytes) -> int:
-    try:
-        return int(b)
-    except ValueError:
-        raise _Error("ERR value is not an integer or out of range") from None
-
-
-def _range(n: int, start: int, stop: int) -> tuple[int, int]:
-    if start < 0:
-        start = max(n + start, 0)
-    if stop < 0:
-        stop = n + stop
-    return start, min(stop, n - 1) + 1
-
-
-class Commands:
-    """One method per command, each taking the arguments as bytes."""
-
-    def __init__(self, data: Data, publish: Callable[[bytes, bytes], int],
-                 numsub: Callable[[bytes], int]) -> None:
-        self.d = data
-        self._publish = publish
-        self._numsub = numsub
-
-    def run(self, args: list[bytes]) -> Reply:
-        name = args[0].decode("latin-1").lower()
-        method = getattr(self, "c_" + name, None)
-        if method is None:
-            return _Error(f"ERR unknown command '{name}'")
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
         try:
-            return method(*args[1:])  # type: ignore[no-any-return]
-        except TypeError:
-            return _Error(f"ERR wrong number of arguments for '{name}' command")
-        except _Error as exc:
-            return exc
+            commands = parse_commands(self.buf)
+        except ValueError:  # not the Redis protocol: nothing sensible to answer
+            self.close()
+            return
+        out: list[bytes] = []
+        for args in commands:
+            if not args:
+                continue
+            name = args[0].lower()
+            reply: Reply
+            if name in (b"subscribe", b"unsubscribe"):
+                self.write(b"".join(out))  # the replies stay in order
+                out.clear()
+                self._subscription(name, args[1:])
+                continue
+            if name == b"multi":
+                self.queued, reply = [], OK
+            elif name == b"exec":
+                reply = (CommandError("ERR EXEC without MULTI") if self.queued is None
+                         else [self.store.commands.run(a) for a in self.queued])
+                self.queued = None
+            elif name == b"discard":
+                self.queued, reply = None, OK
+            elif self.queued is not None:
+                self.queued.append(args)
+                reply = QUEUED
+            else:
+                reply = self.store.commands.run(args)
+            out.append(encode(reply))
+        if out:
+            self.write(b"".join(out))
 
-    def c_ping(self, *msg: bytes) -> Reply:
-        return msg[0] if msg else PONG
+    def _subscription(self, name: bytes, channels: list[bytes]) -> None:
+        subscribers = self.store.subscribers
+        for channel in channels or list(self.subscribed):
+            if name == b"subscribe":
+                self.subscribed.add(channel)
+                subscribers.setdefault(channel, set()).add(self)
+            else:
+                self.subscribed.discard(channel)
+                subscribers.get(channel, set()).discard(self)
+            self.write(encode([name, channel, len(self.subscribed)]))
 
-    def c_echo(self, msg: bytes) -> Reply:
-        return msg
 
-    def c_select(self, db: bytes) -> Reply:
-        return OK
-
-    def c_client(self, *args: bytes) -> Reply:
-        return OK
-
-    def c_flushdb(self, *args: bytes) -> Reply:
-        self.d.keys.clear()
-        self.d.expires.clear()
-        return OK
-
-    def c_get(self, key: bytes) -> Reply:
-        value: bytes | None = self.d.get(key, bytes)
-        return value
-
-    def c_set(self, key: bytes, value: bytes, *opts: bytes) -> Reply:
-        self.d.drop(key)
-        self.d.put(key, value)
-        if len(opts) == 2 and opts[0].upper() == b"PX":
-            self.d.expires[key] = time.monotonic() + _int(opts[1]) / 1000
-        return OK
-
-    def c_del(self, *keys: bytes) -> Reply:
-        return sum(self.d.drop(k) for k in keys)
-
-    def c_exists(self, *keys: bytes) -> Reply:
-        return sum(self.d.get(k, object) is not None for k in keys)
-
-    def c_incrby(self, key: bytes, amount: bytes) -> Reply:
-        value = _int(self.d.get(key, bytes) or b"0") + _int(amount)
-        self.d.put(key, b"%d" % value)
-        return value
-
-    def c_pexpire(self, key: bytes, ms: bytes) -> Reply:
-        if self.d.get(key, object) is None:
-            return 0
-        self.d.expires[key] = time.monotonic() + _int(ms) / 1000
-        return 1
-
-    def c_pttl(self, key: bytes) -> Reply:
-        if self.d.get(key, object) is None:
-            return -2
-        deadline = self.d.expires.get(key)
-        return -1 if deadline is None else max(int((deadline - time.monotonic()) * 1000), 0)
-
-    def _hash(self, key: bytes) -> dict[bytes, bytes]:
-        h: dict[bytes, bytes] | None = self.d.get(key, dict)
-        if h is None:
-            h = {}
-            self.d.put(key, h)
-        return h
-
-    def c_hget(self, key: bytes, field: bytes) -> Reply:
-        value: bytes | None = (self.d.get(key, dict) or {}).get(field)
-        return value
-
-    def c_hmget(self, key: bytes, *fields: bytes) -> Reply:
-        h = self.d.get(key, dict) or {}
-        return [h.get(f) for f in fields]
-
-    def c_hset(self, key: bytes, *pairs: bytes) -> Reply:
-        h = self._hash(key)
-        new = 0
-        for f, v in zip(pairs[::2], pairs[1::2], strict=True):
-            new += f not in h
-            h[f] = v
-        return new
-
-    def c_hdel(self, key: bytes, *fields: bytes) -> Reply:
-        h = self.d.get(key, dict) or {}
-        gone = sum(h.pop(f, None) is not None for f in fields)
-        if not h:
-            self.d.drop(key)
-        return gone
-
-    def c_hgetall(self, key: bytes) -> Reply:
-        h = self.d.get(key, dict) or {}
-        return [x for kv in h.items() for x in kv]
-
-    def c_hincrby(self, key: bytes, field: bytes, amount: bytes) -> Reply:
-        h = self._hash(key)
-        value = _int(h.get(field, b"0")) + _int(amount)
-        h[field] = b"%d" % value
-        return value
-
-    def _list(self, key: bytes) -> list[bytes]:
-        items: list[bytes] | None = self.d.get(key, list)
-        if items is None:
-            items = []
-            self.d.put(key, items)
-        return items
-
-    def c_rpush(self, key: bytes, *values: bytes) -> Reply:
-        items = self._list(key)
-        items.extend(values)
-        return len(items)
-
-    def c_lrange(self, key: bytes, start: bytes, stop: bytes) -> Reply:
-        items = self.d.get(key, list) or []
-        a, b = _range(len(items), _int(start), _int(stop))
-        return list(items[a:b])
-
-    def c_ltrim(self, key: bytes, start: bytes, stop: bytes) -> Reply:
-        items = self.d.get(key, list)
-        if items is not None:
-            a, b = _range(len(items), _int(start), _int(stop))
-            items[:] = items[a:b]
-            if not items:
-                self.d.drop(key)
-        return OK
-
-    def c_llen(self, key: bytes) -> Reply:
-        return len(self.d.get(key, list) or [])
-
-    def c_lpop(self, key: bytes, count: bytes | None = None) -> Reply:
-        items = self.d.get(key, list)
-        if not items:
-            return None
-        n = 1 if count is None else _int(count)
-        out, items[:n] = items[:n], []
-        if not items:
-            self.d.drop(key)
-        return list(out) if count is not None else out[0]
-
-    def c_publish(self, channel: bytes, message: bytes) -> Reply:
-        return self._publish(channel, message)
-
-    def c_pubsub(self, sub: bytes, *channels: bytes) -> Reply:
-        if sub.lower() != b"numsub":
-            raise _Error("ERR only PUBSUB NUMSUB is supported")
-        return [x for c in channels for x in (c, self._numsub(c))]
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop when installed (uvicorn's standard extra brings it), as the workers
+    run: the store's loop turns once per round trip of a counted request."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 class EmbeddedStore:
@@ -263,94 +132,54 @@ class EmbeddedStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self.data = Data()
-        self._subscribers: dict[bytes, set[asyncio.StreamWriter]] = {}
+        self.subscribers: dict[bytes, set[_Connection]] = {}
+        self.connections: set[_Connection] = set()
         self.commands = Commands(self.data, self._publish, self._numsub)
         self._server: asyncio.AbstractServer | None = None
+        self._stopping = asyncio.Event()  # bound to the store's loop on first use
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _publish(self, channel: bytes, message: bytes) -> int:
-        writers = self._subscribers.get(channel, set())
+        subscribers = self.subscribers.get(channel, set())
         frame = encode([b"message", channel, message])
-        for w in writers:
-            w.write(frame)
-        return len(writers)
+        for c in subscribers:
+            c.write(frame)
+        return len(subscribers)
 
     def _numsub(self, channel: bytes) -> int:
-        return len(self._subscribers.get(channel, ()))
+        return len(self.subscribers.get(channel, ()))
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        queued: list[list[bytes]] | None = None
-        subscribed: set[bytes] = set()
-        buf = bytearray()
+    async def _listen(self) -> asyncio.AbstractServer:
+        self._loop = asyncio.get_running_loop()
+        self._server = await self._loop.create_unix_server(lambda: _Connection(self),
+                                                           path=self.path)
+        return self._server
+
+    async def _serve(self, ready: threading.Event | None = None) -> None:
+        server = await self._listen()
+        if ready is not None:
+            ready.set()
         try:
-            while data := await reader.read(262144):
-                buf += data
-                out: list[bytes] = []
-                for args in parse_commands(buf):
-                    if not args:
-                        continue
-                    name = args[0].lower()
-                    reply: Reply
-                    if name in (b"subscribe", b"unsubscribe"):
-                        writer.write(b"".join(out))  # the replies stay in order
-                        out.clear()
-                        self._subscription(writer, name, args[1:], subscribed)
-                        continue
-                    if name == b"multi":
-                        queued, reply = [], OK
-                    elif name == b"exec":
-                        reply = (_Error("ERR EXEC without MULTI") if queued is None
-                                 else [self.commands.run(a) for a in queued])
-                        queued = None
-                    elif name == b"discard":
-                        queued, reply = None, OK
-                    elif queued is not None:
-                        queued.append(args)
-                        reply = QUEUED
-                    else:
-                        reply = self.commands.run(args)
-                    out.append(encode(reply))
-                if out:
-                    writer.write(b"".join(out))
-                    await writer.drain()
-        except (ConnectionError, ValueError):
-            pass
+            await self._stopping.wait()
         finally:
-            for channel in subscribed:
-                self._subscribers.get(channel, set()).discard(writer)
-            writer.close()
-
-    def _subscription(self, writer: asyncio.StreamWriter, name: bytes, channels: list[bytes],
-                      subscribed: set[bytes]) -> None:
-        for channel in channels or list(subscribed):
-            if name == b"subscribe":
-                subscribed.add(channel)
-                self._subscribers.setdefault(channel, set()).add(writer)
-            else:
-                subscribed.discard(channel)
-                self._subscribers.get(channel, set()).discard(writer)
-            writer.write(encode([name, channel, len(subscribed)]))
+            # Closing the server stops new connections only: the open ones are closed
+            # here, so no client is answered once the store has stopped. (Not
+            # Server.wait_closed: uvloop's waits for the clients to hang up.)
+            server.close()
+            for c in list(self.connections):
+                c.close()
+            await asyncio.sleep(0)  # the transports close in the next turn of the loop
 
     async def serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._server = await asyncio.start_unix_server(self._client, path=self.path)
-        async with self._server:
-            await self._server.serve_forever()
+        await self._serve()
 
     def start_thread(self) -> threading.Thread:
         """Serve in a daemon thread; returns once the socket accepts connections."""
         ready = threading.Event()
 
         def run() -> None:
-            async def main() -> None:
-                self._loop = asyncio.get_running_loop()
-                self._server = await asyncio.start_unix_server(self._client, path=self.path)
-                ready.set()
-                async with self._server:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await self._server.serve_forever()
-
-            asyncio.run(main())
+            with asyncio.Runner(loop_factory=_new_loop) as runner:
+                runner.run(self._serve(ready))
 
         thread = threading.Thread(target=run, name="mockllm-state", daemon=True)
         self._thread = thread
@@ -360,12 +189,11 @@ class EmbeddedStore:
         return thread
 
     def stop(self) -> None:
-        loop, server = self._loop, self._server
-        if loop is not None and server is not None:
-            loop.call_soon_threadsafe(server.close)
-        # Wait for the store's thread: closing the server only stops new connections, and
-        # the open ones are served until its loop has cancelled them. Returning earlier let
-        # a client that had connected before the stop still get answers after it.
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        # Wait for the store's thread: it closes the open connections before it ends, and
+        # returning earlier let a client that had connected before the stop still get
+        # answers after it.
         thread = getattr(self, "_thread", None)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, Literal, Protocol
 
 import msgspec
@@ -76,8 +77,11 @@ class Plan(msgspec.Struct):
     rule: str | None
     prompt_tokens: int
     choices: list[Choice] = msgspec.field(default_factory=list)
-    #: One vector per ``NeutralRequest.inputs`` item (embeddings requests).
-    embeddings: list[list[float]] = msgspec.field(default_factory=list)
+    #: One vector per ``NeutralRequest.inputs`` item (embeddings requests), to be read, not
+    #: changed: a list of floats when configured (``embedding:``), else packed float32
+    #: (``array("f")``: 4 bytes a number, no float objects for the collector to walk).
+    #: :func:`mockllm.engine.vectors.floats` gives a list either way.
+    embeddings: list[Sequence[float]] = msgspec.field(default_factory=list)
     #: One relevance logit per ``inputs`` item when the request has a ``query`` (rankings).
     scores: list[float] = msgspec.field(default_factory=list)
     error: ApiError | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -50,7 +51,7 @@ class Measured(msgspec.Struct):
 
     prompt_tokens: int
     too_long: int
-    vectors: list[list[float]] | None = None
+    vectors: list[Sequence[float]] | None = None
     dims: int = 0
 
 

@@ -68,6 +68,11 @@ def embed(text: str, dims: int, model: str) -> array[float]:
     return got
 
 
+def floats(vector: Sequence[float]) -> list[float]:
+    """A plan's vector (``Plan.embeddings``: packed or a list) as a list of floats."""
+    return vector.tolist() if isinstance(vector, array) else list(vector)
+
+
 def fixed(vector: list[float], dims: int) -> list[float]:
     """A configured vector: used as given when ``dims`` matches, else cut or padded by
     repeating it, then normalised so it stays a unit vector."""

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from mockllm import ApiError
 from mockllm.engine.request import NeutralRequest
+from mockllm.engine.vectors import floats
 from plugins_builtin.gemini import convert
 from plugins_builtin.gemini.base import GeminiEndpoint
 from plugins_builtin.gemini.wire import (
@@ -61,7 +62,7 @@ class EmbedContent(GeminiEndpoint):
             if len(plan.embeddings) != len(index):
                 raise ApiError(500, "the engine gave no embedding for some inputs")
             for i, vector in zip(index, plan.embeddings, strict=True):
-                out[i] = vector
+                out[i] = floats(vector)
             if plan.pacing is not None:
                 await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         return out

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from mockllm import ApiError
 from mockllm.engine.request import NeutralRequest
 from mockllm.engine.tokens import Tokenizer
+from mockllm.engine.vectors import floats
 from plugins_builtin.ollama.chat import OllamaEndpoint
 from plugins_builtin.ollama.wire import (
     Embeddings,
@@ -62,7 +63,7 @@ class Embed(OllamaEndpoint):
             await self.wait_paced(plan.pacing, 1)  # one forward pass: the time to first token
         end = time.monotonic()
         out = Embeddings(
-            model=req.model, embeddings=plan.embeddings,
+            model=req.model, embeddings=[floats(v) for v in plan.embeddings],
             total_duration=max(round((end - start) * 1e9), 1),
             load_duration=max(round((planned - start) * 1e9), 1),
             prompt_eval_count=plan.prompt_tokens,
@@ -94,7 +95,7 @@ class LegacyEmbeddings(OllamaEndpoint):
             raise ApiError(500, "the engine gave no embedding")
         if plan.pacing is not None:
             await self.wait_paced(plan.pacing, 1)
-        return Response(encoder.encode(LegacyEmbedding(plan.embeddings[0])),
+        return Response(encoder.encode(LegacyEmbedding(floats(plan.embeddings[0]))),
                         media_type="application/json")
 
 

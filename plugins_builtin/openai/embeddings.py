@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import sys
 from array import array
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -17,7 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockllm import ApiError
+from mockllm.endpoint import OFF_LOOP_VALUES
 from mockllm.engine import NeutralRequest
+from mockllm.engine.vectors import floats
+from mockllm.json_pieces import JsonPieces
 
 from . import errors, wire
 from .base import OpenAIEndpoint, known_fields
@@ -81,9 +85,9 @@ def inputs(value: str | list[str | int | list[int]], decode: Any) -> list[str]:
     raise _invalid_input()
 
 
-def b64(vector: list[float]) -> str:
+def b64(vector: Sequence[float]) -> str:
     """base64 of the vector as little-endian float32, as the API encodes it."""
-    packed = array("f", vector)
+    packed = array("f", vector)  # a copy (a plan's vector is read only), packed if a list
     if sys.byteorder != "little":
         packed.byteswap()
     return base64.b64encode(packed.tobytes()).decode("ascii")
@@ -115,14 +119,22 @@ class Embeddings(OpenAIEndpoint):
         plan = await self.make_plan(request, neutral, body)
         await self.wait_for(plan)
         usage = EmbeddingUsage(plan.prompt_tokens, plan.prompt_tokens)
-        base64 = req.encoding_format == "base64"
+        vectors = plan.embeddings
+        item = _as_base64 if req.encoding_format == "base64" else _as_floats
+        if sum(map(len, vectors)) <= OFF_LOOP_VALUES:
+            return wire.json_response(EmbeddingList(
+                "list", [item(iv) for iv in enumerate(vectors)], plan.model.id, usage))
+        # 2,048 inputs of 3,072 numbers is a 134 MB body: one encode would hold the GIL (and
+        # so the event loop) for its whole length, so it is encoded and sent in slices.
+        head, tail = wire.encoder.encode(
+            EmbeddingList("list", [], plan.model.id, usage)).split(b'"data":[]')
+        return JsonPieces(head + b'"data":[', list(enumerate(vectors)),
+                          lambda iv: wire.encoder.encode(item(iv)), b"]" + tail)
 
-        def answer() -> Response:
-            if base64:
-                data = [Embedding("embedding", i, b64(v)) for i, v in enumerate(plan.embeddings)]
-            else:
-                data = [Embedding("embedding", i, v) for i, v in enumerate(plan.embeddings)]
-            return wire.json_response(EmbeddingList("list", data, plan.model.id, usage))
 
-        # 2,048 inputs of 3,072 numbers is a 130 MB body: encoded off the event loop.
-        return await self.build(answer, sum(map(len, plan.embeddings)))
+def _as_floats(iv: tuple[int, Sequence[float]]) -> Embedding:
+    return Embedding("embedding", iv[0], floats(iv[1]))
+
+
+def _as_base64(iv: tuple[int, Sequence[float]]) -> Embedding:
+    return Embedding("embedding", iv[0], b64(iv[1]))

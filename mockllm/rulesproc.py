@@ -5,8 +5,9 @@ megabytes (3.4 MB of rules: seconds of parsing, several hundred MB). In a worker
 server that work holds the GIL, and worse, the cyclic collector's full collections walk those
 objects with the GIL held: measured at 0.6 to 1.4 s each, during which the event loop, and so
 ``/health``, cannot run. In a child process neither happens: the child has its own GIL and
-heap, and the server only decodes the finished rules (msgpack, in C, a few hundred ms of a
-thread's time for 15,000 rules, in which the loop still gets its turns).
+heap, and the server only decodes the finished rules: msgpack, in C, in frames of
+:data:`BATCH` rules (one decode of all 15,000 was a single 0.26 s call holding the GIL on a
+busy machine), in which the loop still gets its turns.
 
 The child runs the very same :func:`mockllm.config.parse_rules_located`, so a large body gets
 exactly the rules or the ``file:line`` problems a small one would. It then stays up, answering
@@ -43,15 +44,20 @@ Where = Callable[[str], str]
 Check = Callable[[list[Rule], Where], None]
 
 
-class _Parsed(msgspec.Struct):
-    """The child's answer: the rules, or the problems of a ConfigError."""
+#: Rules per frame from the child: a decode of each is about a millisecond of GIL time.
+BATCH = 256
 
-    rules: list[Rule] | None = None
+
+class _Parsed(msgspec.Struct):
+    """The child's first answer: how many frames of rules follow, or the problems."""
+
+    frames: int = 0
     problems: list[str] | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode_parsed = msgspec.msgpack.Decoder(_Parsed).decode
+_decode_rules = msgspec.msgpack.Decoder(list[Rule]).decode
 #: One child at a time: each holds a parsed document of up to ``server.limits.yaml_bytes``
 #: (hundreds of MB for megabytes of YAML), so concurrent large bodies wait their turn.
 _one_child = threading.Lock()
@@ -87,11 +93,11 @@ def _in_child(text: str, filename: str, max_depth: int, check: Check) -> list[Ru
         try:
             _write(proc.stdin, text.encode("utf-8"))
             parsed = _decode_parsed(_read(proc.stdout))
+            rules = [r for _ in range(parsed.frames) for r in _decode_rules(_read(proc.stdout))]
         except (OSError, EOFError, msgspec.DecodeError) as exc:  # its traceback is logged
             raise _ChildFailed(f"the rules parser process failed ({exc})") from None
         if parsed.problems is not None:
             raise ConfigError(parsed.problems)
-        assert parsed.rules is not None
         stdin, stdout = proc.stdin, proc.stdout
 
         def where(path: str) -> str:
@@ -101,8 +107,8 @@ def _in_child(text: str, filename: str, max_depth: int, check: Check) -> list[Ru
             except (OSError, EOFError):  # the child died: the problem without its line
                 return filename
 
-        check(parsed.rules, where)
-        return parsed.rules
+        check(rules, where)
+        return rules
     finally:
         try:
             proc.stdin.close()  # the child's cue to exit
@@ -144,7 +150,10 @@ def _child(filename: str, max_depth: int) -> None:
     except ConfigError as exc:
         _write(stdout, _encode(_Parsed(problems=exc.problems)))
         return
-    _write(stdout, _encode(_Parsed(rules=rules)))
+    batches = [rules[i:i + BATCH] for i in range(0, len(rules), BATCH)]
+    _write(stdout, _encode(_Parsed(frames=len(batches))))
+    for batch in batches:
+        _write(stdout, _encode(batch))
     while head := stdin.read(4):
         (size,) = struct.unpack(">I", head)
         _write(stdout, where(stdin.read(size).decode("utf-8")).encode("utf-8"))

@@ -99,7 +99,8 @@ def test_a_large_body_goes_to_a_child_that_exits_and_its_rules_answer(
 
 
 def test_the_child_gives_the_rules_a_parse_here_gives() -> None:
-    text = _large(300).decode()
+    text = _large(300).decode()  # two frames of rules from the child
+    assert 300 > rulesproc.BATCH
     seen: list[str] = []
 
     def check(rules: list[Any], where: Any) -> None:

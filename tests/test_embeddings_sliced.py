@@ -22,9 +22,10 @@ MODEL = "text-embedding-3-large"
 INPUTS = [f"document {i}: the quick brown fox jumps over the lazy dog" for i in range(48)]
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    with run_server(test_context()) as server:
+@pytest.fixture(scope="module", params=["uvicorn", "mockllm"])
+def live(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """On both HTTP servers ``serve`` can run on: each frames the chunked body itself."""
+    with run_server(test_context(), http=request.param) as server:
         yield server
 
 

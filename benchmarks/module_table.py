@@ -60,8 +60,15 @@ def imports(name: str, path: str, text: str, modules: Iterable[str]) -> set[str]
     """The modules (of ``modules``) that ``name`` imports."""
     known = set(modules)
     is_package = path.endswith("__init__.py")
+    tree = ast.parse(text)
+    if is_package:
+        # A package facade's ``if TYPE_CHECKING:`` names its lazy public names for type
+        # checkers only: no edge (as in tests/test_layering.py).
+        tree.body = [n for n in tree.body if not (
+            isinstance(n, ast.If) and isinstance(n.test, ast.Name)
+            and n.test.id == "TYPE_CHECKING")]
     out: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):

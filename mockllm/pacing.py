@@ -109,25 +109,47 @@ class Pacing:
             self._ci = k + 1
         return self.start + self._coff
 
+    def linear(self) -> tuple[float, float, int] | None:
+        """``(start + ttft, itl, hidden)`` when token frame i is due at
+        ``start + ttft + itl * (i + hidden)`` (one constant ITL), else None."""
+        if self._gaps is not None:
+            return None
+        return self.start + self.ttft, self.itl, self.hidden  # type: ignore[return-value]
+
     def total(self, tokens: int) -> float:
         """Seconds from ``start`` until the last of ``tokens`` tokens (hidden ones
         included) is due."""
         return self.due(max(tokens - 1, 0) - self.hidden) - self.start
 
-    async def acquire(self) -> None:
-        """Wait for this request's load-model slot (at once without a load model)."""
+    def take(self) -> bool:
+        """:meth:`acquire` when that needs no wait (no load model, or a free slot): True
+        when done, False when the caller must ``await acquire()``. No coroutine to make."""
         ticket = self.load
         if ticket is None or self._acquired:
-            return
-        self._acquired = True
+            return True
         if not ticket.granted:
-            await ticket.wait()
-            queued_since, self.start = self.start, self.clock()
-            # ``start`` moves to now: the model starts on it now; the wait is part of TTFT
-            if self.queue_sink is not None:
-                self.queue_sink.observe(self.start - queued_since)
-        elif self.queue_sink is not None:
+            return False
+        self._acquired = True
+        if self.queue_sink is not None:
             self.queue_sink.observe(0.0)
+        self._scale(ticket)
+        return True
+
+    async def acquire(self) -> None:
+        """Wait for this request's load-model slot (at once without a load model)."""
+        if self.take():
+            return
+        ticket = self.load
+        assert ticket is not None
+        self._acquired = True
+        await ticket.wait()
+        queued_since, self.start = self.start, self.clock()
+        # ``start`` moves to now: the model starts on it now; the wait is part of TTFT
+        if self.queue_sink is not None:
+            self.queue_sink.observe(self.start - queued_since)
+        self._scale(ticket)
+
+    def _scale(self, ticket: Ticket) -> None:
         factor = ticket.load.factor() if ticket.load.varies else 1.0
         if factor != 1.0:
             self.ttft *= factor

@@ -21,12 +21,13 @@ HTTP response (``more_body: False``), so the chunked terminator needs no write o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import Send
+from starlette.types import Receive, Send
 
 if TYPE_CHECKING:
     from mockllm.frames import Frame
@@ -46,7 +47,7 @@ class Pump:
 
     __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
                  "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
-                 "blocked", "done", "call_at", "stopped", "flushed", "closing")
+                 "blocked", "done", "call_at", "stopped", "flushed", "closing", "linear")
 
     def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
                  terminator: bytes, send: Send, pacing: Pacing, *,
@@ -73,6 +74,9 @@ class Pump:
         self.stopped = False
         self.flushed = 0  # frames written so far
         self.closing = True  # the closing frames may still have to wait (Pacing.closing_due)
+        #: The schedule as (start + ttft, itl, hidden) when it is one constant ITL (the pacing
+        #: has been acquired: its schedule no longer moves), else None: ask Pacing.due.
+        self.linear = pacing.linear()
 
     async def run(self) -> None:
         """Send the whole stream; returns after the last write (or raises what failed)."""
@@ -132,47 +136,53 @@ class Pump:
 
     def advance(self) -> float | None:
         """Send every frame that is due. Returns when the next token is due, None at the end."""
-        clock, ready, held, dues = self.pacing.clock, self.ready, self.held, self.dues
-        encode = self.encode
-        if self.pending is not None:  # the token waited for is due now
+        pacing = self.pacing
+        clock, ready, held, dues, encode = pacing.clock, self.ready, self.held, self.dues, \
+            self.encode
+        pending = self.pending
+        if pending is not None:  # the token waited for is due now
             if held:
-                ready.extend(held)
+                ready += held
                 held.clear()
-            ready.append(encode(self.pending))
+            ready.append(encode(pending))
             dues.append(self.pending_due)
             self.pending = None
-        due_of = self.pacing.due
+        linear, tokens = self.linear, self.tokens
         for frame in self.frames:
             if not frame.token:
                 held.append(encode(frame))
                 continue
-            due = due_of(self.tokens)
-            self.tokens += 1
+            # Pacing.due's own arithmetic, in the same order (so the same float), uncalled
+            due = (pacing.due(tokens) if linear is None
+                   else linear[0] + linear[1] * (tokens + linear[2]))
+            tokens += 1
             if due > clock():
+                self.tokens = tokens
                 if ready:
-                    self._flush(True)
+                    self._write(True)
                 self.pending, self.pending_due = frame, due
                 return due
             if held:
-                ready.extend(held)
+                ready += held
                 held.clear()
             ready.append(encode(frame))
             dues.append(due)
+        self.tokens = tokens
         if self.closing:
             self.closing = False
-            closing = self.pacing.closing_due(self.tokens)
+            closing = pacing.closing_due(tokens)
             if closing is not None and closing > clock():
                 if ready:
-                    self._flush(True)
+                    self._write(True)
                 return closing
         terminator = self.terminator
         if terminator:
             held.append(terminator)
-        ready.extend(held)
+        ready += held
         held.clear()
         if self.on_end is not None:
             self.on_end()
-        self._flush(False)
+        self._write(False)
         return None
 
     def unsent(self) -> tuple[bytes, int]:
@@ -181,42 +191,37 @@ class Pump:
         parts = [*self.ready, *self.held]
         return b"".join(parts), self.flushed + len(parts)
 
-    def _flush(self, more: bool) -> None:
-        ready, dues = self.ready, self.dues
-        now = self.pacing.clock()  # the moment the bytes are handed to the server
+    def _write(self, more: bool) -> None:
+        """Hand the due frames to the server in one write, noting their tokens' times."""
+        ready, dues, pacing = self.ready, self.dues, self.pacing
+        now = pacing.clock()  # the moment the bytes are handed to the server
         body = ready[0] if len(ready) == 1 else b"".join(ready)
         self.flushed += len(ready)
         ready.clear()
+        if dues:  # pacing errors, the first token, the gap since the last write
+            observe = pacing.errors.observe
+            for due in dues:
+                observe(now - due)
+            itl_sink: Histogram | None = pacing.itl_sink
+            if self.last < 0:
+                obs = self.observation
+                if obs is not None:
+                    obs.first_token = now
+            elif itl_sink is not None:
+                itl_sink.observe(now - self.last)
+            if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
+                itl_sink.observe(0.0, len(dues) - 1)
+            dues.clear()
+            self.last = now
         aw = self.send({"type": "http.response.body", "body": body, "more_body": more})
         if type(aw) is not CoroutineType:  # another kind of awaitable: let the loop run it
             self.blocked = asyncio.ensure_future(aw)
         else:
-            try:
-                yielded = aw.send(None)
-            except StopIteration:
-                pass
-            else:
+            # Iterating the coroutine, not ``aw.send(None)``: a send that returns at once
+            # (no flow control) ends the loop without a StopIteration to raise and catch.
+            for yielded in aw.__await__():
                 self.blocked = asyncio.ensure_future(_finish_send(aw, yielded))
-        if dues:
-            self._record(now)
-
-    def _record(self, now: float) -> None:
-        """Note the tokens of one write: pacing errors, first token, gaps."""
-        dues, pacing = self.dues, self.pacing
-        errors = pacing.errors.observe
-        for due in dues:
-            errors(now - due)
-        itl_sink: Histogram | None = pacing.itl_sink
-        if self.last < 0:
-            obs = self.observation
-            if obs is not None:
-                obs.first_token = now
-        elif itl_sink is not None:
-            itl_sink.observe(now - self.last)
-        if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
-            itl_sink.observe(0.0, len(dues) - 1)
-        dues.clear()
-        self.last = now
+                break
 
 
 async def _finish_send(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
@@ -243,3 +248,80 @@ async def _finish_send(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
 def _settle(waiter: asyncio.Future[None], _: object) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+
+class DisconnectWatch:
+    """Cancels ``task`` when the client leaves (ASGI ``receive`` says ``http.disconnect``),
+    without a task of its own.
+
+    ``receive()`` is driven by hand, like the pump's sends: stepped once now, then from the
+    done callback of the future it waits on. A watcher task per stream cost its creation, a
+    loop turn for its first step and, at the end, a cancellation thrown through three
+    coroutines in one more loop turn; :meth:`cancel` closes the coroutine at once instead.
+    A ``receive`` that returns another kind of awaitable is awaited in a task.
+    """
+
+    __slots__ = ("receive", "task", "coro", "fallback", "gone")
+
+    def __init__(self, receive: Receive, task: asyncio.Task[Any] | None) -> None:
+        self.receive, self.task = receive, task
+        self.coro: Coroutine[Any, Any, Any] | None = None
+        self.fallback: asyncio.Future[None] | None = None
+        #: The client left (and ``task`` was cancelled for it).
+        self.gone = False
+        self._listen()
+
+    def _listen(self) -> None:
+        while True:
+            aw = self.receive()
+            if type(aw) is not CoroutineType:
+                self.fallback = asyncio.ensure_future(self._await(aw))
+                return
+            self.coro = aw
+            if not self._run(aw):
+                return
+
+    def _resume(self, _: object = None) -> None:
+        coro = self.coro
+        if coro is not None and self._run(coro):  # None: cancelled meanwhile
+            self._listen()
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> bool:
+        """Run a ``receive()`` until it waits again (False) or returns; True when what it
+        returned was not a disconnect (a late body chunk, say), so listen again."""
+        try:
+            yielded = coro.send(None)
+        except StopIteration as stop:  # once per stream at most: a message arrived
+            self.coro = None
+            if stop.value["type"] != "http.disconnect":
+                return True
+            self._left()
+            return False
+        except (Exception, asyncio.CancelledError):  # receive() failed: nothing to watch
+            self.coro = None
+            return False
+        if yielded is None:  # a bare yield (``asyncio.sleep(0)``): step again soon
+            asyncio.get_running_loop().call_soon(self._resume)
+        else:  # an asyncio future, as a Task would be handed
+            yielded.add_done_callback(self._resume)
+        return False
+
+    async def _await(self, waitable: Any) -> None:
+        while (await waitable)["type"] != "http.disconnect":
+            waitable = self.receive()
+        self._left()
+
+    def _left(self) -> None:
+        self.gone = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def cancel(self) -> None:
+        """Stop watching (the response ended or failed); idempotent."""
+        coro, self.coro = self.coro, None
+        if coro is not None:
+            with contextlib.suppress(RuntimeError):  # a receive that will not close: drop it
+                coro.close()
+        if self.fallback is not None:
+            self.fallback.cancel()

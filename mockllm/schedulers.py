@@ -110,6 +110,8 @@ def _wake(fut: asyncio.Future[None]) -> None:
 _heaps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeapScheduler] = (
     weakref.WeakKeyDictionary()
 )
+#: The heap looked up last: WeakKeyDictionary.get makes a weak reference per call.
+_last: HeapScheduler | None = None
 
 
 class LoopHeapScheduler:
@@ -124,10 +126,15 @@ class LoopHeapScheduler:
     @staticmethod
     def for_running_loop() -> HeapScheduler:
         """The running loop's heap (a stream looks it up once, not per token)."""
+        global _last
         loop = asyncio.get_running_loop()
+        last = _last
+        if last is not None and last.loop is loop:  # the one loop of a server
+            return last
         sched = _heaps.get(loop)
         if sched is None:
             sched = _heaps[loop] = HeapScheduler(loop)
+        _last = sched
         return sched
 
 

@@ -31,12 +31,15 @@ from mockllm.faults import MALFORMED
 from mockllm.frames import Frame
 from mockllm.observe import Observation
 from mockllm.pacing import Pacing
-from mockllm.pump import Pump
+from mockllm.pump import DisconnectWatch, Pump
 
 #: An unpaced stream is written in pieces of about this size (frames are never split).
 FAST_WRITE_BYTES = 64 * 1024
 
 log = logging.getLogger("mockllm.stream")
+
+#: media type -> the headers every stream of it starts with, encoded once.
+_HEADERS: dict[str, tuple[tuple[bytes, bytes], ...]] = {}
 
 #: ``on_error(exc, produced)``: the frame that ends a stream that failed with ``exc`` after
 #: ``produced`` frames (it also logs ``exc``).
@@ -80,9 +83,14 @@ class StreamResponse(Response):
         self.frames = frames
         self.pacing = pacing
         self.status_code = status
-        raw = [(b"content-type", transport.media_type.encode()), (b"cache-control", b"no-cache")]
-        for k, v in (headers or {}).items():
-            raw.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+        base = _HEADERS.get(transport.media_type)
+        if base is None:
+            base = _HEADERS[transport.media_type] = (
+                (b"content-type", transport.media_type.encode()), (b"cache-control", b"no-cache"))
+        raw = list(base)  # its own: the endpoint appends the request id, quota headers
+        if headers:
+            for k, v in headers.items():
+                raw.append((k.lower().encode("latin-1"), v.encode("latin-1")))
         self.raw_headers = raw
         self.background = None
         #: Set by the endpoint; completed and handed to the observers after the last frame.
@@ -108,53 +116,44 @@ class StreamResponse(Response):
         complete = True
         # A client that goes away frees its slot (or queue place) at once, as a real server
         # aborts the sequence; uvicorn would otherwise drop the sends silently until the
-        # schedule ends. One watcher task per paced stream, nothing per token.
+        # schedule ends. One watcher per paced stream (no task of its own), nothing per token.
         task = asyncio.current_task()
-        gone = False
-
-        async def watch() -> None:
-            nonlocal gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone = True
-            if task is not None:
-                task.cancel()
-
-        watcher = asyncio.ensure_future(watch())
+        watch = DisconnectWatch(receive, task)
         try:
             await send({"type": "http.response.start", "status": self.status_code,
                         "headers": self.raw_headers})
-            await pacing.acquire()
+            if not pacing.take():
+                await pacing.acquire()
             if pacing.fault is None:
                 # The pump's last write ends the response; ending it also reads as a
                 # disconnect, so the watcher goes first.
                 transport = self.transport
                 pump = Pump(self.frames, transport.encode, transport.terminator, send, pacing,
-                            observation=self.observation, on_end=watcher.cancel)
+                            observation=self.observation, on_end=watch.cancel)
                 try:
                     await pump.run()
                 except Exception as exc:  # noqa: BLE001 - ended with the API's error event
-                    watcher.cancel()
+                    watch.cancel()
                     unsent, produced = pump.unsent()
                     await self._fail(scope, send, StreamFailure(exc, unsent, produced))
             else:
                 try:
                     complete = await self._paced(send, pacing)
                 except StreamFailure as failure:
-                    watcher.cancel()
+                    watch.cancel()
                     await self._fail(scope, send, failure)
                     return
-                watcher.cancel()
+                watch.cancel()
                 if complete:
                     await send({"type": "http.response.body", "body": b"",
                                 "more_body": False})
                 # else: a disconnect fault; the response stays incomplete, the server closes it
         except asyncio.CancelledError:
-            if not gone or task is None:
+            if not watch.gone or task is None:
                 raise
             task.uncancel()  # our own cancellation: the client left, nothing more to send
         finally:
-            watcher.cancel()
+            watch.cancel()
             pacing.release()
             if runtime is not None:
                 runtime.active_streams -= 1

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import httpx
+import msgspec
 import openai
 import pytest
 
@@ -367,11 +368,19 @@ def test_stream_bytes_exact(
     assert raw.text == expected
 
 
-def test_spliced_content_chunk_equals_struct_encoding() -> None:
+def test_spliced_chunks_equal_struct_encoding() -> None:
     for usage in (True, False):
-        w = ChunkWriter("chatcmpl-x", 1, 'odd "model"', usage)
-        for piece in ("plain", 'quote " and \\ and \n', "é✓"):
-            assert w.content(2, piece) == w.encode(ChunkChoice(2, Delta(content=piece)))
+        for model, tier in (('odd "model"', "default"), ("m\u00e9\n", "flex")):
+            w = ChunkWriter('chatcmpl-"x"', 1700000000, model, usage, tier)
+            for piece in ("plain", 'quote " and \\ and \n', "é✓"):
+                assert w.content(2, piece) == w.encode(ChunkChoice(2, Delta(content=piece)))
+                assert w.content(0, piece, b"[1]") == w.encode(
+                    ChunkChoice(0, Delta(content=piece), msgspec.Raw(b"[1]")))
+            for text_first in (True, False):
+                role = Delta("assistant", "" if text_first else None, None)
+                assert w.role(1, text_first) == w.encode(ChunkChoice(1, role))
+            assert w.finish(3, "stop_sequence") == w.encode(
+                ChunkChoice(3, Delta(), None, "stop"))
 
 
 # -- response_format ------------------------------------------------------------------

@@ -17,6 +17,8 @@ import pytest
 import uvicorn
 
 from mockllm.app import build_app
+from mockllm.engine.load import LoadModel
+from mockllm.engine.schema import LoadConfig
 from mockllm.engine.latency import LogNormal
 from mockllm.faults import Fault
 from mockllm.histogram import LATENCY_BUCKETS, PACING_ERROR_BUCKETS, Histogram
@@ -108,6 +110,25 @@ def test_due_with_per_token_list_and_random_access() -> None:
     assert p.due(1) == pytest.approx(11.1)  # going back recomputes
     assert p.total(4) == pytest.approx(1.6)
     assert not p.idle and Pacing(0.0).idle
+
+
+def test_linear_is_the_same_schedule_as_due() -> None:
+    p = Pacing(12.345, 0.1, 0.007)
+    p.hide(3)
+    base, itl, hidden = p.linear()  # type: ignore[misc]
+    assert [base + itl * (i + hidden) for i in range(100)] == [p.due(i) for i in range(100)]
+    assert Pacing(0.0, 0.1, [0.1, 0.2]).linear() is None  # a gap per token: ask due()
+
+
+def test_take_needs_no_wait_without_a_load_model_or_with_a_free_slot() -> None:
+    assert Pacing(0.0, 0.1, 0.01).take()
+    load = LoadModel(LoadConfig(max_concurrent=1, queue_size=1))
+    first = Pacing(0.0, 0.1, 0.01, load=load.admit(1))
+    second = Pacing(0.0, 0.1, 0.01, load=load.admit(1))
+    assert first.take() and first.take()  # taken once; again is a no-op
+    assert not second.take()  # queued: the caller must await acquire()
+    first.release()
+    second.release()
 
 
 def test_sampled_gaps_are_drawn_once_and_repeatable() -> None:

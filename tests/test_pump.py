@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mockllm.pacing import Pacing
-from mockllm.pump import Pump
+from mockllm.pump import DisconnectWatch, Pump
 from mockllm.schedulers import HeapScheduler
 from mockllm.stream_response import StreamResponse
 
@@ -201,3 +201,85 @@ def test_callbacks_that_push_during_a_fire_arm_the_timer_once() -> None:
     now[0] = 100.05
     sched._fire()
     assert len(ran) == 200 and loop.timers == 2  # nothing left to arm
+
+
+# -- the disconnect watcher -------------------------------------------------------------
+
+
+async def _request_task(watch_of: Any) -> tuple[asyncio.Task[None], list[Any]]:
+    """A task that builds a watcher on itself and then waits, as a stream does."""
+    made: list[Any] = []
+
+    async def request() -> None:
+        made.append(watch_of(asyncio.current_task()))
+        await asyncio.sleep(60)
+
+    task = asyncio.ensure_future(request())
+    while not made:
+        await asyncio.sleep(0)
+    return task, made
+
+
+@pytest.mark.anyio
+async def test_the_watcher_cancels_the_request_when_the_client_leaves() -> None:
+    left = asyncio.Event()
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # a late body chunk first: the watcher listens on
+            await asyncio.sleep(0)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await left.wait()
+        return {"type": "http.disconnect"}
+
+    task, made = await _request_task(lambda t: DisconnectWatch(receive, t))
+    await asyncio.sleep(0.01)
+    assert not task.done() and not made[0].gone
+    left.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert made[0].gone and calls == 2
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_watcher_leaves_nothing_waiting() -> None:
+    event = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        await event.wait()
+        return {"type": "http.disconnect"}
+
+    watch = DisconnectWatch(receive, asyncio.current_task())
+    assert len(event._waiters) == 1  # type: ignore[attr-defined]  # stepped at once, no task
+    watch.cancel()
+    watch.cancel()  # idempotent
+    assert not event._waiters  # type: ignore[attr-defined]  # the receive was closed
+    event.set()
+    await asyncio.sleep(0.01)
+    assert not watch.gone  # and the current task was not cancelled
+
+
+@pytest.mark.anyio
+async def test_a_receive_that_is_not_a_coroutine_is_awaited_in_a_task() -> None:
+    fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    task, made = await _request_task(lambda t: DisconnectWatch(lambda: fut, t))
+    fut.set_result({"type": "http.disconnect"})
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert made[0].gone
+
+
+@pytest.mark.anyio
+async def test_a_receive_that_fails_stops_the_watch_and_nothing_else() -> None:
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(0)
+        raise RuntimeError("server gone")
+
+    task, made = await _request_task(lambda t: DisconnectWatch(receive, t))
+    await asyncio.sleep(0.01)
+    assert not task.done() and not made[0].gone
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -9,13 +9,13 @@ docs/latency.md has the measurements behind the default.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import os
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
+from heapq import heappop, heappush
 from typing import Protocol
 
 Clock = Callable[[], float]
@@ -61,7 +61,7 @@ class HeapScheduler:
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
         """Run ``callback()`` from the timer once the clock has passed ``deadline``."""
-        heapq.heappush(self._heap, (deadline, next(self._seq), callback))
+        heappush(self._heap, (deadline, next(self._seq), callback))
         if deadline < self._armed:
             self._arm(deadline)
 
@@ -95,7 +95,7 @@ class HeapScheduler:
                     now = clock()
                     if heap[0][0] > now:
                         break
-                heapq.heappop(heap)[2]()
+                heappop(heap)[2]()
         finally:  # a callback that raised must not leave the heap without a timer
             self._armed = float("inf")
             if heap:

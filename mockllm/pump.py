@@ -159,7 +159,7 @@ class Pump:
             if due > clock():
                 self.tokens = tokens
                 if ready:
-                    self._write(True)
+                    self._flush(True)
                 self.pending, self.pending_due = frame, due
                 return due
             if held:
@@ -173,7 +173,7 @@ class Pump:
             closing = pacing.closing_due(tokens)
             if closing is not None and closing > clock():
                 if ready:
-                    self._write(True)
+                    self._flush(True)
                 return closing
         terminator = self.terminator
         if terminator:
@@ -182,7 +182,7 @@ class Pump:
         held.clear()
         if self.on_end is not None:
             self.on_end()
-        self._write(False)
+        self._flush(False)
         return None
 
     def unsent(self) -> tuple[bytes, int]:
@@ -191,7 +191,7 @@ class Pump:
         parts = [*self.ready, *self.held]
         return b"".join(parts), self.flushed + len(parts)
 
-    def _write(self, more: bool) -> None:
+    def _flush(self, more: bool) -> None:
         """Hand the due frames to the server in one write, noting their tokens' times."""
         ready, dues, pacing = self.ready, self.dues, self.pacing
         now = pacing.clock()  # the moment the bytes are handed to the server

@@ -13,7 +13,8 @@ import pytest
 from mockllm.stream_response import FAST_WRITE_BYTES
 from mockllm.testing import LiveServer, run_config
 from plugins_builtin.openai import wire
-from plugins_builtin.openai.chat import ChunkChoice, ChunkWriter, Delta
+from plugins_builtin.openai.chat_schema import ChunkChoice, Delta
+from plugins_builtin.openai.chat_stream import ChunkWriter
 
 CONFIG = """
 models:

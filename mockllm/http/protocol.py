@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import urllib.parse
 from collections import deque
 from typing import Any
@@ -316,8 +317,23 @@ class HttpProtocol(asyncio.Protocol):
         """Once a second: close a keep-alive connection idle for ``keep_alive_s``."""
         if self.active is None and not self.queue:
             self.idle += 1
-            if self.idle > keep_alive_s:
+            if self.idle > keep_alive_s and not self._readable():
                 self.close()
+
+    def _readable(self) -> bool:
+        """Bytes wait in the socket that the loop has not read yet. A busy loop runs its
+        timers before it polls the sockets, so a request sent just before this tick may be
+        in the kernel's buffer: closing then would reset the connection under the client
+        (a POST is not retried). Checked only when the timeout is due, so it costs nothing
+        per request."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            ready, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
 
     def shutdown(self) -> None:
         """The server stops: idle connections close now, busy ones after their answer."""

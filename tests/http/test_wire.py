@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mockllm.testing import LiveServer, run_server, test_context
-from tests.http.conftest import Replies, connect, port_of, read_head, request
+from tests.http.conftest import Replies, connect, port_of, read_head, request, serving
 
 CHAT = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode()
 
@@ -173,3 +175,40 @@ def test_an_oversized_body_gets_the_providers_413_and_the_connection_lives_on(
     assert error["message"] == "Request body too large: the limit is 1000 bytes."
     assert error["type"] == "invalid_request_error"
     assert second.status == 200
+
+
+def _lifespan_app(app: Any) -> Any:
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+        else:
+            await app(scope, receive, send)
+    return wrapped
+
+
+async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_an_idle_keep_alive_connection_is_closed() -> None:
+    with serving(_lifespan_app(_ok), keep_alive_s=1) as server, connect(server.port) as sock:
+        sock.sendall(request("GET", "/"))
+        replies = Replies(sock)
+        assert [r.body for r in replies.read(1)] == [b"ok"]
+        assert replies.until_closed()  # nothing more was sent: the server hung up
+
+
+def test_accepted_sockets_have_tcp_nodelay() -> None:
+    # Each token must leave when it is written (docs/latency.md, "Nagle").
+    with serving(_lifespan_app(_ok)) as server, connect(server.port) as sock:
+        sock.sendall(request("GET", "/"))
+        Replies(sock).read(1)
+        assert server.state is not None
+        [conn] = server.state.connections
+        raw = conn.transport.get_extra_info("socket")
+        assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

@@ -1,10 +1,12 @@
 """One client connection: httptools parses, a :class:`RequestCycle` per request answers.
 
-Why one task per connection, not one per request (uvicorn's way): a keep-alive client sends
+Why tasks are reused, not made per request (uvicorn's way): a keep-alive client sends
 request after request on one socket; the task that answered the last one waits on a future
 for the next, which costs less than creating, scheduling and collecting a new task each
-time. Pipelined requests are queued and answered in order by that same task, so their
-responses can never interleave.
+time. Only when an app still runs after its answer is complete (a watcher, background work)
+does the next request get a task of its own, so it never waits for that app. Pipelined
+requests are queued and started one at a time, when the answer before them is complete, so
+their responses can never interleave.
 
 Context variables set by the app live in that task's context; mockllm's endpoints reset what
 they set, so nothing leaks from one request to the next.
@@ -89,8 +91,8 @@ class HttpProtocol(asyncio.Protocol):
         # the requests being answered, in order; the first one is the app's
         self.active: RequestCycle | None = None
         self.queue: deque[RequestCycle] = deque()
+        #: An idle task of this connection waits on it for the next request.
         self.next: asyncio.Future[RequestCycle | None] | None = None
-        self.task: asyncio.Task[None] | None = None
         self.bad: BadRequest | None = None  # answered once the requests before it are
         # flow control
         self.write_paused = False
@@ -214,57 +216,59 @@ class HttpProtocol(asyncio.Protocol):
     # -- answering -----------------------------------------------------------------------
 
     def _dispatch(self, cycle: RequestCycle) -> None:
+        """Answer ``cycle`` now: on the task waiting for it, else on a new task."""
         self.active = cycle
-        nxt = self.next
-        if nxt is not None:
+        waiter = self.next
+        if waiter is not None:
             self.next = None
-            nxt.set_result(cycle)
-        elif self.task is None:
-            self.task = self.loop.create_task(self._serve(cycle))
-            self.state.tasks.add(self.task)
+            waiter.set_result(cycle)
+            return
+        task = self.loop.create_task(self._serve(cycle))
+        self.state.tasks.add(task)
+        task.add_done_callback(self.state.tasks.discard)
 
     async def _serve(self, cycle: RequestCycle | None) -> None:
         app = self.state.app
-        try:
-            while cycle is not None:
-                try:
-                    await app(cycle.scope, cycle.receive, cycle.send)
-                except BaseException as exc:
-                    cycle.finished(exc)
-                    if not isinstance(exc, Exception):
-                        raise  # cancelled (shutdown): the connection is closed by now
-                else:
-                    cycle.finished(None)
-                cycle = self._following()
-                if cycle is None and not self.closing and self.bad is None:
-                    self.next = self.loop.create_future()
-                    cycle = await self.next
-        finally:
-            if self.task is not None:
-                self.state.tasks.discard(self.task)
-            self.task = None
-            self.active = None
-
-    def _following(self) -> RequestCycle | None:
-        """The next request to answer, if one is waiting (or the refusal that ends it)."""
-        self.active = None
-        if self.closing:
-            return None
-        if self.queue:
-            cycle = self.queue.popleft()
-            self.active = cycle
-            if not self.queue:
-                self.resume_reading()
-            return cycle
-        if self.bad is not None:
-            self.write(self.bad.response())
-            self.close()
-        return None
+        while cycle is not None:
+            try:
+                await app(cycle.scope, cycle.receive, cycle.send)
+            except BaseException as exc:
+                cycle.finished(exc)
+                if not isinstance(exc, Exception):
+                    raise  # cancelled (shutdown): the connection is closed by now
+            else:
+                cycle.finished(None)
+            if self.active is cycle:  # it never completed (the client left, or was refused)
+                self.active = None
+                self._advance()
+            if self.closing or self.active is not None or self.next is not None or self.bad:
+                return  # another task answers what comes next, or nothing will
+            self.next = self.loop.create_future()
+            cycle = await self.next
 
     def response_done(self, cycle: RequestCycle) -> None:
-        """``cycle`` sent its last byte (its app may still run, watchers and all)."""
+        """``cycle`` sent its last byte. Its app may still run (watchers, background work),
+        as under uvicorn: the next request does not wait for it."""
         self.state.requests += 1
+        if self.active is cycle:
+            self.active = None
         if not cycle.keep_alive:
+            self.close()
+            return
+        self._advance()
+
+    def _advance(self) -> None:
+        """Nothing is being answered: start the next queued request, or send the refusal
+        that ends the connection."""
+        if self.closing or self.active is not None:
+            return
+        if self.queue:
+            cycle = self.queue.popleft()
+            if not self.queue:
+                self.resume_reading()
+            self._dispatch(cycle)
+        elif self.bad is not None:
+            self.write(self.bad.response())
             self.close()
 
     def _refuse(self, exc: BadRequest) -> None:
@@ -278,7 +282,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.active is None:
             self.write(exc.response())
             self.close()
-        # else: answered when the requests before it are (_following)
+        # else: answered when the requests before it are (_advance)
 
     # -- the transport ---------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ broken or oversized request gets."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -13,7 +14,15 @@ from typing import Any
 import pytest
 
 from mockllm.testing import LiveServer, run_server, test_context
-from tests.http.conftest import Replies, connect, port_of, read_head, request, serving
+from tests.http.conftest import (
+    Replies,
+    connect,
+    port_of,
+    read_head,
+    request,
+    serving,
+    wait_until,
+)
 
 CHAT = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode()
 
@@ -212,3 +221,26 @@ def test_accepted_sockets_have_tcp_nodelay() -> None:
         [conn] = server.state.connections
         raw = conn.transport.get_extra_info("socket")
         assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_the_next_request_does_not_wait_for_an_app_still_running_after_its_answer() -> None:
+    # As under uvicorn: an app may go on after its last byte (a watcher, background work);
+    # the keep-alive connection answers the next request meanwhile.
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await _ok(scope, receive, send)
+        if scope["path"] == "/lingers":
+            await release.wait()
+            finished.append("lingers")
+        else:
+            release.set()
+
+    with serving(_lifespan_app(app)) as server, connect(server.port) as sock:
+        replies = Replies(sock)
+        sock.sendall(request("GET", "/lingers"))
+        assert [r.body for r in replies.read(1)] == [b"ok"]
+        sock.sendall(request("GET", "/next"))  # would time out if it waited for /lingers
+        assert [r.body for r in replies.read(2)] == [b"ok", b"ok"]
+        wait_until(lambda: finished == ["lingers"])

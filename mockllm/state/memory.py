@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-import msgspec
-
 from mockllm.bytecache import STORE_BYTES, ByteLRU
 from mockllm.engine.counters import LocalCounters, RuleCounter
 from mockllm.journal import Entry, Journal
 from mockllm.observe import Observation
 from mockllm.state import State, Store
+from mockllm.state.codec import ValueCodec
 
 T = TypeVar("T")
 
@@ -26,11 +25,10 @@ class BoundedStore(Generic[T]):
     def __init__(self, size: int, kind: type[T], max_bytes: int = STORE_BYTES) -> None:
         self.size = size
         self._items: ByteLRU[str, bytes] = ByteLRU(max_bytes)
-        self._enc = msgspec.msgpack.Encoder()
-        self._dec = msgspec.msgpack.Decoder(kind)
+        self._codec = ValueCodec(kind)
 
     def put_now(self, key: str, value: T) -> None:
-        data = self._enc.encode(value)
+        data = self._codec.encode(value)
         self._items.put(key, data, len(data))
         while len(self._items) > self.size:
             self._items.pop_oldest()
@@ -47,7 +45,7 @@ class BoundedStore(Generic[T]):
 
     async def get(self, key: str) -> T | None:
         data = self._items.get(key)
-        return None if data is None else self._dec.decode(data)
+        return None if data is None else self._codec.decode(data)
 
     async def delete(self, key: str) -> bool:
         return self._items.pop(key) is not None

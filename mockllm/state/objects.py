@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import TypeVar, cast
 
-import msgspec
-
 from mockllm.state import Store
 from mockllm.state.bus import ERRORS, Owner
+from mockllm.state.codec import ValueCodec
 from mockllm.state.keys import store_order, store_prefix
 
 T = TypeVar("T")
@@ -18,14 +17,13 @@ class SharedStore(Store[T]):
     def __init__(self, owner: Owner, name: str, kind: type[T], size: int) -> None:
         self.owner, self.size = owner, size
         self.prefix, self.order = store_prefix(name), store_order(name)
-        self.enc = msgspec.msgpack.Encoder()
-        self.dec = msgspec.msgpack.Decoder(kind)
+        self.codec = ValueCodec(kind)
 
     async def put(self, key: str, value: T) -> None:
         aio = self.owner.aio
         try:
             pipe = aio.pipeline(transaction=False)
-            pipe.set(self.prefix + key.encode(), self.enc.encode(value))
+            pipe.set(self.prefix + key.encode(), self.codec.encode(value))
             pipe.rpush(self.order, key)
             n = (await pipe.execute())[1]
             if n > self.size:
@@ -41,7 +39,7 @@ class SharedStore(Store[T]):
         except ERRORS as exc:
             self.owner.failed("store", exc)
             return None
-        return None if raw is None else self.dec.decode(raw)
+        return None if raw is None else self.codec.decode(raw)
 
     async def delete(self, key: str) -> bool:
         try:

@@ -93,7 +93,7 @@ class Responses(OpenAIEndpoint):
             _check_capabilities(req, model)
         check_count("max_output_tokens", req.max_output_tokens, 16, None)
         check_count("top_logprobs", req.top_logprobs, 0, 20)
-        fmt = req.text.format if req.text is not None else None
+        fmt = (req.text.format or None) if req.text else None
         if fmt is not None and fmt.type == "json_schema" and (not fmt.name or fmt.schema is None):
             what = "name" if not fmt.name else "schema"
             raise errors.invalid(f"text.format.{what}", "Missing required parameter: "
@@ -142,7 +142,7 @@ def _check_capabilities(req: ResponsesRequest, model: ModelConfig) -> None:
     """What this model refuses (its ``capabilities`` in the registry), before planning."""
     if req.reasoning is not None:
         capabilities.check_effort(model, req.reasoning.effort, "reasoning.effort")
-    fmt = req.text.format if req.text is not None else None
+    fmt = (req.text.format or None) if req.text else None
     capabilities.check_format(model, fmt is not None and fmt.type == "json_schema",
                               "text.format")
     if isinstance(req.input, list):

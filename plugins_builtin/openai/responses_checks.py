@@ -91,7 +91,7 @@ def check(req: ResponsesRequest) -> None:
         _tool_choice(req.tool_choice)
     if req.prompt is not None:
         _prompt(req.prompt)
-    if req.text is not None:
+    if req.text:
         _enum("text.verbosity", req.text.verbosity, VERBOSITY)
     if req.reasoning is not None:
         _enum("reasoning.effort", req.reasoning.effort, REASONING_EFFORTS)
@@ -105,6 +105,7 @@ def _tool(where: str, tool: Any) -> None:
     if kind is None:
         raise invalid(f"{where}.type", f"Missing required parameter: '{where}.type'.",
                       "missing_required_parameter")
+    _type(f"{where}.type", kind, str, "a string")
     if kind not in TOOL_TYPES:
         raise invalid(f"{where}.type", f"Invalid value: '{kind}'. Supported values are: "
                                        f"{_listing(list(TOOL_TYPES))}.")
@@ -130,6 +131,7 @@ def _tool_choice(choice: Any) -> None:
     if kind is None:
         raise invalid("tool_choice.type", "Missing required parameter: 'tool_choice.type'.",
                       "missing_required_parameter")
+    _type("tool_choice.type", kind, str, "a string")
     if kind not in TOOL_CHOICE_TYPES:
         raise invalid("tool_choice.type", f"Invalid value: '{kind}'. Supported values are: "
                                           f"{_listing(list(TOOL_CHOICE_TYPES))}.")

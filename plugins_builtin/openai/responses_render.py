@@ -92,7 +92,7 @@ class Builder:
     def response(self, status: str, output: list[Any], usage: ResponseUsage | None
                  ) -> ResponseObject:
         req = self.req
-        fmt = req.text.format if req.text is not None and req.text.format else None
+        fmt = req.text.format if req.text and req.text.format else None
         echo_fmt = FormatEcho(fmt.type, fmt.name, fmt.schema, fmt.description, fmt.strict
                               ) if fmt is not None else FormatEcho("text")
         final = status in ("completed", "incomplete")

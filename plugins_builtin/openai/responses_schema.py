@@ -44,7 +44,9 @@ class TextFormat(msgspec.Struct):
 
 
 class TextConfig(msgspec.Struct):
-    format: TextFormat | None = None
+    # Unset, not None (here and for ``text``): the spec types both as non-nullable, so an
+    # explicit null is the API's 400, as tests/fuzz's negative cases check.
+    format: TextFormat | msgspec.UnsetType = msgspec.UNSET
     verbosity: str | None = None
 
 
@@ -69,7 +71,7 @@ class ResponsesRequest(msgspec.Struct):
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
     parallel_tool_calls: bool | None = None
-    text: TextConfig | None = None
+    text: TextConfig | msgspec.UnsetType = msgspec.UNSET
     reasoning: ReasoningConfig | None = None
     temperature: float | None = None
     top_p: float | None = None

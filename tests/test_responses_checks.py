@@ -77,6 +77,13 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
     ({"reasoning": {"effort": "extreme"}}, "reasoning.effort", "invalid_value"),
     ({"reasoning": {"summary": "long"}}, "reasoning.summary", "invalid_value"),
     ({"truncation": "sometimes"}, "truncation", "invalid_value"),
+    # A type that is not a string is a type error, not a crash (it was a 500: unhashable).
+    ({"tools": [{"type": {"kind": "function"}}]}, "tools[0].type", "invalid_type"),
+    ({"tools": [FN], "tool_choice": {"type": ["function"]}}, "tool_choice.type",
+     "invalid_type"),
+    # The spec types text and text.format as non-nullable objects.
+    ({"text": None}, "text", "invalid_type"),
+    ({"text": {"format": None}}, "text.format", "invalid_type"),
 ]
 
 
@@ -204,3 +211,19 @@ def test_input_items_mockllm_does_not_model_are_accepted(live: LiveServer) -> No
     with openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as c:
         out = c.responses.create(model="gpt-4o", input=items)
     assert out.status == "completed" and out.output_text
+
+
+def test_a_stored_response_keeps_integers_beyond_64_bits(live: LiveServer) -> None:
+    """JSON allows any integer in a tool's schema; the store keeps it (msgpack cannot, and
+    the request used to be a 500) and gives it back unchanged."""
+    big = 2 ** 70 + 1
+    fn = {**FN, "parameters": {"type": "object", "properties": {}, "maximum": big}}
+    with openai.OpenAI(base_url=live.openai_url, api_key="k", max_retries=0) as c:
+        out = c.responses.create(model="gpt-4o", input="Hi", tools=[fn],  # type: ignore[list-item]
+                                 store=True)
+        again = c.responses.retrieve(out.id)
+    assert again.id == out.id
+    assert again.tools[0].parameters["maximum"] == big  # type: ignore[union-attr,index]
+    follow = httpx.post(live.openai_url + "/responses", timeout=30, json={
+        "model": "gpt-4o", "input": "And?", "previous_response_id": out.id})
+    assert follow.status_code == 200, follow.text

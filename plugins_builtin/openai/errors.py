@@ -8,6 +8,7 @@ picks its exception class from the status alone, but people read ``message``/``p
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 
@@ -95,3 +96,44 @@ def check_count(name: str, value: int | None, low: int, high: int | None) -> Non
     if high is not None and value > high:
         raise invalid(name, f"Invalid '{name}': integer above maximum value. Expected a "
                       f"value <= {high}, but got {value} instead.", "integer_above_max_value")
+
+
+# -- the API's wording for a value of the wrong shape, shared by every body check --------
+
+#: A JSON value's kind as the API's messages name it.
+TYPE_NOUNS = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+              list: "an array", dict: "an object", type(None): "null"}
+
+
+def listing(values: tuple[str, ...] | list[str]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+
+
+def wrong_type(param: str, value: Any, noun: str) -> ApiError:
+    got = TYPE_NOUNS.get(type(value), "another type")
+    return invalid(param, f"Invalid type for '{param}': expected {noun}, but got {got} "
+                          "instead.", "invalid_type")
+
+
+def check_enum(param: str, value: str | None, allowed: tuple[str, ...] | list[str]) -> None:
+    if value is not None and value not in allowed:
+        raise invalid(param, f"Invalid value: '{value}'. Supported values are: "
+                             f"{listing(allowed)}.")
+
+
+def check_type(param: str, value: Any, want: type, noun: str) -> None:
+    # bool is an int to Python, never to JSON.
+    if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
+        raise wrong_type(param, value, noun)
+
+
+def missing(param: str) -> ApiError:
+    return invalid(param, f"Missing required parameter: '{param}'.",
+                   "missing_required_parameter")
+
+
+def check_required(where: str, obj: dict[str, Any], fields: tuple[str, ...] | list[str]) -> None:
+    for name in fields:
+        if obj.get(name) is None:
+            raise missing(f"{where}.{name}")

@@ -4,7 +4,9 @@
 The tables restate OpenAI's published OpenAPI spec (``Tool``, ``ToolChoiceParam``,
 ``Prompt``, ``Verbosity``, ``ReasoningEffort``...); ``tests/test_responses_checks.py`` checks
 them against the copy of those schemas in ``tests/data/openai_responses_schemas.json``.
-Function tools need only ``type`` and ``name`` here: the spec also lists ``strict`` and
+A hosted tool's fields, a ``tool_choice`` object's and ``prompt``'s are then checked in
+depth against the spec's own schemas (``tool_schema``). Function tools need only ``type``
+and ``name`` here: the spec also lists ``strict`` and
 ``parameters`` as required, but that is the echoed object (the API defaults both on input).
 """
 
@@ -12,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import UNSET
+
+from . import tool_schema
+from .errors import check_enum as _enum
+from .errors import check_required as _required
+from .errors import check_type as _type
 from .errors import invalid
+from .errors import listing as _listing
 from .responses_schema import ResponsesRequest
 from .tool_shapes import check_name
 
@@ -52,42 +61,12 @@ REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 REASONING_SUMMARIES = ("auto", "concise", "detailed")
 TRUNCATION = ("auto", "disabled")
 
-_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-          list: "an array", dict: "an object", type(None): "null"}
-
-
-def _listing(values: tuple[str, ...] | list[str]) -> str:
-    quoted = [f"'{v}'" for v in values]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
-
-
-def _enum(param: str, value: str | None, allowed: tuple[str, ...]) -> None:
-    if value is not None and value not in allowed:
-        raise invalid(param, f"Invalid value: '{value}'. Supported values are: "
-                             f"{_listing(allowed)}.")
-
-
-def _type(param: str, value: Any, want: type, noun: str) -> None:
-    # bool is an int to Python, never to JSON.
-    if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
-        got = _TYPES.get(type(value), "another type")
-        raise invalid(param, f"Invalid type for '{param}': expected {noun}, but got {got} "
-                             "instead.", "invalid_type")
-
-
-def _required(where: str, obj: dict[str, Any], fields: tuple[str, ...]) -> None:
-    for name in fields:
-        if obj.get(name) is None:
-            raise invalid(f"{where}.{name}", f"Missing required parameter: '{where}.{name}'.",
-                          "missing_required_parameter")
-
-
 def check(req: ResponsesRequest) -> None:
     """Raise the API's 400 for a body the real API refuses; a valid body costs a few checks."""
     if req.tools:
         for i, tool in enumerate(req.tools):
             _tool(f"tools[{i}]", tool)
-    if req.tool_choice is not None:
+    if req.tool_choice is not UNSET:
         _tool_choice(req.tool_choice)
     if req.prompt is not None:
         _prompt(req.prompt)
@@ -120,6 +99,10 @@ def _tool(where: str, tool: Any) -> None:
                                   ("strict", bool, "a boolean")):
             if tool.get(field) is not None:
                 _type(f"{where}.{field}", tool[field], want, noun)
+    elif kind != "custom":
+        # A hosted tool's every field, as the spec's schema for its type has it; function
+        # and custom tools carry the user's own schema, checked above as far as the API does.
+        tool_schema.check_tool(where, tool)
 
 
 def _tool_choice(choice: Any) -> None:
@@ -139,6 +122,7 @@ def _tool_choice(choice: Any) -> None:
     if kind == "allowed_tools":
         _enum("tool_choice.mode", choice["mode"], ("auto", "required"))
         _type("tool_choice.tools", choice["tools"], list, "an array")
+    tool_schema.check_tool_choice(choice)
 
 
 def _prompt(prompt: Any) -> None:
@@ -149,3 +133,5 @@ def _prompt(prompt: Any) -> None:
         _type("prompt.version", prompt["version"], str, "a string")
     if prompt.get("variables") is not None:
         _type("prompt.variables", prompt["variables"], dict, "an object")
+    # Each variable is a string or an input part (text, image, file), as the spec has it.
+    tool_schema.check_prompt(prompt)

@@ -115,8 +115,9 @@ class Responses(OpenAIEndpoint):
         neutral.billed = neutral_bill(req.model, neutral.messages, neutral.tools)
         if LOGPROBS in (req.include or ()):  # for server.limits.logprob_entries
             neutral.logprobs, neutral.top_logprobs = True, req.top_logprobs or 0
-        if req.tools is not None or req.tool_choice is not None:
-            tool_choice.apply(neutral, req.tool_choice, req.parallel_tool_calls, "responses")
+        if req.tools is not msgspec.UNSET or req.tool_choice is not msgspec.UNSET:
+            choice = None if req.tool_choice is msgspec.UNSET else req.tool_choice
+            tool_choice.apply(neutral, choice, req.parallel_tool_calls, "responses")
             capabilities.check_forced(model, neutral.tool_choice == "required")
         effort = reasoning.effort(model, req.reasoning.effort if req.reasoning else None)
         if effort is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import UnsetType
+
 from mockllm.engine import Message, ToolDef
 from mockllm.engine.plan import Choice
 from mockllm.engine.request import ToolCallIn
@@ -89,7 +91,7 @@ def input_messages(value: str | list[InputItem] | None, param: str = "input") ->
     return out
 
 
-def tools_of(tools: list[dict[str, Any]] | None) -> list[ToolDef]:
+def tools_of(tools: list[dict[str, Any]] | UnsetType) -> list[ToolDef]:
     out = []
     for t in tools or ():
         if t.get("type") == "function" and isinstance(t.get("name"), str):
@@ -103,7 +105,7 @@ def tools_of(tools: list[dict[str, Any]] | None) -> list[ToolDef]:
 LOGPROBS = "message.output_text.logprobs"
 
 
-def echo_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def echo_tools(tools: list[dict[str, Any]] | UnsetType) -> list[dict[str, Any]]:
     """The request's tools as the Response echoes them: a function tool always carries
     ``description``, ``parameters`` (null when not given) and ``strict``, which defaults to
     true in the Responses API (the spec's FunctionTool requires ``strict`` and ``parameters``).

@@ -105,7 +105,7 @@ class Builder:
             if req.reasoning is not None else ReasoningEcho(),
             store=req.store is not False,
             text=TextEcho(echo_fmt, (req.text.verbosity if req.text else None) or "medium"),
-            tool_choice=req.tool_choice if req.tool_choice is not None else "auto",
+            tool_choice="auto" if req.tool_choice is msgspec.UNSET else req.tool_choice,
             tools=self.tools, usage=usage,
             completed_at=wire.now() if status == "completed" else None,
             incomplete_details=IncompleteDetails("max_output_tokens")

@@ -36,7 +36,8 @@ class InputItem(msgspec.Struct, omit_defaults=True):
 
 
 class TextFormat(msgspec.Struct):
-    type: Literal["text", "json_object", "json_schema"] = "text"
+    # Required: a ``format`` without its ``type`` is the API's 400, not plain text.
+    type: Literal["text", "json_object", "json_schema"]
     name: str | None = None
     schema: dict[str, Any] | None = None
     description: str | None = None
@@ -68,8 +69,10 @@ class ResponsesRequest(msgspec.Struct):
     stream_options: Any = None
     max_output_tokens: int | None = None
     max_tool_calls: int | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
+    # Unset, not None: ``tools: null`` is the API's 400 (the spec's ``tools`` is not nullable).
+    tools: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
+    # Unset when absent: an explicit null is the API's 400 (the spec's is not nullable).
+    tool_choice: Any = msgspec.UNSET
     parallel_tool_calls: bool | None = None
     text: TextConfig | msgspec.UnsetType = msgspec.UNSET
     reasoning: ReasoningConfig | None = None

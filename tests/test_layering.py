@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.module_table import cycles
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("mockllm", "plugins_builtin")
 HTTP = ("starlette", "uvicorn", "httpx")
@@ -84,43 +86,9 @@ def _internal(targets: set[str]) -> set[str]:
 
 
 def _cycles() -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[list[str]] = []
-    counter = [0]
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in sorted(_internal(GRAPH[v]) - {v}):
-            # a module's own packages are initialised before it runs: not an edge of its own
-            if v.startswith(w + "."):
-                continue
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in sorted(GRAPH):
-        if v not in index:
-            visit(v)
-    return out
+    """Strongly connected components of more than one module: benchmarks/module_table's
+    Tarjan, the one the before/after table of the modules uses too."""
+    return cycles({v: _internal(GRAPH[v]) - {v} for v in GRAPH})
 
 
 def test_no_import_cycles() -> None:

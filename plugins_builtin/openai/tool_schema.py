@@ -210,20 +210,26 @@ def _union(schema: Schema, branches: list[Schema], value: Any, path: str) -> Non
     raise max(errors, key=lambda e: len(e.param or ""))
 
 
+def _length(path: str, n: int, low: int | None, high: int | None, noun: str) -> None:
+    """minLength/maxLength of a string and minItems/maxItems of an array, in the API's words
+    (which differ only by the noun)."""
+    a = "an" if noun == "array" else "a"
+    if low is not None and n < low:
+        if not n:
+            raise invalid(path, f"Invalid '{path}': empty {noun}. Expected {a} {noun} with "
+                                f"minimum length {low}, but got an empty {noun} instead.",
+                          f"empty_{noun}")
+        raise invalid(path, f"Invalid '{path}': {noun} too short. Expected {a} {noun} with "
+                            f"minimum length {low}, but got {a} {noun} with length {n} "
+                            "instead.", f"{noun}_below_min_length")
+    if high is not None and n > high:
+        raise invalid(path, f"Invalid '{path}': {noun} too long. Expected {a} {noun} with "
+                            f"maximum length {high}, but got {a} {noun} with length {n} "
+                            "instead.", f"{noun}_above_max_length")
+
+
 def _string(schema: Schema, value: str, path: str) -> None:
-    low, high = schema.get("minLength"), schema.get("maxLength")
-    if low is not None and len(value) < low:
-        if not value:
-            raise invalid(path, f"Invalid '{path}': empty string. Expected a string with "
-                                f"minimum length {low}, but got an empty string instead.",
-                          "empty_string")
-        raise invalid(path, f"Invalid '{path}': string too short. Expected a string with "
-                            f"minimum length {low}, but got a string with length "
-                            f"{len(value)} instead.", "string_below_min_length")
-    if high is not None and len(value) > high:
-        raise invalid(path, f"Invalid '{path}': string too long. Expected a string with "
-                            f"maximum length {high}, but got a string with length "
-                            f"{len(value)} instead.", "string_above_max_length")
+    _length(path, len(value), schema.get("minLength"), schema.get("maxLength"), "string")
     pattern: re.Pattern[str] | None = schema.get("pattern")
     if pattern is not None and not pattern.search(value):
         raise invalid(path, f"Invalid '{path}': string does not match pattern. Expected a "
@@ -244,19 +250,7 @@ def _number(schema: Schema, value: float, path: str) -> None:
 
 
 def _array(schema: Schema, value: list[Any], path: str) -> None:
-    low, high = schema.get("minItems"), schema.get("maxItems")
-    if low is not None and len(value) < low:
-        if not value:
-            raise invalid(path, f"Invalid '{path}': empty array. Expected an array with "
-                                f"minimum length {low}, but got an empty array instead.",
-                          "empty_array")
-        raise invalid(path, f"Invalid '{path}': array too short. Expected an array with "
-                            f"minimum length {low}, but got an array with length "
-                            f"{len(value)} instead.", "array_below_min_length")
-    if high is not None and len(value) > high:
-        raise invalid(path, f"Invalid '{path}': array too long. Expected an array with "
-                            f"maximum length {high}, but got an array with length "
-                            f"{len(value)} instead.", "array_above_max_length")
+    _length(path, len(value), schema.get("minItems"), schema.get("maxItems"), "array")
     items = schema.get("items")
     if items:
         for i, item in enumerate(value):

@@ -56,14 +56,16 @@ def sources(rev: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def imports(name: str, path: str, text: str, modules: Iterable[str]) -> set[str]:
-    """The modules (of ``modules``) that ``name`` imports."""
+def imports(name: str, path: str, text: str, modules: Iterable[str],
+            external: bool = False) -> set[str]:
+    """The modules (of ``modules``, plus any others when ``external``) that ``name``
+    imports. tests/test_layering.py reads the live tree's graph with it."""
     known = set(modules)
     is_package = path.endswith("__init__.py")
     tree = ast.parse(text)
     if is_package:
         # A package facade's ``if TYPE_CHECKING:`` names its lazy public names for type
-        # checkers only: no edge (as in tests/test_layering.py).
+        # checkers only: no edge.
         tree.body = [n for n in tree.body if not (
             isinstance(n, ast.If) and isinstance(n.test, ast.Name)
             and n.test.id == "TYPE_CHECKING")]
@@ -81,7 +83,8 @@ def imports(name: str, path: str, text: str, modules: Iterable[str]) -> set[str]
             for alias in node.names:
                 sub = f"{module}.{alias.name}"
                 out.add(sub if sub in known else module)
-    return {m for m in out if m in known and m != name}
+    out.discard(name)
+    return out if external else out & known
 
 
 def graph(src: dict[str, tuple[str, str]]) -> dict[str, set[str]]:

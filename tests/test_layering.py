@@ -10,14 +10,13 @@ still two modules that cannot be understood apart).
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks.module_table import cycles
+from benchmarks.module_table import cycles, imports
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("mockllm", "plugins_builtin")
@@ -39,36 +38,11 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _type_checking_block(node: ast.stmt) -> bool:
-    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and (
-        node.test.id == "TYPE_CHECKING")
-
-
 def _imports(name: str, path: Path) -> set[str]:
     """Every module ``name`` imports (absolute names; a package for ``from pkg import x``
-    unless ``x`` is itself a module)."""
-    is_package = path.name == "__init__.py"
-    tree = ast.parse(path.read_text())
-    if is_package:
-        # A package facade names its lazily imported public names for type checkers only
-        # (``if TYPE_CHECKING:``); it runs no code of theirs, so those are no edges.
-        tree.body = [n for n in tree.body if not _type_checking_block(n)]
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = name.split(".")
-                base = base[: len(base) - node.level + (1 if is_package else 0)]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
-            for alias in node.names:
-                sub = f"{module}.{alias.name}"
-                out.add(sub if sub in MODULES else module)
-    out.discard(name)
-    return out
+    unless ``x`` is itself a module): benchmarks/module_table's reader, with the modules
+    outside the project kept (the engine must reach no starlette)."""
+    return imports(name, str(path), path.read_text(), MODULES, external=True)
 
 
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}

@@ -11,7 +11,7 @@ from its source at that version (docs/performance.md, "Python peers", has the nu
   is one chunk per word of the answer (``text_pieces``), and the only way to choose the
   answer is a scenario ``Reply``, which its CLI cannot load (only
   ``POST /_llmock/scenario`` at run time). So we start the same app its ``llmock serve`` starts
-  (``llmock.main:create_app`` under ``uvicorn.run``) from a four-line launcher that first queues
+  (``llmock.main:create_app`` under ``uvicorn.run``) from a six-line launcher that first queues
   one permanent ``Reply(text="tok " * 64, times=None)``: 64 content chunks, as for the others.
   The launcher sets uvicorn's ``log_level="warning"`` (``llmock serve --log-level warning``
   would do the same); that also turns off the access log.
@@ -20,7 +20,7 @@ from its source at that version (docs/performance.md, "Python peers", has the nu
   so a 64-token stream takes >= 640 ms: it is measured on chat only. Run as
   ``uvicorn fakellm.server:app --no-access-log`` with ``FAKELLM_CONFIG`` (what ``fakellm serve``
   runs, minus the access log that its CLI cannot turn off).
-- **mock-ai-api** 0.1.1 (Starlette): ``mock-ai-api`` starts two uvicorn children on fixed
+- **mock-ai-api** 0.1.1 (a Starlette app): ``mock-ai-api`` starts two uvicorn children on fixed
   127.0.0.1 ports with the access log on; we run its OpenAI app alone,
   ``uvicorn app.openai_app:app --no-access-log``. The answer is chosen by the model name
   (``gpt-4o-mini`` gives ``"Hello. It's nice to meet you."``; there is no fixture file); its

@@ -99,4 +99,5 @@ def legacy_spec(venv: Path, work_dir: Path, mode: str = "start") -> ServerSpec:
         env={"MOCKLLM_RESPONSES_FILE": str(responses), "TIKTOKEN_CACHE_DIR": str(cache)},
         cwd=str(work_dir),
         model=LEGACY_MODEL,
+        modes=("chat",),  # its streams are not measured
     )

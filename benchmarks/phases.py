@@ -20,7 +20,7 @@ def serve_and_load(
     args: argparse.Namespace, spec: ServerSpec, ctx: dict[str, Any], round_no: int
 ) -> dict[str, Any]:
     """One fresh server: readiness, a shape check, then warm-up + measured load per mode."""
-    modes = ["chat"] if spec.name == "mockllm-0.0.8" else ["chat", "stream"]
+    modes = spec.modes
     kw: dict[str, Any] = dict(
         wrk=ctx["wrk"], connections=args.connections, max_tokens=args.stream_tokens, pin=ctx["pin"]
     )

@@ -72,6 +72,9 @@ class ServerSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     model: str = "gpt-4o-mini"
+    # What the throughput phase measures; chat only for a server whose streams cannot be
+    # made zero-latency (MockLLM 0.0.8, fakellm, mock-ai-api).
+    modes: tuple[str, ...] = ("chat", "stream")
 
 
 class Server:

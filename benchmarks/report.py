@@ -18,6 +18,11 @@ TARGETS: list[tuple[str, str, str, float]] = [
 ]
 
 
+# The Python peers (benchmarks/pypeers.py): reported as mockllm / peer, no goal.
+PEER_NAMES = ("llmock", "fakellm", "mock-ai-api")
+SERVER_ORDER = ("baseline", "mockllm", "legacy", "aimock", *PEER_NAMES)
+
+
 def _median(values: list[float]) -> float:
     clean = [v for v in values if not math.isnan(v)]
     return statistics.median(clean) if clean else math.nan
@@ -94,7 +99,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| chat req per CPU-s | streams per CPU-s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("baseline", "mockllm", "legacy", "aimock"):
+    for name in SERVER_ORDER:
         chat = s["throughput"].get(name, {}).get("chat", {})
         stream = s["throughput"].get(name, {}).get("stream", {})
         if not chat and not stream:
@@ -134,6 +139,19 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {what} | {_f(value, 2)} | {op} {threshold:g} | {check(value, op, threshold)} "
             f"| {spread} | {_f(per_cpu, 2)} |"
         )
+    peers = s.get("peer_ratios") or {}
+    if peers:
+        out += [
+            "",
+            "Python peers, mockllm / peer from the same run (no goal):",
+            "",
+            "| ratio | req/s | per CPU-second |",
+            "|---|---:|---:|",
+        ]
+        out += [
+            f"| {key.replace('_vs_', ' vs ')} | {_f(v['rps'], 2)} | {_f(v['per_cpu_s'], 2)} |"
+            for key, v in peers.items()
+        ]
     out += ["", "## Start-up, idle streams, pacing", ""]
     out += ["| measurement | baseline | mockllm |", "|---|---:|---:|"]
     st = s.get("startup", {})

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import aimock, legacy, report, scenarios
+from benchmarks import aimock, legacy, pypeers, report, scenarios
 from benchmarks.phases import guarded, log, run_idle, run_pacing, run_throughput
 from benchmarks.procs import ServerSpec, pin_self_to_client_core, pinning_available, raise_nofile
 from benchmarks.rawhttp import install_uvloop
@@ -24,7 +24,9 @@ from benchmarks.servers import REPO, baseline_spec, export_revision, git_head, m
 from benchmarks.summary import summarise
 from benchmarks.wrk_driver import find_wrk
 
-ALL_TARGETS = ("baseline", "mockllm", "legacy", "aimock")
+ALL_TARGETS = ("baseline", "mockllm", "legacy", "aimock", *pypeers.PEERS)
+# Not in the default run: each needs a first-time pip install (see benchmarks/pypeers.py).
+DEFAULT_TARGETS = ("baseline", "mockllm", "legacy", "aimock")
 ALL_PHASES = ("throughput", "startup", "idle", "pacing")
 
 
@@ -42,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--connections", type=int, default=32)
     g.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     g.add_argument(
-        "--targets", default=",".join(ALL_TARGETS), help="subset of " + ",".join(ALL_TARGETS)
+        "--targets", default=",".join(DEFAULT_TARGETS), help="subset of " + ",".join(ALL_TARGETS)
     )
     g.add_argument(
         "--phases", default=",".join(ALL_PHASES), help="subset of " + ",".join(ALL_PHASES)
@@ -112,6 +114,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="npm --prefix it is installed into on first use",
     )
     g.add_argument("--aimock-version", default=aimock.DEFAULT_VERSION)
+    g = p.add_argument_group("Python peers (" + ", ".join(pypeers.PEERS) + ")")
+    g.add_argument(
+        "--peers-dir",
+        type=Path,
+        default=pypeers.DEFAULT_ROOT,
+        help="each peer's venv is <dir>/<name>, created on first use",
+    )
     args = p.parse_args(argv)
     skipped = {"legacy"} if args.skip_legacy else set()
     skipped |= {"aimock"} if args.skip_aimock else set()
@@ -174,6 +183,18 @@ def main(argv: list[str] | None = None) -> int:
             log(f"aimock left out: {exc}")
             notes.append(f"aimock left out: {exc}")
             args.targets.remove("aimock")
+    for name in [t for t in args.targets if t in pypeers.PEERS]:
+        peer = pypeers.PEERS[name]
+        log(f"preparing {name} {peer.version} in {args.peers_dir / name}")
+        try:
+            specs[name] = pypeers.peer_spec(
+                name, args.peers_dir, args.out / "peers-work", args.stream_tokens, args.model
+            )
+            servers[name] = f"{name} {peer.version}"
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            log(f"{name} left out: {exc}")
+            notes.append(f"{name} left out: {exc}")
+            args.targets.remove(name)
 
     raw: dict[str, Any] = {}
     if "throughput" in args.phases:

@@ -87,8 +87,22 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
             ("stream_vs_aimock", "mockllm", "aimock", "stream"),
         )
     }
+    # mockllm / peer, req/s and per CPU-second, for the peers without a target of their own.
+    peer_ratios = {
+        f"{mode}_vs_{name}": {
+            "rps": report.ratio(thr["mockllm"].get(mode, {}), thr[name].get(mode, {})),
+            "per_cpu_s": report.ratio(
+                thr["mockllm"].get(mode, {}), thr[name].get(mode, {}), "rps_per_cpu_s"
+            ),
+        }
+        for name in report.PEER_NAMES
+        if name in thr and "mockllm" in thr
+        for mode in ("chat", "stream")
+        if thr[name].get(mode)
+    }
     summary = {
         "throughput": thr,
+        "peer_ratios": peer_ratios,
         "cpu_normalised_ratios": cpu_normalised,
         "targets": targets,
         "per_round_ratios": per_round,

@@ -38,10 +38,6 @@ class SharedStore(Store[T]):
         aio = self.owner.aio
         data, k = self.codec.encode(value), self.prefix + key.encode()
         try:
-            if len(data) > self.owner.store_bytes:
-                # Not kept, as in one process's store: a later get is the API's 404.
-                await self._remove(k, key)
-                return
             pipe = aio.pipeline(transaction=True)
             pipe.strlen(k)
             pipe.set(k, data)
@@ -57,7 +53,7 @@ class SharedStore(Store[T]):
 
     async def _trim(self, n: int, total: int) -> None:
         """Drop the oldest values while the store is over its count or its bytes; the
-        newest one stays (a value over the whole budget was not stored at all)."""
+        newest one stays, however large (as in one process's store)."""
         aio, budget = self.owner.aio, self.owner.store_bytes
         while n > 1 and (n > self.size or total > budget):
             gone = cast("bytes | None", await aio.lpop(self.order))

@@ -231,9 +231,6 @@ def test_the_store_and_the_journal_are_bounded_by_bytes_in_every_process(fleet: 
         assert _found(fleet, ids[-1]) and not _found(fleet, ids[0])
     kept = [rid for rid in ids if _found(fleet, rid)]
     assert 3 <= len(kept) <= 7 and kept == ids[-len(kept):]  # the oldest went first
-    huge = fleet.client().responses.create(model="gpt-4o", input=" hello" * 50_000)
-    assert huge.output_text and not _found(fleet, huge.id)  # answered, but over the budget
-    assert _found(fleet, ids[-1])
     fleet.admin("DELETE", "requests")
     for i in range(40):  # ~3.5 KB bodies (under the 4 KiB cut): past the 64 KiB budget
         fleet.ask(f"{i} " + "y" * 3_500)

@@ -4,9 +4,6 @@
 COUNTS = b"mockllm:counts"
 #: List of msgpack journal entries, oldest first, trimmed to ``server.journal_size``.
 JOURNAL = b"mockllm:journal"
-#: The journal's entries' encoded bytes, together (``server.memory.journal_body_bytes``
-#: bounds them); every process adds what it pushes and takes off what it pops.
-JOURNAL_BYTES = b"mockllm:journal:bytes"
 #: List of ``AddRules`` changes since the last ``ClearRules``, oldest first.
 RULES = b"mockllm:rules"
 #: Hash: ``KIND\0KEY`` -> plugin of a runtime switch.
@@ -30,8 +27,3 @@ def store_prefix(name: str) -> bytes:
 def store_order(name: str) -> bytes:
     """List of that store's ids, oldest first (what is dropped past its size)."""
     return f"mockllm:order:{name}".encode()
-
-
-def store_bytes(name: str) -> bytes:
-    """The encoded bytes of that store's values, together (``server.memory.store_bytes``)."""
-    return f"mockllm:bytes:{name}".encode()

@@ -1,8 +1,8 @@
 """The embedded store's keyspace and commands (``mockllm.state.embedded`` serves them): the
 subset of Redis the shared state uses, with Redis's replies and error messages.
 
-Commands: PING ECHO SELECT CLIENT FLUSHDB, GET SET(PX) STRLEN DEL EXISTS INCRBY PEXPIRE PTTL,
-HGET HMGET HSET HDEL HGETALL HINCRBY, RPUSH LRANGE LTRIM LLEN LPOP LREM, PUBLISH, PUBSUB NUMSUB
+Commands: PING ECHO SELECT CLIENT FLUSHDB, GET SET(PX) DEL EXISTS INCRBY PEXPIRE PTTL,
+HGET HMGET HSET HDEL HGETALL HINCRBY, RPUSH LRANGE LTRIM LLEN LPOP, PUBLISH, PUBSUB NUMSUB
 (MULTI EXEC DISCARD SUBSCRIBE UNSUBSCRIBE are the connection's, in embedded.py).
 """
 
@@ -129,10 +129,6 @@ class Commands:
             self.d.expires[key] = time.monotonic() + _int(opts[1]) / 1000
         return OK
 
-    def c_strlen(self, key: bytes) -> Reply:
-        value: bytes | None = self.d.get(key, bytes)
-        return 0 if value is None else len(value)
-
     def c_del(self, *keys: bytes) -> Reply:
         return sum(self.d.drop(k) for k in keys)
 
@@ -234,21 +230,6 @@ class Commands:
         if not items:
             self.d.drop(key)
         return list(out) if count is not None else out[0]
-
-    def c_lrem(self, key: bytes, count: bytes, element: bytes) -> Reply:
-        items = self.d.get(key, list)
-        if not items:
-            return 0
-        n = _int(count)
-        limit = abs(n) or len(items)
-        # Redis removes from the head for a positive count, from the tail for a negative one.
-        order = range(len(items) - 1, -1, -1) if n < 0 else range(len(items))
-        hits = [i for i in order if items[i] == element][:limit]
-        for i in sorted(hits, reverse=True):
-            del items[i]
-        if not items:
-            self.d.drop(key)
-        return len(hits)
 
     def c_publish(self, channel: bytes, message: bytes) -> Reply:
         return self._publish(channel, message)

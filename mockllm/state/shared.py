@@ -32,14 +32,12 @@ import redis
 import redis.asyncio as aioredis
 
 from mockllm.engine.counters import RuleCounter
-from mockllm.bytecache import JOURNAL_BODY_BYTES, STORE_BYTES
 from mockllm.journal import BODY_LIMIT, Entry, Journal
 from mockllm.observe import Observation
 from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
-from mockllm.state.budget import trim_journal
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
-from mockllm.state.keys import COUNTS, JOURNAL, JOURNAL_BYTES, gather_key
+from mockllm.state.keys import COUNTS, JOURNAL, gather_key
 from mockllm.state.link import Link
 from mockllm.state.memory import QuotaCounts
 from mockllm.state.objects import SharedStore
@@ -92,8 +90,6 @@ class SharedState(State):
         self.url, self.describe = url, describe
         self.local_journal = Journal(size=0)
         self._journal_size = journal_size
-        self._journal_bytes = JOURNAL_BODY_BYTES
-        self.store_bytes = STORE_BYTES
         self._opts: dict[str, Any] = dict(protocol=2, socket_timeout=2.0,
                                           socket_connect_timeout=2.0)
         self._sync = redis.Redis.from_url(url, **self._opts)
@@ -256,40 +252,34 @@ class SharedState(State):
         parts: list[bytes] = []
         if entries:
             offset = time.time() - time.monotonic()
-            encoded = [_entry_enc.encode(_entry(offset, o)) for o in entries]
-            parts.append(pack_many(b"RPUSH", JOURNAL, encoded))
-            parts.append(pack(b"INCRBY", JOURNAL_BYTES, b"%d" % sum(map(len, encoded))))
+            parts.append(pack_many(b"RPUSH", JOURNAL,
+                                   [_entry_enc.encode(_entry(offset, o)) for o in entries]))
+            parts.append(pack(b"LTRIM", JOURNAL, b"%d" % -self._journal_size, b"-1"))
         parts += [pack(b"HINCRBY", COUNTS, field, b"%d" % n) for field, n in later.items() if n]
         if not parts:
             return
         try:
-            replies = await self._send_packed(b"".join(parts), len(parts))
-            if entries:
-                await trim_journal(self.aio, int(replies[0]), int(replies[1]),
-                                   self._journal_size, self._journal_bytes)
+            await self._send_packed(b"".join(parts), len(parts))
         except ERRORS as exc:
             self.dropped += len(entries)
             self.failed("journal", exc)
 
-    async def _send_packed(self, packed: bytes, replies: int) -> list[Any]:
+    async def _send_packed(self, packed: bytes, replies: int) -> None:
         """Send packed commands on a pooled connection and read their replies (an error
         reply raises; any failure drops the connection, so no reply is left unread)."""
         pool = self.aio.connection_pool
         conn = await pool.get_connection()
-        out: list[Any] = []
         try:
             await conn.send_packed_command(packed)
             for _ in range(replies):
                 reply = await conn.read_response()
                 if isinstance(reply, redis.ResponseError):
                     raise reply
-                out.append(reply)
         except BaseException:
             await conn.disconnect()
             raise
         finally:
             await pool.release(conn)
-        return out
 
     async def drain(self) -> None:
         if self._scheduled is not None:
@@ -313,21 +303,13 @@ class SharedState(State):
 
     async def clear_journal(self) -> None:
         await self.publish(ch.Flush())
-        pipe = self.aio.pipeline(transaction=True)
-        pipe.delete(JOURNAL)
-        pipe.delete(JOURNAL_BYTES)
-        await pipe.execute()
+        await self.aio.delete(JOURNAL)
 
     def resize_journal(self, size: int) -> None:
         self._journal_size = size
 
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
         return SharedStore(self, name, kind, size)
-
-    def budget(self, store_bytes: int, journal_body_bytes: int) -> None:
-        """The shared home keeps each store within ``store_bytes`` and the journal's
-        entries within ``journal_body_bytes``, trimmed by whichever process writes."""
-        self.store_bytes, self._journal_bytes = store_bytes, journal_body_bytes
 
     # -- snapshots --------------------------------------------------------------------
 

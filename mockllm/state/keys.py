@@ -25,5 +25,11 @@ def store_prefix(name: str) -> bytes:
 
 
 def store_order(name: str) -> bytes:
-    """List of that store's ids, oldest first (what is dropped past its size)."""
+    """List of that store's ``SIZE ID`` elements, oldest first (what is dropped past its
+    size or its bytes; SIZE is what the value counts in :func:`store_bytes`)."""
     return f"mockllm:order:{name}".encode()
+
+
+def store_bytes(name: str) -> bytes:
+    """Counter of the bytes that store's order list accounts for (``store_bytes``)."""
+    return f"mockllm:bytes:{name}".encode()

@@ -31,6 +31,7 @@ import msgspec
 import redis
 import redis.asyncio as aioredis
 
+from mockllm.bytecache import JOURNAL_BODY_BYTES, STORE_BYTES
 from mockllm.engine.counters import RuleCounter
 from mockllm.journal import BODY_LIMIT, Entry, Journal
 from mockllm.observe import Observation
@@ -109,6 +110,10 @@ class SharedState(State):
         self.dropped = 0
         self.bus = ChangeBus(self)
         self._local_quotas = QuotaCounts()
+        #: ``server.memory``'s budgets, applied by the store's own lists (objects.py and
+        #: the journal's bodies below) so they hold across every process.
+        self.store_bytes = STORE_BYTES
+        self.journal_body_bytes = JOURNAL_BODY_BYTES
 
     def check(self) -> None:
         """Raise :class:`StateError` unless the store answers (start-up, in the CLI)."""
@@ -310,6 +315,10 @@ class SharedState(State):
 
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
         return SharedStore(self, name, kind, size)
+
+    def budget(self, store_bytes: int, journal_body_bytes: int) -> None:
+        # Read by every put and journal batch: the next one trims to the new budget.
+        self.store_bytes, self.journal_body_bytes = store_bytes, journal_body_bytes
 
     # -- snapshots --------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import glob
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -40,7 +39,7 @@ class Home:
 
     def stored(self) -> tuple[int, int, int]:
         """(values kept, their bytes as counted, the store's own counter)."""
-        ids = [e.split(b" ", 1)[1] for e in
+        ids = [e.split(b" ", 1)[-1] for e in  # SIZE ID (an id alone before sizes)
                self.store.lrange(b"mockllm:order:openai.responses", 0, -1)]
         keys = [PREFIX + i for i in ids if self.store.exists(PREFIX + i)]
         if self.real:  # no value outside the list (the embedded store has no SCAN)
@@ -58,11 +57,20 @@ def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     try:
         if request.param == "workers":
             config.write_text(CONFIG)
-            pattern = os.path.join(tempfile.gettempdir(), "mockllm-state-*", "state.sock")
-            before = set(glob.glob(pattern))
-            url, proc = serve(config, "--workers", "2")
+            # The supervisor's embedded store makes its socket under TMPDIR: a directory
+            # of this test's own, so the socket found is this server's.
+            tmp = str(tmp_path_factory.mktemp("sock"))
+            old = os.environ.get("TMPDIR")
+            os.environ["TMPDIR"] = tmp
+            try:
+                url, proc = serve(config, "--workers", "2")
+            finally:
+                if old is None:
+                    del os.environ["TMPDIR"]
+                else:
+                    os.environ["TMPDIR"] = old
             procs.append(proc)
-            (sock,) = set(glob.glob(pattern)) - before
+            (sock,) = glob.glob(os.path.join(tmp, "mockllm-state-*", "state.sock"))
             store = redis.Redis(unix_socket_path=sock, protocol=2)
             urls = [url, url]
         else:

@@ -13,7 +13,7 @@ that trim at once can only drop a little more than needed, never keep more.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from mockllm.bytecache import ENTRY_OVERHEAD, STORE_BYTES
 from mockllm.state import Store

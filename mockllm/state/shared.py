@@ -43,7 +43,7 @@ from mockllm.state.keys import COUNTS, JOURNAL, JOURNAL_BODIES, gather_key
 from mockllm.state.link import Link
 from mockllm.state.memory import QuotaCounts
 from mockllm.state.objects import SharedStore
-from mockllm.state.resp import pack, pack_many
+from mockllm.state.resp import pack
 
 log = logging.getLogger("mockllm.state")
 #: Seconds journal entries and batched counts wait to be sent together. Nothing needs them

@@ -143,3 +143,15 @@ def test_journal_bodies_stay_under_their_bytes(home: Home) -> None:
     counter = int(home.store.get(b"mockllm:journal:bytes") or 0)
     held = sum(len(b) for b in home.store.lrange(b"mockllm:journal:bodies", 0, -1))
     assert counter == held <= BODY_BYTES
+
+
+def test_clearing_the_journal_gives_every_body_byte_back(home: Home) -> None:
+    for i in range(6):
+        home.clients[i % 2].chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": f"clear {i} " + "w" * 2000}])
+    httpx.get(home.urls[0] + "/_mockllm/requests")  # every process's batch is in
+    assert int(home.store.get(b"mockllm:journal:bytes") or 0) > 0
+    assert httpx.delete(home.urls[1] + "/_mockllm/requests").status_code == 200
+    assert int(home.store.get(b"mockllm:journal:bytes") or 0) == 0
+    assert home.store.llen(b"mockllm:journal:bodies") == 0
+    assert httpx.get(home.urls[0] + "/_mockllm/requests").json()["requests"] == []

@@ -7,9 +7,9 @@ that code against both. The supervisor runs it in a thread on a unix socket; it 
 state worth keeping after the server stops. Commands run one at a time on one event loop,
 so each command, and each ``MULTI``/``EXEC`` block, is atomic as in Redis.
 
-Commands: PING ECHO SELECT CLIENT FLUSHDB, GET SET(PX) DEL EXISTS INCRBY PEXPIRE PTTL,
-HGET HMGET HSET HDEL HGETALL HINCRBY, RPUSH LRANGE LTRIM LLEN LPOP, MULTI EXEC DISCARD, PUBLISH
-SUBSCRIBE UNSUBSCRIBE PUBSUB NUMSUB.
+Commands: PING ECHO SELECT CLIENT FLUSHDB, GET SET(PX) STRLEN DEL EXISTS INCRBY DECRBY
+PEXPIRE PTTL, HGET HMGET HSET HDEL HGETALL HINCRBY, RPUSH LRANGE LTRIM LREM LLEN LPOP, MULTI
+EXEC DISCARD, PUBLISH SUBSCRIBE UNSUBSCRIBE PUBSUB NUMSUB.
 """
 
 from __future__ import annotations

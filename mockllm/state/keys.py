@@ -25,5 +25,19 @@ def store_prefix(name: str) -> bytes:
 
 
 def store_order(name: str) -> bytes:
-    """List of that store's ids, oldest first (what is dropped past its size)."""
+    """List of that store's ``SIZE ID`` elements, oldest first (what is dropped past its
+    size or its bytes; SIZE is what the value counts in :func:`store_bytes`)."""
     return f"mockllm:order:{name}".encode()
+
+
+def store_bytes(name: str) -> bytes:
+    """Counter of the bytes that store's order list accounts for (``store_bytes``)."""
+    return f"mockllm:bytes:{name}".encode()
+
+
+#: List of the journal's request bodies (each cut at 4 KiB), one per entry of
+#: :data:`JOURNAL` from its newest back: the oldest entries have none once the bodies pass
+#: ``server.memory.journal_body_bytes`` (mockllm.state.bodies).
+JOURNAL_BODIES = b"mockllm:journal:bodies"
+#: Counter of the bytes in :data:`JOURNAL_BODIES`.
+JOURNAL_BYTES = b"mockllm:journal:bytes"

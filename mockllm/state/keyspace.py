@@ -1,8 +1,9 @@
 """The embedded store's keyspace and commands (``mockllm.state.embedded`` serves them): the
 subset of Redis the shared state uses, with Redis's replies and error messages.
 
-Commands: PING ECHO SELECT CLIENT FLUSHDB, GET SET(PX) DEL EXISTS INCRBY PEXPIRE PTTL,
-HGET HMGET HSET HDEL HGETALL HINCRBY, RPUSH LRANGE LTRIM LLEN LPOP, PUBLISH, PUBSUB NUMSUB
+Commands: PING ECHO SELECT CLIENT FLUSHDB, GET SET(PX) STRLEN DEL EXISTS INCRBY DECRBY
+PEXPIRE PTTL, HGET HMGET HSET HDEL HGETALL HINCRBY, RPUSH LRANGE LTRIM LREM LLEN LPOP, PUBLISH,
+PUBSUB NUMSUB
 (MULTI EXEC DISCARD SUBSCRIBE UNSUBSCRIBE are the connection's, in embedded.py).
 """
 
@@ -135,10 +136,16 @@ class Commands:
     def c_exists(self, *keys: bytes) -> Reply:
         return sum(self.d.get(k, object) is not None for k in keys)
 
+    def c_strlen(self, key: bytes) -> Reply:
+        return len(self.d.get(key, bytes) or b"")
+
     def c_incrby(self, key: bytes, amount: bytes) -> Reply:
         value = _int(self.d.get(key, bytes) or b"0") + _int(amount)
         self.d.put(key, b"%d" % value)
         return value
+
+    def c_decrby(self, key: bytes, amount: bytes) -> Reply:
+        return self.c_incrby(key, b"%d" % -_int(amount))
 
     def c_pexpire(self, key: bytes, ms: bytes) -> Reply:
         if self.d.get(key, object) is None:
@@ -217,6 +224,22 @@ class Commands:
             if not items:
                 self.d.drop(key)
         return OK
+
+    def c_lrem(self, key: bytes, count: bytes, element: bytes) -> Reply:
+        """Redis's LREM: ``count`` > 0 removes that many from the head, < 0 from the
+        tail, 0 all; the number removed."""
+        items = self.d.get(key, list)
+        n = _int(count)
+        if not items:
+            return 0
+        limit = abs(n) or len(items)
+        order = range(len(items)) if n >= 0 else range(len(items) - 1, -1, -1)
+        hits = [i for i in order if items[i] == element][:limit]
+        for i in sorted(hits, reverse=True):
+            del items[i]
+        if not items:
+            self.d.drop(key)
+        return len(hits)
 
     def c_llen(self, key: bytes) -> Reply:
         return len(self.d.get(key, list) or [])

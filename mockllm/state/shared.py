@@ -31,17 +31,19 @@ import msgspec
 import redis
 import redis.asyncio as aioredis
 
+from mockllm.bytecache import JOURNAL_BODY_BYTES, STORE_BYTES
 from mockllm.engine.counters import RuleCounter
-from mockllm.journal import BODY_LIMIT, Entry, Journal
+from mockllm.journal import Entry, Journal
 from mockllm.observe import Observation
 from mockllm.state import Applier, State, StateError, Store
 from mockllm.state import changes as ch
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
-from mockllm.state.keys import COUNTS, JOURNAL, gather_key
+from mockllm.state import bodies as bodies_
+from mockllm.state.keys import COUNTS, JOURNAL, JOURNAL_BODIES, gather_key
 from mockllm.state.link import Link
 from mockllm.state.memory import QuotaCounts
 from mockllm.state.objects import SharedStore
-from mockllm.state.resp import pack, pack_many
+from mockllm.state.resp import pack
 
 log = logging.getLogger("mockllm.state")
 #: Seconds journal entries and batched counts wait to be sent together. Nothing needs them
@@ -54,7 +56,6 @@ T = TypeVar("T")
 
 
 
-_entry_enc = msgspec.msgpack.Encoder()
 _entry_dec = msgspec.msgpack.Decoder(Entry)
 
 
@@ -109,6 +110,11 @@ class SharedState(State):
         self.dropped = 0
         self.bus = ChangeBus(self)
         self._local_quotas = QuotaCounts()
+        #: ``server.memory``'s budgets, applied by the store's own lists (objects.py and
+        #: the journal's bodies below) so they hold across every process.
+        self.store_bytes = STORE_BYTES
+        self.journal_body_bytes = JOURNAL_BODY_BYTES
+        self._bodies = bodies_.Bodies()
 
     def check(self) -> None:
         """Raise :class:`StateError` unless the store answers (start-up, in the CLI)."""
@@ -250,36 +256,50 @@ class SharedState(State):
         # Packed here, in one buffer, and sent without redis-py's pipeline: its per-argument
         # packing and per-reply parsing were most of a batch's cost in the worker.
         parts: list[bytes] = []
+        replies, bodies = 0, cast("list[bytes]", [])
         if entries:
-            offset = time.time() - time.monotonic()
-            parts.append(pack_many(b"RPUSH", JOURNAL,
-                                   [_entry_enc.encode(_entry(offset, o)) for o in entries]))
-            parts.append(pack(b"LTRIM", JOURNAL, b"%d" % -self._journal_size, b"-1"))
-        parts += [pack(b"HINCRBY", COUNTS, field, b"%d" % n) for field, n in later.items() if n]
-        if not parts:
+            part, replies, bodies = bodies_.batch(entries, self._journal_size)
+            parts.append(part)
+        counts = [pack(b"HINCRBY", COUNTS, field, b"%d" % n) for field, n in later.items() if n]
+        if not parts and not counts:
             return
         try:
-            await self._send_packed(b"".join(parts), len(parts))
+            got = await self._send_packed(b"".join(parts + counts), replies + len(counts))
         except ERRORS as exc:
             self.dropped += len(entries)
             self.failed("journal", exc)
+            return
+        if entries:
+            try:  # the entries are in; a failed trim leaves its excess to the next batch
+                await self._bodies.trim(self._send_packed, got[replies - 1], bodies,
+                                        self._journal_size, self.journal_body_bytes)
+            except ERRORS as exc:
+                self.failed("journal", exc)
 
-    async def _send_packed(self, packed: bytes, replies: int) -> None:
+    async def _send_packed(self, packed: bytes, replies: int) -> list[Any]:
         """Send packed commands on a pooled connection and read their replies (an error
-        reply raises; any failure drops the connection, so no reply is left unread)."""
+        reply, also one inside an EXEC's array, raises; any failure drops the connection,
+        so no reply is left unread)."""
         pool = self.aio.connection_pool
         conn = await pool.get_connection()
+        out: list[Any] = []
         try:
             await conn.send_packed_command(packed)
             for _ in range(replies):
                 reply = await conn.read_response()
                 if isinstance(reply, redis.ResponseError):
                     raise reply
+                if isinstance(reply, list):
+                    for r in reply:
+                        if isinstance(r, redis.ResponseError):
+                            raise r
+                out.append(reply)
         except BaseException:
             await conn.disconnect()
             raise
         finally:
             await pool.release(conn)
+        return out
 
     async def drain(self) -> None:
         if self._scheduled is not None:
@@ -295,21 +315,28 @@ class SharedState(State):
         endpoint: str | None = None,
     ) -> list[Entry]:
         await self.publish(ch.Flush())
-        raw = cast("list[bytes]", await self.aio.lrange(JOURNAL, 0, -1))
-        out = [e for e in map(_entry_dec.decode, raw)
+        pipe = self.aio.pipeline(transaction=True)  # entries and bodies of one moment
+        pipe.lrange(JOURNAL, 0, -1)
+        pipe.lrange(JOURNAL_BODIES, 0, -1)
+        raw, bodies = await pipe.execute()
+        out = [e for e in bodies_.join(raw, bodies, _entry_dec.decode)
                if (rule is None or e.rule == rule) and (model is None or e.model == model)
                and (endpoint is None or e.endpoint == endpoint)]
         return out[-limit:] if limit else out
 
     async def clear_journal(self) -> None:
         await self.publish(ch.Flush())
-        await self.aio.delete(JOURNAL)
+        await bodies_.clear(self._send_packed)
 
     def resize_journal(self, size: int) -> None:
         self._journal_size = size
 
     def store(self, name: str, kind: type[T], size: int) -> Store[T]:
         return SharedStore(self, name, kind, size)
+
+    def budget(self, store_bytes: int, journal_body_bytes: int) -> None:
+        # Read by every put and journal batch: the next one trims to the new budget.
+        self.store_bytes, self.journal_body_bytes = store_bytes, journal_body_bytes
 
     # -- snapshots --------------------------------------------------------------------
 
@@ -367,8 +394,3 @@ class SharedState(State):
         self._link.close()
         self._sync.close()
 
-
-def _entry(offset: float, obs: Observation) -> Entry:
-    if len(obs.body) > BODY_LIMIT:
-        obs.body = obs.body[:BODY_LIMIT]
-    return Journal.entry(offset + (obs.end if obs.end is not None else obs.start), obs)

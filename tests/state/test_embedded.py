@@ -23,6 +23,12 @@ def _script(r: redis.Redis) -> list[Any]:
     out += [r.rpush("l", *"abcde"), r.lrange("l", 0, -1), r.lrange("l", -2, -1),
             r.ltrim("l", -3, -1), r.lrange("l", 0, -1), r.llen("l"), r.lpop("l", 2),
             r.lpop("l"), r.lpop("l"), r.lpop("l", 1), r.llen("l")]
+    # What the byte budgets use: STRLEN, DECRBY (through zero), LREM from either end.
+    out += [r.strlen("k"), r.strlen("missing"), r.decrby("b", 7), r.decrby("b", -10),
+            r.rpush("r", *"abacaba"), r.lrem("r", 2, "a"), r.lrange("r", 0, -1),
+            r.lrem("r", -1, "b"), r.lrange("r", 0, -1), r.lrem("r", 0, "c"),
+            r.lrem("r", 0, "zz"), r.lrem("missing", 1, "a"), r.lrem("r", 0, "a"),
+            r.lrem("r", 0, "b"), r.exists("r")]
     pipe = r.pipeline(transaction=True)
     pipe.incrby("q", 5)
     pipe.pexpire("q", 60_000)

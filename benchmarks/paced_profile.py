@@ -1,6 +1,7 @@
 """CPU per paced stream, in-process: the ASGI app driven directly, no sockets, no uvicorn.
 
     python -m benchmarks.paced_profile [--streams 1000] [--tokens 50] [--profile]
+        [--http asgi|mockllm]
 
 The config is pacing_bench's (TTFT 100 ms, ITL 10 ms, ``--tokens`` tokens, cl100k_base).
 All ``--streams`` requests are started at once, as a burst, and run to their end. Printed:
@@ -9,6 +10,11 @@ every stream has sent its first token ("to first token") and in total, the cycli
 collector's share (``gc.callbacks``), and with
 ``--profile`` the top functions by own time (cProfile) of the burst. CPU, not wall time:
 the figure is meaningful on a shared machine, and the call counts say what was cut.
+
+``--http mockllm`` feeds pacing_bench's request bytes to mockllm's own HTTP layer
+(``mockllm.http.protocol.HttpProtocol``) on a transport that keeps nothing, so the figure
+includes the parser, the scope and the response framing, as ``mockllm serve --http mockllm``
+pays them (but not the kernel's sockets).
 """
 
 from __future__ import annotations
@@ -87,6 +93,78 @@ async def _burst(app: Any, n: int, body: bytes) -> tuple[float, float]:
     return first_cpu, time.process_time() - t0
 
 
+class _Sink(asyncio.Transport):
+    """A transport that drops what is written: the kernel's part is not measured."""
+
+    def __init__(self, on_write: Any) -> None:
+        super().__init__()
+        self.on_write = on_write
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.on_write(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default)
+
+
+async def _burst_http(app: Any, n: int, tokens: int) -> tuple[float, float]:
+    """As :func:`_burst`, through the own HTTP layer: request bytes in, response bytes out."""
+    from benchmarks.pacing_bench import request_bytes
+    from mockllm.http.protocol import HttpProtocol, ServerState
+
+    loop = asyncio.get_running_loop()
+    state = ServerState(app, loop)
+    request = request_bytes(8000, tokens)
+    first_left = n
+    ended = 0
+    all_first: asyncio.Future[None] = loop.create_future()
+    all_done: asyncio.Future[None] = loop.create_future()
+    t0 = time.process_time()
+    first_cpu = 0.0
+
+    def one() -> None:
+        writes = 0
+
+        def on_write(data: bytes) -> None:
+            nonlocal writes, first_left, first_cpu, ended
+            writes += 1
+            if writes == 2:  # the head went out at once; this is the first token's frame
+                first_left -= 1
+                if first_left == 0:
+                    first_cpu = time.process_time() - t0
+                    all_first.set_result(None)
+            if data.endswith(b"0\r\n\r\n"):
+                ended += 1
+                if ended == n:
+                    all_done.set_result(None)
+
+        proto = HttpProtocol(state)
+        proto.connection_made(_Sink(on_write))
+        proto.data_received(request)
+
+    for _ in range(n):
+        # as uvloop does with a burst: every ready connection in one turn of the loop
+        one()
+    await all_done
+    while state.tasks:  # the apps return after their last write
+        await asyncio.sleep(0)
+    return first_cpu, time.process_time() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--streams", type=int, default=1000)
@@ -95,6 +173,8 @@ def main() -> None:
     ap.add_argument("--itl", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--http", choices=("asgi", "mockllm"), default="asgi",
+                    help="asgi: the app called directly; mockllm: through the own HTTP layer")
     args = ap.parse_args()
     try:
         import uvloop
@@ -105,7 +185,13 @@ def main() -> None:
     asyncio.set_event_loop(loop)
     app = _app(args.ttft, args.itl, args.tokens)
     body = _body(args.tokens)
-    loop.run_until_complete(_burst(app, 200, body))  # warm caches
+
+    def burst(n: int) -> Any:
+        if args.http == "mockllm":
+            return _burst_http(app, n, args.tokens)
+        return _burst(app, n, body)
+
+    loop.run_until_complete(burst(200))  # warm caches
     firsts, totals = [], []
     collected = [0.0, 0]
 
@@ -118,7 +204,7 @@ def main() -> None:
 
     gc.callbacks.append(on_gc)
     for _ in range(args.rounds):
-        first, total = loop.run_until_complete(_burst(app, args.streams, body))
+        first, total = loop.run_until_complete(burst(args.streams))
         firsts.append(first)
         totals.append(total)
     f, t = min(firsts) / args.streams * 1e6, min(totals) / args.streams * 1e6
@@ -130,7 +216,7 @@ def main() -> None:
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
-        loop.run_until_complete(_burst(app, args.streams, body))
+        loop.run_until_complete(burst(args.streams))
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(40)
 

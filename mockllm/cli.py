@@ -59,8 +59,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", type=log_level, metavar="{" + ",".join(LOG_LEVELS) + "}",
                        help=help_for("log_level", "log level"))
     serve.add_argument("--http", type=http_server, metavar="{" + ",".join(HTTP_SERVERS) + "}",
-                       help=help_for("http", "the HTTP server: mockllm's own HTTP/1.1 layer, "
-                                             "or uvicorn"))
+                       help=help_for("http", "the HTTP server: mockllm's own HTTP/1.1 layer "
+                                             "(the default), or uvicorn"))
     plugins = sub.add_parser("plugins", help="what is loaded, and who wins each key and why")
     _plugin_flags(plugins)
     plugins.add_argument("--json", action="store_true")

@@ -102,7 +102,7 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True):
     state: str = "memory"
     #: The HTTP server under ``mockllm serve``: ``mockllm`` (its own HTTP/1.1 layer,
     #: mockllm/http) or ``uvicorn``. ``--http`` and ``MOCKLLM_HTTP`` win over this.
-    http: str = "uvicorn"
+    http: str = "mockllm"
     #: Bounds on the work one request may ask for.
     limits: Limits = msgspec.field(default_factory=Limits)
     #: Byte budgets of the caches and stores.

@@ -259,7 +259,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _advance(self) -> None:
         """Nothing is being answered: start the next queued request, or send the refusal
-        that ends the connection."""
+        that ends the connection, or read on."""
         if self.closing or self.active is not None:
             return
         if self.queue:
@@ -270,6 +270,12 @@ class HttpProtocol(asyncio.Protocol):
         elif self.bad is not None:
             self.write(self.bad.response())
             self.close()
+        else:
+            # Reading may still be paused for a body the app never read (a 413 from its
+            # content-length: past HIGH_WATER the request's feed paused the socket). Its rest
+            # is read and dropped now, as uvicorn does; left paused, the next request on this
+            # keep-alive connection would never be read, and its client would wait forever.
+            self.resume_reading()
 
     def _refuse(self, exc: BadRequest) -> None:
         self.bad = exc

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mockllm.http.cycle import HIGH_WATER
 from mockllm.testing import LiveServer, run_server, test_context
 from tests.http.conftest import (
     Replies,
@@ -244,3 +245,29 @@ def test_the_next_request_does_not_wait_for_an_app_still_running_after_its_answe
         sock.sendall(request("GET", "/next"))  # would time out if it waited for /lingers
         assert [r.body for r in replies.read(2)] == [b"ok", b"ok"]
         wait_until(lambda: finished == ["lingers"])
+
+
+def test_the_next_request_is_read_after_an_answer_that_left_a_large_body_unread() -> None:
+    # The app answers (as the 413 of an oversized content-length does) without reading a body
+    # bigger than the server buffers; the socket was paused for it. The next request on the
+    # keep-alive connection must still be read (it once never was: the client hung).
+    release = asyncio.Event()
+    loop: list[asyncio.AbstractEventLoop] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"] == "/unread":
+            loop.append(asyncio.get_running_loop())
+            await release.wait()
+        await _ok(scope, receive, send)
+
+    big = b"a" * (4 * HIGH_WATER)
+    with serving(_lifespan_app(app)) as server, connect(server.port) as sock:
+        sock.settimeout(30)  # generous: a hang fails here, never a busy machine
+        sock.sendall(request("POST", "/unread", big))
+        assert server.state is not None
+        wait_until(lambda: bool(loop) and any(c.reading_paused for c in server.state.connections))
+        loop[0].call_soon_threadsafe(release.set)
+        replies = Replies(sock)
+        assert [r.body for r in replies.read(1)] == [b"ok"]
+        sock.sendall(request("GET", "/next"))
+        assert [r.body for r in replies.read(2)] == [b"ok", b"ok"]

@@ -10,6 +10,11 @@ parser beyond finding the end of the request, no ASGI, no JSON, no plan). ``GET 
 exposes ``mockllm_pacing_error_seconds`` with mockllm's buckets, so
 ``benchmarks.pacing_bench --against raw`` measures both servers the same way. Not a server
 to use; a yardstick.
+
+``--request-us N`` / ``--token-us M`` spin the CPU for N µs per request (before its stream
+starts) and M µs per write of tokens: the floor with a given extra cost, which is how
+``benchmarks.pacing_budget`` finds what a request and a token may cost before the burst's
+TTFT error and CPU leave the issue's bounds.
 """
 
 from __future__ import annotations
@@ -36,12 +41,22 @@ def chunk(body: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(body), body)
 
 
+def spin(seconds: float) -> None:
+    """Busy CPU for ``seconds`` (a stand-in for work a real server does)."""
+    if seconds > 0:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+
 class Pacer:
     """mockllm's heap scheduler (one heap, one timer) and the error histogram it feeds."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, request_s: float = 0.0,
+                 token_s: float = 0.0) -> None:
         self.at = HeapScheduler(loop).call_at
         self.errors = Histogram()
+        self.request_s, self.token_s = request_s, token_s
 
 
 class Stream:
@@ -60,6 +75,7 @@ class Stream:
             self.pacer.errors.observe(now - due)
             self.i += 1
             n += 1
+        spin(self.pacer.token_s)
         if self.i < self.tokens:
             self.transport.write(chunk(CHUNK * n))
             self.pacer.at(self.start + self.ttft + self.itl * self.i, self.step)
@@ -93,6 +109,7 @@ class Protocol(asyncio.Protocol):
             if name.strip().lower() == b"content-length":
                 length = int(value)
         if len(body) >= length:
+            spin(self.pacer.request_s)
             Stream(self.pacer, self.transport, self.args)
 
 
@@ -110,7 +127,7 @@ def metrics(h: Histogram) -> bytes:
 
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
-    pacer = Pacer(loop)
+    pacer = Pacer(loop, args.request_us / 1e6, args.token_us / 1e6)
     server = await loop.create_server(lambda: Protocol(pacer, args), args.host, args.port,
                                       backlog=2048)
     async with server:
@@ -124,6 +141,10 @@ def main() -> None:
     parser.add_argument("--ttft", type=float, default=100.0)
     parser.add_argument("--itl", type=float, default=10.0)
     parser.add_argument("--tokens", type=int, default=50)
+    parser.add_argument("--request-us", type=float, default=0.0,
+                        help="CPU spun per request before its stream starts")
+    parser.add_argument("--token-us", type=float, default=0.0,
+                        help="CPU spun per write of tokens")
     args = parser.parse_args()
     try:
         import uvloop

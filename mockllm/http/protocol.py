@@ -194,8 +194,7 @@ class HttpProtocol(asyncio.Protocol):
             "raw_path": raw_path, "query_string": query,
         }
         http10 = version == "1.0"
-        cycle = RequestCycle(self, scope, keep_alive=parser.should_keep_alive(),
-                             http10=http10, expect_100=self.expect_100)
+        cycle = RequestCycle(self, scope, parser.should_keep_alive(), http10, self.expect_100)
         self.parsing = cycle
         if self.active is None:
             self._dispatch(cycle)
@@ -270,7 +269,7 @@ class HttpProtocol(asyncio.Protocol):
         elif self.bad is not None:
             self.write(self.bad.response())
             self.close()
-        else:
+        elif self.reading_paused:
             # Reading may still be paused for a body the app never read (a 413 from its
             # content-length: past HIGH_WATER the request's feed paused the socket). Its rest
             # is read and dropped now, as uvicorn does; left paused, the next request on this

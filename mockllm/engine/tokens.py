@@ -258,4 +258,5 @@ def generate(tok: Tokenizer, n: int, seed: int) -> list[str]:
 def generation(tok: Tokenizer, n: int, seed: int) -> Generated:
     """:func:`generate`'s cached entry itself (read-only: copy its pieces before changing
     them), whose ``text`` is joined once for every answer that sends it whole."""
-    return _generated(id(tok), tok, n, seed)
+    got = GENERATED.get((id(tok), tok, n, seed))  # a hit (most requests): one call less
+    return got if got is not None else _generated(id(tok), tok, n, seed)

@@ -181,7 +181,8 @@ def to_neutral(req: ChatRequest, headers: dict[str, str], model: ModelConfig) ->
     fmt = req.response_format
     fmt_type = fmt.type if fmt is not None and fmt.type != "text" else None
     schema = fmt.json_schema.schema if fmt is not None and fmt.json_schema else None
-    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or ())
+    stop = req.stop
+    stop = [] if stop is None else [stop] if isinstance(stop, str) else list(stop)
     # At most 15 keywords: msgspec's constructor takes a slow path past that (4x slower,
     # measured), so the rarely-set fields are assigned afterwards.
     neutral = NeutralRequest(

@@ -160,14 +160,15 @@ class HttpProtocol(asyncio.Protocol):
             raise _TOO_LARGE
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value)
-        if self.head_bytes > MAX_HEAD_BYTES or len(self.headers) >= MAX_HEADERS:
+        headers = self.headers
+        size = self.head_bytes = self.head_bytes + len(name) + len(value)
+        if size > MAX_HEAD_BYTES or len(headers) >= MAX_HEADERS:
             raise _TOO_LARGE
         name = name.lower()
         value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace (RFC 9110, 5.5)
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_100 = True
-        self.headers.append((name, value))
+        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self.parser

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from functools import cached_property, partial
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import anyio.to_thread
@@ -195,11 +195,9 @@ class Endpoint:
             if token is not None:
                 current_request_id.reset(token)
 
-    @cached_property
+    @property
     def strategy(self) -> Provider:
-        """The provider strategy of :attr:`provider` (envelopes, wording, headers). Looked
-        up once per endpoint instance: strategies register when their module is imported,
-        before any endpoint is made, and every request asks at least twice."""
+        """The provider strategy of :attr:`provider` (envelopes, wording, headers)."""
         return provider_for(self.provider)
 
     async def make_plan(self, request: Request, neutral: NeutralRequest,

@@ -70,7 +70,7 @@ class ServerContext:
         self.engine = Engine(config, self.tokenizers, self.timing, counters=self.state,
                              extensions=self.extensions)
         _budget(config, self.state)
-        self._record = self.state.record
+        self._record = self.state.recorder()
         self.config_path: str | None = None
         #: The last reload error (file:line message), shown by GET /_mockllm/config.
         self.config_error: str | None = None

@@ -272,7 +272,7 @@ class Engine:
         else:
             measured = measured or measure(req, tok, prompt)
             prompt_tokens, too_long = measured.prompt_tokens, measured.too_long
-        plan = Plan(model=model, rule=None, prompt_tokens=prompt_tokens)
+        plan = Plan(model, None, prompt_tokens)
         provider = provider_for(req.provider)
         if provider.enforces_limits:
             if too_long > model.context_window:
@@ -301,7 +301,9 @@ class Engine:
         else:
             rule, uses = self._count(view, rule, ctl.rule is not None)
             plan.rule = rule.name if rule is not None else None
-        answer = (rule.answer if rule is not None else self._defaults).pick(uses)
+        answer = rule.answer if rule is not None else self._defaults
+        if answer.sequence:  # else the answer is itself: no call to make
+            answer = answer.pick(uses)
         if answer.empty:
             answer = self._defaults.pick(uses)
         if answer.error is not None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from mockllm.engine import vectors
 from mockllm.engine.request import Measured, NeutralRequest
-from mockllm.engine.tokens import Tokenizer, count
+from mockllm.engine.tokens import Tokenizer, count, count_texts
 
 
 def is_embedding(req: NeutralRequest) -> bool:
@@ -42,7 +42,4 @@ def prompt_tokens_of(req: NeutralRequest, tok: Tokenizer, prompt: str | None) ->
     billed = req.billed
     if billed is None:
         return count(tok, req.prompt_text() if prompt is None else prompt)
-    total = billed.fixed
-    for text in billed.texts:
-        total += count(tok, text)
-    return total
+    return billed.fixed + count_texts(tok, billed.texts)

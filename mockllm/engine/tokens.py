@@ -86,7 +86,9 @@ class Generated:
 PIECES: ByteLRU[tuple[int, Tokenizer, str], tuple[str, ...]] = ByteLRU(TEXT_CACHE_BYTES // 4)
 GENERATED: ByteLRU[tuple[int, Tokenizer, int, int], Generated] = ByteLRU(
     TEXT_CACHE_BYTES // 2)
-COUNTS: ByteLRU[tuple[int, Tokenizer, str], int] = ByteLRU(TEXT_CACHE_BYTES // 4)
+#: A count's key is (id, tokenizer, text), or (id, tokenizer, text, text, ...) for the sum
+#: over a bill's texts (:func:`count_texts`).
+COUNTS: ByteLRU[tuple[object, ...], int] = ByteLRU(TEXT_CACHE_BYTES // 4)
 
 _STR = sys.getsizeof("")  # a str object's header: each distinct piece costs it again
 
@@ -129,6 +131,31 @@ def count(tok: Tokenizer, text: str) -> int:
     if got is None:
         got = len(tok.encode(text))
         COUNTS.put(key, got, _STR + len(text))
+    return got
+
+
+#: Bills of more texts than this are summed text by text, without a cached total.
+_COUNT_CACHE_TEXTS = 16
+
+
+def count_texts(tok: Tokenizer, texts: list[str]) -> int:
+    """``sum(count(tok, t) for t in texts)``. The total of a short bill is cached as well,
+    under all its texts: a repeated prompt (a load test's) is one look-up, not one per
+    message and role. A bill not seen before is counted text by text, which finds the
+    texts it shares with earlier bills (a conversation one turn longer) in the cache."""
+    if len(texts) > _COUNT_CACHE_TEXTS:
+        return sum(count(tok, t) for t in texts)
+    key = (id(tok), tok, *texts)
+    got = COUNTS.get(key)
+    if got is not None:
+        return got
+    got = 0
+    size = _STR
+    for text in texts:
+        got += count(tok, text)
+        size += len(text)
+    if size <= _COUNT_CACHE_CHARS:
+        COUNTS.put(key, got, size + 8 * len(texts))
     return got
 
 
@@ -231,4 +258,5 @@ def generate(tok: Tokenizer, n: int, seed: int) -> list[str]:
 def generation(tok: Tokenizer, n: int, seed: int) -> Generated:
     """:func:`generate`'s cached entry itself (read-only: copy its pieces before changing
     them), whose ``text`` is joined once for every answer that sends it whole."""
-    return _generated(id(tok), tok, n, seed)
+    got = GENERATED.get((id(tok), tok, n, seed))  # a hit (most requests): one call less
+    return got if got is not None else _generated(id(tok), tok, n, seed)

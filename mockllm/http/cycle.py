@@ -49,7 +49,7 @@ class RequestCycle:
                  "more_body", "body_taken", "waiters", "disconnected", "started",
                  "complete", "framing", "held")
 
-    def __init__(self, conn: Connection, scope: dict[str, Any], *, keep_alive: bool,
+    def __init__(self, conn: Connection, scope: dict[str, Any], keep_alive: bool,
                  http10: bool, expect_100: bool) -> None:
         self.conn = conn
         self.scope = scope
@@ -79,11 +79,13 @@ class RequestCycle:
         self.buffered += len(data)
         if self.buffered > HIGH_WATER:
             self.conn.pause_reading()
-        self.wake()
+        if self.waiters:  # mostly none: the app reads once the whole body is in
+            self.wake()
 
     def end_of_body(self) -> None:
         self.more_body = False
-        self.wake()
+        if self.waiters:
+            self.wake()
 
     def lost(self) -> None:
         """The connection is gone: every receive() says so from now on."""
@@ -148,10 +150,12 @@ class RequestCycle:
         self.expect_100 = False
         status = message["status"]
         bodiless = status in NO_BODY or self.scope["method"] == "HEAD"
+        headers = message.get("headers", ())
+        if type(headers) is not list:  # any iterable of pairs, as ASGI allows
+            headers = list(headers)
         # Raises for a bad header: nothing has gone out, so the client still gets a 500.
-        framing = build_head(status, list(message.get("headers", ())), self.conn.date(),
-                             keep_alive=self.keep_alive, http10=self.http10,
-                             bodiless=bodiless)
+        framing = build_head(status, headers, self.conn.date(), self.keep_alive, self.http10,
+                             bodiless)
         self.started = True
         self.framing = framing
         if framing.close:
@@ -187,7 +191,8 @@ class RequestCycle:
             if framing.length:
                 raise RuntimeError("response body shorter than its content-length")
             self.complete = True
-            self.wake()
+            if self.waiters:
+                self.wake()
             self.conn.response_done(self)
 
     # -- the app's end ---------------------------------------------------------------------
@@ -200,7 +205,8 @@ class RequestCycle:
 
     def finished(self, exc: BaseException | None) -> None:
         """The app returned (or raised): what the connection does next."""
-        self.flush()
+        if self.held:
+            self.flush()
         if self.complete or self.disconnected:
             return
         if exc is not None and not isinstance(exc, asyncio.CancelledError):

@@ -64,14 +64,14 @@ class Framing:
         self.bodiless = bodiless
 
 
-def build_head(status: int, headers: list[tuple[bytes, bytes]], date: bytes, *,
+def build_head(status: int, headers: list[tuple[bytes, bytes]], date: bytes,
                keep_alive: bool, http10: bool, bodiless: bool) -> Framing:
     """The head for ``status`` and the app's ``headers`` (names lower-case, as ASGI says).
 
     ``bodiless``: a HEAD request or a 204/304, which carry no body and no framing.
     Raises ``ValueError`` for a header that holds CR or LF.
     """
-    parts = [status_line(status), date]
+    parts = [_STATUS.get(status) or status_line(status), date]
     length: int | None = None
     chunked = False
     close = not keep_alive

@@ -160,14 +160,15 @@ class HttpProtocol(asyncio.Protocol):
             raise _TOO_LARGE
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value)
-        if self.head_bytes > MAX_HEAD_BYTES or len(self.headers) >= MAX_HEADERS:
+        headers = self.headers
+        size = self.head_bytes = self.head_bytes + len(name) + len(value)
+        if size > MAX_HEAD_BYTES or len(headers) >= MAX_HEADERS:
             raise _TOO_LARGE
         name = name.lower()
         value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace (RFC 9110, 5.5)
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_100 = True
-        self.headers.append((name, value))
+        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self.parser
@@ -194,8 +195,7 @@ class HttpProtocol(asyncio.Protocol):
             "raw_path": raw_path, "query_string": query,
         }
         http10 = version == "1.0"
-        cycle = RequestCycle(self, scope, keep_alive=parser.should_keep_alive(),
-                             http10=http10, expect_100=self.expect_100)
+        cycle = RequestCycle(self, scope, parser.should_keep_alive(), http10, self.expect_100)
         self.parsing = cycle
         if self.active is None:
             self._dispatch(cycle)
@@ -270,7 +270,7 @@ class HttpProtocol(asyncio.Protocol):
         elif self.bad is not None:
             self.write(self.bad.response())
             self.close()
-        else:
+        elif self.reading_paused:
             # Reading may still be paused for a body the app never read (a 413 from its
             # content-length: past HIGH_WATER the request's feed paused the socket). Its rest
             # is read and dropped now, as uvicorn does; left paused, the next request on this

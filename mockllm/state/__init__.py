@@ -97,6 +97,10 @@ class State:
         """Keep one finished model request (on the per-request path: no waiting)."""
         raise NotImplementedError
 
+    def recorder(self) -> Callable[[Observation], None]:
+        """What the server calls to :meth:`record` (a state may hand out a shorter way)."""
+        return self.record
+
     async def journal(
         self, rule: str | None = None, model: str | None = None, limit: int | None = None,
         endpoint: str | None = None,

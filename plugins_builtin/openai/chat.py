@@ -131,10 +131,13 @@ def _check(req: ChatRequest, model: ModelConfig) -> None:
     if req.stream_options is not None and not req.stream:
         raise errors.invalid("stream_options", "The 'stream_options' parameter is only allowed "
                              "when 'stream' is enabled.")
-    if req.max_tokens is not None:
-        _check_limit("max_tokens", req.max_tokens, model)
-    if req.max_completion_tokens is not None:
-        _check_limit("max_completion_tokens", req.max_completion_tokens, model)
+    # _check_limit words the refusal; the range test first spares the two calls.
+    limit = req.max_tokens
+    if limit is not None and not 1 <= limit <= model.max_output_tokens:
+        _check_limit("max_tokens", limit, model)
+    limit = req.max_completion_tokens
+    if limit is not None and not 1 <= limit <= model.max_output_tokens:
+        _check_limit("max_completion_tokens", limit, model)
     if isinstance(req.stop, list) and len(req.stop) > 4:
         raise errors.invalid("stop", "Invalid 'stop': array too long. Expected an array with "
                              f"maximum length 4, but got an array with length {len(req.stop)} "
@@ -178,7 +181,8 @@ def to_neutral(req: ChatRequest, headers: dict[str, str], model: ModelConfig) ->
     fmt = req.response_format
     fmt_type = fmt.type if fmt is not None and fmt.type != "text" else None
     schema = fmt.json_schema.schema if fmt is not None and fmt.json_schema else None
-    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or ())
+    stop = req.stop
+    stop = [] if stop is None else [stop] if isinstance(stop, str) else list(stop)
     # At most 15 keywords: msgspec's constructor takes a slow path past that (4x slower,
     # measured), so the rarely-set fields are assigned afterwards.
     neutral = NeutralRequest(
@@ -273,7 +277,8 @@ class Chat(OpenAIEndpoint):
             await self.wait_for(plan)
         usage = plan_usage(plan)
         values = usage.completion_tokens * (top + 1 if top is not None else 1)
-        answer = partial(completion, cid, created, plan, top, tier, usage)
         if values > OFF_LOOP_VALUES:
+            answer = partial(completion, cid, created, plan, top, tier, usage)
             return wire.json_response(await self.build(answer, values))
-        return JsonBytes(encoder.encode(answer()))  # most answers: no coroutine to build it
+        # Most answers: built here, with no coroutine or partial to make.
+        return JsonBytes(encoder.encode(completion(cid, created, plan, top, tier, usage)))

@@ -61,8 +61,8 @@ class ChatBill:
 
     __slots__ = ("fixed", "texts")
 
-    def __init__(self) -> None:
-        self.texts: list[str] = []
+    def __init__(self, texts: list[str] | None = None) -> None:
+        self.texts: list[str] = [] if texts is None else texts
         self.fixed = REPLY_PRIMING
 
     def message(self, role: str, texts: Iterable[str], name: str | None = None,
@@ -107,8 +107,9 @@ class ChatBill:
 
 def chat_bill(req: ChatRequest) -> Billed:
     """The bill of a chat completions request."""
-    bill = ChatBill()
-    texts_out, fixed = bill.texts, 0
+    texts_out: list[str] = []
+    fixed = REPLY_PRIMING
+    bill: ChatBill | None = None  # made for the first turn the usual path cannot take
     for m in req.messages:
         content = m.content
         if (type(content) is str and m.name is None and not m.tool_calls
@@ -134,13 +135,16 @@ def chat_bill(req: ChatRequest) -> Billed:
                 texts += (call.function.name, call.function.arguments)
         if m.function_call is not None:
             texts += (m.function_call.name, m.function_call.arguments)
+        bill = bill or ChatBill(texts_out)
         bill.message(m.role, texts, m.name, images)
-    bill.fixed += fixed
     if req.tools:
+        bill = bill or ChatBill(texts_out)
         bill.tools(req.model, ((t.function.name, t.function.description or "",
                                 t.function.parameters or {})
                                for t in req.tools if t.function is not None))
-    return Billed(bill.texts, bill.fixed)
+    if bill is not None:
+        fixed += bill.fixed - REPLY_PRIMING
+    return Billed(texts_out, fixed)
 
 
 def neutral_bill(model: str, messages: Iterable[Message], tools: Iterable[ToolDef]) -> Billed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mockllm.engine.request import NeutralRequest
 
-from .conftest import chat, engine
+from .conftest import _TOKENIZERS, chat, engine
 
 _TEXT = "the quick brown fox jumps over the lazy dog " * 8000  # ~350 KB
 
@@ -49,3 +49,21 @@ def test_what_the_plan_refuses_is_left_to_it() -> None:
     e.prepare(unknown)
     assert too_big.measured is None and unknown.measured is None
     assert e.plan(too_big).error is not None
+
+
+def test_a_bills_cached_total_is_the_sum_of_its_texts() -> None:
+    from mockllm.engine import tokens
+    from mockllm.engine.tokens import count, count_texts
+
+    tok = _TOKENIZERS.get("cl100k_base")
+    texts = ["user", "a prompt seen for the first time here", "", "system", "be brief"]
+    assert count_texts(tok, texts) == sum(count(tok, t) for t in texts)
+    assert (id(tok), tok, *texts) in tokens.COUNTS  # the next one is a single look-up
+    assert count_texts(tok, texts) == sum(count(tok, t) for t in texts)
+    assert count_texts(tok, texts[:2]) == count(tok, texts[0]) + count(tok, texts[1])
+    many = [f"turn {i}" for i in range(40)]  # past the cached length: summed, not kept
+    assert count_texts(tok, many) == sum(count(tok, t) for t in many)
+    assert (id(tok), tok, *many) not in tokens.COUNTS
+    big = ["x " * 5000]  # past the cached characters
+    assert count_texts(tok, big) == count(tok, big[0])
+    assert (id(tok), tok, *big) not in tokens.COUNTS

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
+from itertools import chain
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -35,25 +36,34 @@ if TYPE_CHECKING:
     from mockllm.observe import Observation
     from mockllm.pacing import Pacing
 
-CallAt = Callable[[float, Callable[[], None]], None]
+CallAt = Callable[[float, Callable[[], float | None]], None]
+#: ``write(body, more)``: what the server's ``send`` of a body message does, without the
+#: coroutine and the message; False, with nothing done, where ``send`` must do it.
+BodyWrite = Callable[[bytes, bool], bool]
 
 
 class Pump:
     """One paced stream without faults. Run it with ``await Pump(...).run()``.
 
     It gets the frames, the transport's ``encode`` and ``terminator``, the ASGI ``send`` and
-    the schedule; ``observation`` (if any) gets the first token's time.
+    the schedule; ``observation`` (if any) gets the first token's time. ``write`` (the own
+    HTTP layer's, when no middleware wraps ``send``) writes a body without the ASGI message.
     """
 
     __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
                  "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
-                 "blocked", "done", "call_at", "stopped", "flushed", "closing", "linear")
+                 "blocked", "done", "call_at", "stopped", "flushed", "closing", "linear",
+                 "write", "errors", "itl_sink")
 
     def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
                  terminator: bytes, send: Send, pacing: Pacing, *,
                  observation: Observation | None = None,
-                 on_end: Callable[[], object] | None = None) -> None:
-        self.send, self.pacing = send, pacing
+                 on_end: Callable[[], object] | None = None,
+                 write: BodyWrite | None = None) -> None:
+        self.send, self.pacing, self.write = send, pacing, write
+        #: The histograms a write feeds (found once, not per token).
+        self.errors: Callable[[float], None] = pacing.errors.observe
+        self.itl_sink: Histogram | None = pacing.itl_sink
         #: Called just before the write that ends the response (ending it wakes receive()).
         self.on_end = on_end
         self.frames: Iterator[Frame] = iter(frames)
@@ -93,7 +103,9 @@ class Pump:
             return
         self.call_at = call_at
         self.done = asyncio.get_running_loop().create_future()
-        self._tick()
+        due = self._tick()
+        if due is not None:
+            call_at(due, self._tick)
         try:
             await self.done
         finally:
@@ -102,21 +114,22 @@ class Pump:
             if self.blocked is not None:
                 self.blocked.cancel()
 
-    def _tick(self) -> None:
-        """The scheduler's callback: the pending token is due."""
+    def _tick(self) -> float | None:
+        """The scheduler's callback: the pending token is due. Returns when to call it
+        again (the heap queues it again itself), None when the stream waits no more."""
         if self.stopped:
-            return
+            return None
         try:
             due = self.advance()
         except BaseException as exc:  # noqa: BLE001 (handed to the awaiting task)
             self._finish(exc)
-            return
+            return None
         if self.blocked is not None:
             self.blocked.add_done_callback(lambda f: self._unblocked(f, due))
-        elif due is None:
+            return None
+        if due is None:
             self._finish(None)
-        else:
-            self.call_at(due, self._tick)  # type: ignore[misc]
+        return due
 
     def _unblocked(self, fut: asyncio.Future[None], due: float | None) -> None:
         self.blocked = None
@@ -136,9 +149,57 @@ class Pump:
 
     def advance(self) -> float | None:
         """Send every frame that is due. Returns when the next token is due, None at the end."""
+        pending = self.pending
+        if pending is not None and not self.held:
+            # The steady state (every token after the first): the token waited for is due,
+            # nothing waits with it, and the frame after it is the next token, not yet due.
+            # One write and no lists; anything else goes on below with that frame.
+            pacing, done = self.pacing, self.pending_due
+            self.pending = None
+            body = self.encode(pending)
+            try:
+                frame: Frame | None = next(self.frames)
+            except StopIteration:
+                frame = None
+            except BaseException:
+                self.ready.append(body)  # made, not written: unsent() has it
+                self.dues.append(done)
+                raise
+            if frame is not None and frame.token:
+                linear, tokens = self.linear, self.tokens
+                due = (pacing.due(tokens) if linear is None
+                       else linear[0] + linear[1] * (tokens + linear[2]))
+                now = pacing.clock()
+                if due > now:
+                    self.tokens = tokens + 1
+                    self.pending, self.pending_due = frame, due
+                    self.flushed += 1
+                    self.errors(now - done)
+                    last, self.last = self.last, now
+                    if last < 0:
+                        if self.observation is not None:
+                            self.observation.first_token = now
+                    elif self.itl_sink is not None:
+                        self.itl_sink.observe(now - last)
+                    write = self.write
+                    if write is None or not write(body, True):
+                        self._send(body, True)
+                    return due
+            self.ready.append(body)
+            self.dues.append(done)
+            return self._advance(frame, True)
+        return self._advance(None, False)
+
+    def _advance(self, peeked: Frame | None, took: bool) -> float | None:
+        """:meth:`advance` beyond the steady state; ``took``: the pending token is in
+        ``ready`` and the frame after it was taken from the frames (``peeked``, None when
+        there was none)."""
         pacing = self.pacing
         clock, ready, held, dues, encode = pacing.clock, self.ready, self.held, self.dues, \
             self.encode
+        frames: Iterator[Frame] = self.frames
+        if took and peeked is not None:
+            frames = chain((peeked,), frames)
         pending = self.pending
         if pending is not None:  # the token waited for is due now
             if held:
@@ -148,7 +209,7 @@ class Pump:
             dues.append(self.pending_due)
             self.pending = None
         linear, tokens = self.linear, self.tokens
-        for frame in self.frames:
+        for frame in frames:
             if not frame.token:
                 held.append(encode(frame))
                 continue
@@ -199,10 +260,10 @@ class Pump:
         self.flushed += len(ready)
         ready.clear()
         if dues:  # pacing errors, the first token, the gap since the last write
-            observe = pacing.errors.observe
+            observe = self.errors
             for due in dues:
                 observe(now - due)
-            itl_sink: Histogram | None = pacing.itl_sink
+            itl_sink = self.itl_sink
             if self.last < 0:
                 obs = self.observation
                 if obs is not None:
@@ -213,6 +274,12 @@ class Pump:
                 itl_sink.observe(0.0, len(dues) - 1)
             dues.clear()
             self.last = now
+        write = self.write
+        if write is None or not write(body, more):
+            self._send(body, more)
+
+    def _send(self, body: bytes, more: bool) -> None:
+        """The ASGI send of a body message, driven by hand."""
         aw = self.send({"type": "http.response.body", "body": body, "more_body": more})
         if type(aw) is not CoroutineType:  # another kind of awaitable: let the loop run it
             self.blocked = asyncio.ensure_future(aw)

@@ -116,14 +116,60 @@ class Pump:
 
     def _tick(self) -> float | None:
         """The scheduler's callback: the pending token is due. Returns when to call it
-        again (the heap queues it again itself), None when the stream waits no more."""
+        again (the heap queues it again itself), None when the stream waits no more.
+
+        The steady state (every token after the first) is done here, in one frame: the
+        token waited for is due, nothing waits with it, and the frame after it is the next
+        token, not yet due; one write, no lists. Anything else is :meth:`advance`'s, with
+        the frame already taken."""
         if self.stopped:
             return None
         try:
-            due = self.advance()
+            pending = self.pending
+            if pending is None or self.held:
+                return self._then(self.advance())
+            pacing, done = self.pacing, self.pending_due
+            self.pending = None
+            body = self.encode(pending)
+            try:
+                frame: Frame | None = next(self.frames)
+            except StopIteration:
+                frame = None
+            except BaseException:
+                self.ready.append(body)  # made, not written: unsent() has it
+                self.dues.append(done)
+                raise
+            if frame is not None and frame.token:
+                linear, tokens = self.linear, self.tokens
+                # Pacing.due's own arithmetic, in the same order (so the same float)
+                due = (pacing.due(tokens) if linear is None
+                       else linear[0] + linear[1] * (tokens + linear[2]))
+                now = pacing.clock()  # also the moment the bytes are handed to the server
+                if due > now:
+                    self.tokens = tokens + 1
+                    self.pending, self.pending_due = frame, due
+                    self.flushed += 1
+                    self.errors(now - done)
+                    last, self.last = self.last, now
+                    if last < 0:
+                        if self.observation is not None:
+                            self.observation.first_token = now
+                    elif self.itl_sink is not None:
+                        self.itl_sink.observe(now - last)
+                    write = self.write
+                    if write is not None and write(body, True):
+                        return due
+                    self._send(body, True)
+                    return self._then(due)
+            self.ready.append(body)
+            self.dues.append(done)
+            return self._then(self._advance(frame, True))
         except BaseException as exc:  # noqa: BLE001 (handed to the awaiting task)
             self._finish(exc)
             return None
+
+    def _then(self, due: float | None) -> float | None:
+        """After a step: wait for a send that suspended, or end, or go on at ``due``."""
         if self.blocked is not None:
             self.blocked.add_done_callback(lambda f: self._unblocked(f, due))
             return None
@@ -149,51 +195,11 @@ class Pump:
 
     def advance(self) -> float | None:
         """Send every frame that is due. Returns when the next token is due, None at the end."""
-        pending = self.pending
-        if pending is not None and not self.held:
-            # The steady state (every token after the first): the token waited for is due,
-            # nothing waits with it, and the frame after it is the next token, not yet due.
-            # One write and no lists; anything else goes on below with that frame.
-            pacing, done = self.pacing, self.pending_due
-            self.pending = None
-            body = self.encode(pending)
-            try:
-                frame: Frame | None = next(self.frames)
-            except StopIteration:
-                frame = None
-            except BaseException:
-                self.ready.append(body)  # made, not written: unsent() has it
-                self.dues.append(done)
-                raise
-            if frame is not None and frame.token:
-                linear, tokens = self.linear, self.tokens
-                due = (pacing.due(tokens) if linear is None
-                       else linear[0] + linear[1] * (tokens + linear[2]))
-                now = pacing.clock()
-                if due > now:
-                    self.tokens = tokens + 1
-                    self.pending, self.pending_due = frame, due
-                    self.flushed += 1
-                    self.errors(now - done)
-                    last, self.last = self.last, now
-                    if last < 0:
-                        if self.observation is not None:
-                            self.observation.first_token = now
-                    elif self.itl_sink is not None:
-                        self.itl_sink.observe(now - last)
-                    write = self.write
-                    if write is None or not write(body, True):
-                        self._send(body, True)
-                    return due
-            self.ready.append(body)
-            self.dues.append(done)
-            return self._advance(frame, True)
         return self._advance(None, False)
 
     def _advance(self, peeked: Frame | None, took: bool) -> float | None:
-        """:meth:`advance` beyond the steady state; ``took``: the pending token is in
-        ``ready`` and the frame after it was taken from the frames (``peeked``, None when
-        there was none)."""
+        """:meth:`advance`; ``took``: the pending token is in ``ready`` already and the
+        frame after it was taken from the frames (``peeked``, None when there was none)."""
         pacing = self.pacing
         clock, ready, held, dues, encode = pacing.clock, self.ready, self.held, self.dues, \
             self.encode

@@ -1,7 +1,7 @@
 """The cost of a paced stream's later tokens, on a fake clock: no load, no timing noise.
 
     python -m benchmarks.token_profile [--target mockllm|raw] [--streams 1000]
-        [--tokens 50] [--groups 10] [--rounds 3] [--profile]
+        [--tokens 50] [--groups 10] [--rounds 3] [--profile | --callgrind]
 
 ``mockllm``: pacing_bench's requests are fed to the own HTTP layer
 (``mockllm.http.protocol.HttpProtocol``, the app as ``mockllm serve`` starts it) on
@@ -14,9 +14,11 @@ machine's load (under valgrind too). Printed: CPU (``time.process_time``) of the
 phase (the first token to the end of every stream) per stream and per token; ``--profile``
 adds cProfile's table of the token phase.
 
-Instructions of the token phase alone: ``valgrind --tool=callgrind --collect-atstart=no
---toggle-collect='*_operator_call*' python -m benchmarks.token_profile ...`` (the phase is
-the only call of ``operator.call``); the warm-up round (200 streams) is counted too.
+``--callgrind`` runs this twice under ``valgrind --tool=callgrind``, with 1 token and with
+``--tokens``, counting the instructions of the token phase alone (``--collect-atstart=no
+--toggle-collect='*_operator_call*'``: the phase is the only call of ``operator.call``), and
+prints the instructions per stream (1 token: the first token and the end) and per later token
+(the difference over the later tokens of every stream, the warm-up round's included).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ import asyncio
 import cProfile
 import operator
 import pstats
+import re
+import subprocess
+import sys
+import tempfile
 import time
 import types
 from functools import partial
@@ -160,6 +166,26 @@ async def _round(target: Any, clock: FakeClock, n: int, groups: int,
     return cpu, fires
 
 
+def _callgrind(args: argparse.Namespace) -> None:
+    counts = []
+    for tokens in (1, args.tokens):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                   "--toggle-collect=*_operator_call*", f"--callgrind-out-file={tmp}/cg.out",
+                   sys.executable, "-m", "benchmarks.token_profile", "--target", args.target,
+                   "--streams", str(args.streams), "--tokens", str(tokens), "--rounds", "1",
+                   "--groups", str(args.groups), "--ttft", str(args.ttft), "--itl",
+                   str(args.itl)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+        found = re.search(r"Collected : ([\d,]+)", out)
+        assert found is not None, out
+        counts.append(int(found.group(1).replace(",", "")))
+    streams = args.streams + min(args.streams, 200)  # the warm-up round is counted too
+    later = (counts[1] - counts[0]) / (streams * (args.tokens - 1))
+    print(f"{args.target}: instructions (callgrind, token phase): {counts[0] / streams / 1e3:.1f}k"
+          f" a stream of 1 token, {later / 1e3:.2f}k a later token ({args.tokens} tokens)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", choices=("mockllm", "raw"), default="mockllm")
@@ -170,7 +196,12 @@ def main() -> None:
     ap.add_argument("--groups", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="instructions per stream and per later token, under valgrind")
     args = ap.parse_args()
+    if args.callgrind:
+        _callgrind(args)
+        return
     try:
         import uvloop
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Send
 
+from mockllm.histogram import BACKLOG
+
 if TYPE_CHECKING:
     from mockllm.frames import Frame
     from mockllm.histogram import Histogram
@@ -53,7 +55,7 @@ class Pump:
     __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
                  "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
                  "blocked", "done", "call_at", "stopped", "flushed", "closing", "linear",
-                 "write", "errors", "itl_sink")
+                 "write", "errors", "errors_kept", "itl_sink", "itl_add", "itl_kept")
 
     def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
                  terminator: bytes, send: Send, pacing: Pacing, *,
@@ -61,9 +63,14 @@ class Pump:
                  on_end: Callable[[], object] | None = None,
                  write: BodyWrite | None = None) -> None:
         self.send, self.pacing, self.write = send, pacing, write
-        #: The histograms a write feeds (found once, not per token).
-        self.errors: Callable[[float], None] = pacing.errors.observe
+        #: The histograms a write feeds, found once: a sample is a list's append (the
+        #: histogram counts it when read), and what they keep is folded in at BACKLOG.
+        self.errors, self.errors_kept = _adder(pacing.errors)
         self.itl_sink: Histogram | None = pacing.itl_sink
+        self.itl_add: Callable[[float], None] | None = None
+        self.itl_kept = _NOTHING_KEPT
+        if self.itl_sink is not None:
+            self.itl_add, self.itl_kept = _adder(self.itl_sink)
         #: Called just before the write that ends the response (ending it wakes receive()).
         self.on_end = on_end
         self.frames: Iterator[Frame] = iter(frames)
@@ -154,8 +161,10 @@ class Pump:
                     if last < 0:
                         if self.observation is not None:
                             self.observation.first_token = now
-                    elif self.itl_sink is not None:
-                        self.itl_sink.observe(now - last)
+                    elif self.itl_add is not None:
+                        self.itl_add(now - last)
+                    if len(self.errors_kept) >= BACKLOG or len(self.itl_kept) >= BACKLOG:
+                        self._fold()
                     write = self.write
                     if write is not None and write(body, True):
                         return due
@@ -278,11 +287,19 @@ class Pump:
                 itl_sink.observe(now - self.last)
             if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
                 itl_sink.observe(0.0, len(dues) - 1)
+            if len(self.errors_kept) >= BACKLOG:
+                self._fold()
             dues.clear()
             self.last = now
         write = self.write
         if write is None or not write(body, more):
             self._send(body, more)
+
+    def _fold(self) -> None:
+        for hist in (self.pacing.errors, self.itl_sink):
+            fold = getattr(hist, "fold", None)
+            if fold is not None:
+                fold()
 
     def _send(self, body: bytes, more: bool) -> None:
         """The ASGI send of a body message, driven by hand."""
@@ -295,6 +312,18 @@ class Pump:
             for yielded in aw.__await__():
                 self.blocked = asyncio.ensure_future(_finish_send(aw, yielded))
                 break
+
+
+_NOTHING_KEPT: list[float] = []
+
+
+def _adder(hist: Any) -> tuple[Callable[[float], None], list[float]]:
+    """The cheapest way to give ``hist`` a sample, and the samples it keeps uncounted (a
+    :class:`~mockllm.histogram.Histogram`'s ``add`` and ``pending``; else ``observe``)."""
+    add = getattr(hist, "add", None)
+    if add is None:
+        return hist.observe, _NOTHING_KEPT
+    return add, hist.pending
 
 
 async def _finish_send(coro: Coroutine[Any, Any, None], yielded: Any) -> None:

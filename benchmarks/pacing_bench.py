@@ -211,6 +211,8 @@ def start_server(args: argparse.Namespace, port: int, source: str | None = None
             *(["--http", args.http] if args.http else []),
         ],
         env=env,
+        # ``-m`` puts the working directory first on sys.path, before PYTHONPATH
+        cwd=source,
         # --server-nice N (root only for N < 0): shield the server from other load on a
         # shared machine, so the figures show mockllm rather than its neighbours.
         preexec_fn=(lambda: os.nice(args.server_nice)) if args.server_nice else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
@@ -26,7 +27,7 @@ class Histogram:
     ``add`` calls once :attr:`pending` holds :data:`BACKLOG`, so memory stays bounded).
     """
 
-    __slots__ = ("bounds", "_counts", "_sum", "_count", "_max", "pending", "add")
+    __slots__ = ("bounds", "_counts", "_sum", "_count", "_max", "pending", "add", "_lock")
 
     def __init__(self, bounds: Sequence[float] = PACING_ERROR_BUCKETS) -> None:
         self.bounds = tuple(bounds)
@@ -37,6 +38,7 @@ class Histogram:
         #: Samples taken by :attr:`add`, not yet counted.
         self.pending: list[float] = []
         self.add: Callable[[float], None] = self.pending.append
+        self._lock = threading.Lock()
 
     def observe(self, x: float, n: int = 1) -> None:
         self._counts[bisect_left(self.bounds, x)] += n
@@ -51,19 +53,26 @@ class Histogram:
         pending = self.pending
         if not pending:
             return
-        # Sorted (in C), a bucket's samples are one slice: a bisect per bound, not per sample.
-        pending.sort()
-        counts, below = self._counts, 0
-        for i, bound in enumerate(self.bounds):  # bucket i: bounds[i - 1] < x <= bounds[i]
-            upto = bisect_right(pending, bound, below)
-            counts[i] += upto - below
-            below = upto
-        counts[-1] += len(pending) - below
-        self._sum += sum(pending)
-        self._count += len(pending)
-        if pending[-1] > self._max:
-            self._max = pending[-1]
-        pending.clear()
+        # A reader (the test fixtures' thread, a scrape) may fold while the server's thread
+        # adds and folds: one fold at a time, and what is added meanwhile waits for the next.
+        with self._lock:
+            n = len(pending)
+            if not n:
+                return
+            batch = pending[:n]
+            del pending[:n]
+            # Sorted (in C), a bucket's samples are one slice: a bisect per bound.
+            batch.sort()
+            counts, below = self._counts, 0
+            for i, bound in enumerate(self.bounds):  # bucket i: bounds[i - 1] < x <= bounds[i]
+                upto = bisect_right(batch, bound, below)
+                counts[i] += upto - below
+                below = upto
+            counts[-1] += n - below
+            self._sum += sum(batch)
+            self._count += n
+            if batch[-1] > self._max:
+                self._max = batch[-1]
 
     @property
     def counts(self) -> list[int]:

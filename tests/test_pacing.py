@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,9 +18,9 @@ import pytest
 import uvicorn
 
 from mockllm.app import build_app
+from mockllm.engine.latency import LogNormal
 from mockllm.engine.load import LoadModel
 from mockllm.engine.schema import LoadConfig
-from mockllm.engine.latency import LogNormal
 from mockllm.faults import Fault
 from mockllm.histogram import BACKLOG, LATENCY_BUCKETS, PACING_ERROR_BUCKETS, Histogram
 from mockllm.pacing import Pacing, jittered
@@ -190,6 +191,30 @@ def test_samples_kept_by_add_count_as_observed_ones_when_read() -> None:
         assert added.counts == observed.counts and not added.pending
         assert added.count == observed.count and added.max == observed.max
         assert added.sum == pytest.approx(observed.sum)
+
+
+def test_folds_from_two_threads_count_every_sample_once() -> None:
+    """A server thread adds and folds while another thread reads (folds too)."""
+    h = Histogram()
+    n = 100_000
+
+    def server() -> None:
+        for _ in range(n):
+            h.add(0.001)
+            if len(h.pending) >= BACKLOG:
+                h.fold()
+
+    thread = threading.Thread(target=server)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        thread.start()
+        while thread.is_alive():
+            assert h.count <= n
+        thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert h.count == n and h.counts[PACING_ERROR_BUCKETS.index(0.001)] == n
 
 
 @pytest.mark.anyio

@@ -31,7 +31,8 @@ from mockllm.faults import MALFORMED
 from mockllm.frames import Frame
 from mockllm.observe import Observation
 from mockllm.pacing import Pacing
-from mockllm.pump import BodyWrite, DisconnectWatch, Pump
+from mockllm.pump import BodyWrite, Pump
+from mockllm.watch import DisconnectWatch
 
 #: An unpaced stream is written in pieces of about this size (frames are never split).
 FAST_WRITE_BYTES = 64 * 1024

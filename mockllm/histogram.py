@@ -15,7 +15,7 @@ LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0
 
 
 #: Samples :attr:`Histogram.add` may hold before they must be folded in.
-BACKLOG = 4096
+BACKLOG = 256
 
 
 class Histogram:

@@ -2,6 +2,7 @@
 
     python -m benchmarks.pacing_bench [--streams 1000] [--ttft 100] [--itl 10]
         [--tokens 50] [--scheduler sleep|heap] [--rounds 1] [--against raw|none]
+        [--baseline PATH]
 
 Starts ``mockllm serve`` (one worker, uvicorn's default loop: uvloop when installed) as a
 subprocess and, with ``--against raw`` (the default), the floor ``benchmarks.raw_pacer`` (the
@@ -179,7 +180,10 @@ def start_raw(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
+def start_server(args: argparse.Namespace, port: int, source: str | None = None
+                 ) -> subprocess.Popen[bytes]:
+    """``mockllm serve`` on ``port``; ``source``: a checkout whose ``mockllm`` (first on
+    ``PYTHONPATH``) is served instead of the installed one."""
     config = (
         "models: [{id: bench, tokenizer: cl100k_base}]\n"
         f"defaults: {{latency: {{ttft_ms: {args.ttft}, itl_ms: {args.itl}}}, "
@@ -190,6 +194,8 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]
     env = dict(
         os.environ, MOCKLLM_PACING_SCHEDULER=args.scheduler, MOCKLLM_DISABLE_PLUGIN_AUTOLOAD="1"
     )
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -205,6 +211,8 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]
             *(["--http", args.http] if args.http else []),
         ],
         env=env,
+        # ``-m`` puts the working directory first on sys.path, before PYTHONPATH
+        cwd=source,
         # --server-nice N (root only for N < 0): shield the server from other load on a
         # shared machine, so the figures show mockllm rather than its neighbours.
         preexec_fn=(lambda: os.nice(args.server_nice)) if args.server_nice else None,
@@ -261,7 +269,7 @@ def measure(name: str, proc: subprocess.Popen[bytes], port: int,
     client = report(records, args)
     return {
         "server": name,
-        "scheduler": args.scheduler if name == "mockllm" else "-",
+        "scheduler": args.scheduler if name != "raw" else "-",
         "streams": args.streams,
         "server_tokens": count,
         "server_mean_ms": mean * 1000,
@@ -301,6 +309,8 @@ def summary(rows: list[dict[str, float | str]]) -> dict[str, float]:
         for k in keys:
             raw = med[("raw", k)]
             out[f"ratio_{k}"] = med[("mockllm", k)] / raw if raw else float("nan")
+            if ("baseline", k) in med:
+                out[f"baseline_ratio_{k}"] = med[("baseline", k)] / raw if raw else float("nan")
     return out
 
 
@@ -328,11 +338,17 @@ def main() -> None:
     parser.add_argument("--server-nice", type=int, default=0,
                         help="nice increment for the server processes (negative needs root)")
     parser.add_argument("--json", action="store_true", help="one JSON line per round")
+    parser.add_argument("--baseline", metavar="PATH", default=None,
+                        help="also serve the mockllm of this checkout (say, `git archive` of "
+                        "another commit), measured in the same alternating rounds")
     args = parser.parse_args()
     servers: list[tuple[str, subprocess.Popen[bytes], int]] = []
     try:
         port = free_port()
         servers.append(("mockllm", start_server(args, port), port))
+        if args.baseline:
+            port = free_port()
+            servers.append(("baseline", start_server(args, port, args.baseline), port))
         if args.against == "raw":
             port = free_port()
             servers.append(("raw", start_raw(args, port), port))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Sequence
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 
 #: Bucket bounds (seconds) of the pacing error histogram: fine below 10 ms, where it matters.
 PACING_ERROR_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01,
@@ -13,25 +14,101 @@ LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0
                    5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
 
 
-class Histogram:
-    """Cumulative-free bucket counts with fixed bounds: O(1) memory, one bisect per sample."""
+#: Samples :attr:`Histogram.add` may hold before they must be folded in.
+BACKLOG = 256
 
-    __slots__ = ("bounds", "counts", "sum", "count", "max")
+
+class Histogram:
+    """Cumulative-free bucket counts with fixed bounds: O(1) memory, one bisect per sample.
+
+    :meth:`observe` counts a sample at once. :attr:`add` (a list's ``append``, so no Python
+    frame: a paced stream calls it once or twice a token) only keeps it; the samples kept are
+    counted in one loop when anything is read, or by :meth:`fold` (which the caller of
+    ``add`` calls once :attr:`pending` holds :data:`BACKLOG`, so memory stays bounded).
+    """
+
+    __slots__ = ("bounds", "_counts", "_sum", "_count", "_max", "pending", "add", "_lock")
 
     def __init__(self, bounds: Sequence[float] = PACING_ERROR_BUCKETS) -> None:
         self.bounds = tuple(bounds)
-        self.counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
-        self.sum = 0.0
-        self.count = 0
-        self.max = float("-inf")
+        self._counts = [0] * (len(self.bounds) + 1)  # the last one is +Inf
+        self._sum = 0.0
+        self._count = 0
+        self._max = float("-inf")
+        #: Samples taken by :attr:`add`, not yet counted.
+        self.pending: list[float] = []
+        self.add: Callable[[float], None] = self.pending.append
+        self._lock = threading.Lock()
 
     def observe(self, x: float, n: int = 1) -> None:
-        self.counts[bisect_left(self.bounds, x)] += n
-        self.sum += x * n
-        self.count += n
-        if x > self.max:
-            self.max = x
+        self._counts[bisect_left(self.bounds, x)] += n
+        # the same sum; ``x * 1`` would be a float made and freed each time
+        self._sum += x if n == 1 else x * n
+        self._count += n
+        if x > self._max:
+            self._max = x
 
+    def fold(self) -> None:
+        """Count the samples :attr:`add` kept."""
+        pending = self.pending
+        if not pending:
+            return
+        # A reader (the test fixtures' thread, a scrape) may fold while the server's thread
+        # adds and folds: one fold at a time, and what is added meanwhile waits for the next.
+        with self._lock:
+            n = len(pending)
+            if not n:
+                return
+            batch = pending[:n]
+            del pending[:n]
+            # Sorted (in C), a bucket's samples are one slice: a bisect per bound.
+            batch.sort()
+            counts, below = self._counts, 0
+            for i, bound in enumerate(self.bounds):  # bucket i: bounds[i - 1] < x <= bounds[i]
+                upto = bisect_right(batch, bound, below)
+                counts[i] += upto - below
+                below = upto
+            counts[-1] += n - below
+            self._sum += sum(batch)
+            self._count += n
+            if batch[-1] > self._max:
+                self._max = batch[-1]
+
+    @property
+    def counts(self) -> list[int]:
+        """Samples per bucket (not cumulative), the last one above every bound."""
+        self.fold()
+        return self._counts
+
+    @counts.setter
+    def counts(self, value: list[int]) -> None:
+        self.fold()
+        self._counts = value
+
+    @property
+    def sum(self) -> float:
+        self.fold()
+        return self._sum
+
+    @sum.setter
+    def sum(self, value: float) -> None:
+        self.fold()
+        self._sum = value
+
+    @property
+    def count(self) -> int:
+        self.fold()
+        return self._count
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self.fold()
+        self._count = value
+
+    @property
+    def max(self) -> float:
+        self.fold()
+        return self._max
 
     def __len__(self) -> int:
         return self.count

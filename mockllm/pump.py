@@ -21,13 +21,15 @@ HTTP response (``more_body: False``), so the chunked terminator needs no write o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
+from itertools import chain
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import Receive, Send
+from starlette.types import Send
+
+from mockllm.histogram import BACKLOG
 
 if TYPE_CHECKING:
     from mockllm.frames import Frame
@@ -35,25 +37,39 @@ if TYPE_CHECKING:
     from mockllm.observe import Observation
     from mockllm.pacing import Pacing
 
-CallAt = Callable[[float, Callable[[], None]], None]
+CallAt = Callable[[float, Callable[[], float | None]], None]
+#: ``write(body, more)``: what the server's ``send`` of a body message does, without the
+#: coroutine and the message; False, with nothing done, where ``send`` must do it.
+BodyWrite = Callable[[bytes, bool], bool]
 
 
 class Pump:
     """One paced stream without faults. Run it with ``await Pump(...).run()``.
 
     It gets the frames, the transport's ``encode`` and ``terminator``, the ASGI ``send`` and
-    the schedule; ``observation`` (if any) gets the first token's time.
+    the schedule; ``observation`` (if any) gets the first token's time. ``write`` (the own
+    HTTP layer's, when no middleware wraps ``send``) writes a body without the ASGI message.
     """
 
     __slots__ = ("send", "pacing", "on_end", "frames", "encode", "terminator", "observation",
                  "ready", "held", "dues", "tokens", "last", "pending", "pending_due",
-                 "blocked", "done", "call_at", "stopped", "flushed", "closing", "linear")
+                 "blocked", "done", "call_at", "stopped", "flushed", "closing", "linear",
+                 "write", "errors", "errors_kept", "itl_sink", "itl_add", "itl_kept")
 
     def __init__(self, frames: Iterable[Frame], encode: Callable[[Frame], bytes],
                  terminator: bytes, send: Send, pacing: Pacing, *,
                  observation: Observation | None = None,
-                 on_end: Callable[[], object] | None = None) -> None:
-        self.send, self.pacing = send, pacing
+                 on_end: Callable[[], object] | None = None,
+                 write: BodyWrite | None = None) -> None:
+        self.send, self.pacing, self.write = send, pacing, write
+        #: The histograms a write feeds, found once: a sample is a list's append (the
+        #: histogram counts it when read), and what they keep is folded in at BACKLOG.
+        self.errors, self.errors_kept = _adder(pacing.errors)
+        self.itl_sink: Histogram | None = pacing.itl_sink
+        self.itl_add: Callable[[float], None] | None = None
+        self.itl_kept = _NOTHING_KEPT
+        if self.itl_sink is not None:
+            self.itl_add, self.itl_kept = _adder(self.itl_sink)
         #: Called just before the write that ends the response (ending it wakes receive()).
         self.on_end = on_end
         self.frames: Iterator[Frame] = iter(frames)
@@ -93,7 +109,9 @@ class Pump:
             return
         self.call_at = call_at
         self.done = asyncio.get_running_loop().create_future()
-        self._tick()
+        due = self._tick()
+        if due is not None:
+            call_at(due, self._tick)
         try:
             await self.done
         finally:
@@ -102,21 +120,70 @@ class Pump:
             if self.blocked is not None:
                 self.blocked.cancel()
 
-    def _tick(self) -> None:
-        """The scheduler's callback: the pending token is due."""
+    def _tick(self) -> float | None:
+        """The scheduler's callback: the pending token is due. Returns when to call it
+        again (the heap queues it again itself), None when the stream waits no more.
+
+        The steady state (every token after the first) is done here, in one frame: the
+        token waited for is due, nothing waits with it, and the frame after it is the next
+        token, not yet due; one write, no lists. Anything else is :meth:`advance`'s, with
+        the frame already taken."""
         if self.stopped:
-            return
+            return None
         try:
-            due = self.advance()
+            pending = self.pending
+            if pending is None or self.held:
+                return self._then(self.advance())
+            pacing, done = self.pacing, self.pending_due
+            self.pending = None
+            body = self.encode(pending)
+            try:
+                frame: Frame | None = next(self.frames)
+            except StopIteration:
+                frame = None
+            except BaseException:
+                self.ready.append(body)  # made, not written: unsent() has it
+                self.dues.append(done)
+                raise
+            if frame is not None and frame.token:
+                linear, tokens = self.linear, self.tokens
+                # Pacing.due's own arithmetic, in the same order (so the same float)
+                due = (pacing.due(tokens) if linear is None
+                       else linear[0] + linear[1] * (tokens + linear[2]))
+                now = pacing.clock()  # also the moment the bytes are handed to the server
+                if due > now:
+                    self.tokens = tokens + 1
+                    self.pending, self.pending_due = frame, due
+                    self.flushed += 1
+                    self.errors(now - done)
+                    last, self.last = self.last, now
+                    if last < 0:
+                        if self.observation is not None:
+                            self.observation.first_token = now
+                    elif self.itl_add is not None:
+                        self.itl_add(now - last)
+                    if len(self.errors_kept) >= BACKLOG or len(self.itl_kept) >= BACKLOG:
+                        self._fold()
+                    write = self.write
+                    if write is not None and write(body, True):
+                        return due
+                    self._send(body, True)
+                    return self._then(due)
+            self.ready.append(body)
+            self.dues.append(done)
+            return self._then(self._advance(frame, True))
         except BaseException as exc:  # noqa: BLE001 (handed to the awaiting task)
             self._finish(exc)
-            return
+            return None
+
+    def _then(self, due: float | None) -> float | None:
+        """After a step: wait for a send that suspended, or end, or go on at ``due``."""
         if self.blocked is not None:
             self.blocked.add_done_callback(lambda f: self._unblocked(f, due))
-        elif due is None:
+            return None
+        if due is None:
             self._finish(None)
-        else:
-            self.call_at(due, self._tick)  # type: ignore[misc]
+        return due
 
     def _unblocked(self, fut: asyncio.Future[None], due: float | None) -> None:
         self.blocked = None
@@ -136,9 +203,17 @@ class Pump:
 
     def advance(self) -> float | None:
         """Send every frame that is due. Returns when the next token is due, None at the end."""
+        return self._advance(None, False)
+
+    def _advance(self, peeked: Frame | None, took: bool) -> float | None:
+        """:meth:`advance`; ``took``: the pending token is in ``ready`` already and the
+        frame after it was taken from the frames (``peeked``, None when there was none)."""
         pacing = self.pacing
         clock, ready, held, dues, encode = pacing.clock, self.ready, self.held, self.dues, \
             self.encode
+        frames: Iterator[Frame] = self.frames
+        if took and peeked is not None:
+            frames = chain((peeked,), frames)
         pending = self.pending
         if pending is not None:  # the token waited for is due now
             if held:
@@ -148,7 +223,7 @@ class Pump:
             dues.append(self.pending_due)
             self.pending = None
         linear, tokens = self.linear, self.tokens
-        for frame in self.frames:
+        for frame in frames:
             if not frame.token:
                 held.append(encode(frame))
                 continue
@@ -199,10 +274,10 @@ class Pump:
         self.flushed += len(ready)
         ready.clear()
         if dues:  # pacing errors, the first token, the gap since the last write
-            observe = pacing.errors.observe
+            observe = self.errors
             for due in dues:
                 observe(now - due)
-            itl_sink: Histogram | None = pacing.itl_sink
+            itl_sink = self.itl_sink
             if self.last < 0:
                 obs = self.observation
                 if obs is not None:
@@ -211,8 +286,22 @@ class Pump:
                 itl_sink.observe(now - self.last)
             if itl_sink is not None and len(dues) > 1:  # tokens sent together: no gap
                 itl_sink.observe(0.0, len(dues) - 1)
+            if len(self.errors_kept) >= BACKLOG:
+                self._fold()
             dues.clear()
             self.last = now
+        write = self.write
+        if write is None or not write(body, more):
+            self._send(body, more)
+
+    def _fold(self) -> None:
+        for hist in (self.pacing.errors, self.itl_sink):
+            fold = getattr(hist, "fold", None)
+            if fold is not None:
+                fold()
+
+    def _send(self, body: bytes, more: bool) -> None:
+        """The ASGI send of a body message, driven by hand."""
         aw = self.send({"type": "http.response.body", "body": body, "more_body": more})
         if type(aw) is not CoroutineType:  # another kind of awaitable: let the loop run it
             self.blocked = asyncio.ensure_future(aw)
@@ -222,6 +311,18 @@ class Pump:
             for yielded in aw.__await__():
                 self.blocked = asyncio.ensure_future(_finish_send(aw, yielded))
                 break
+
+
+_NOTHING_KEPT: list[float] = []
+
+
+def _adder(hist: Any) -> tuple[Callable[[float], None], list[float]]:
+    """The cheapest way to give ``hist`` a sample, and the samples it keeps uncounted (a
+    :class:`~mockllm.histogram.Histogram`'s ``add`` and ``pending``; else ``observe``)."""
+    add = getattr(hist, "add", None)
+    if add is None:
+        return hist.observe, _NOTHING_KEPT
+    return add, hist.pending
 
 
 async def _finish_send(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
@@ -248,80 +349,3 @@ async def _finish_send(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
 def _settle(waiter: asyncio.Future[None], _: object) -> None:
     if not waiter.done():
         waiter.set_result(None)
-
-
-
-class DisconnectWatch:
-    """Cancels ``task`` when the client leaves (ASGI ``receive`` says ``http.disconnect``),
-    without a task of its own.
-
-    ``receive()`` is driven by hand, like the pump's sends: stepped once now, then from the
-    done callback of the future it waits on. A watcher task per stream cost its creation, a
-    loop turn for its first step and, at the end, a cancellation thrown through three
-    coroutines in one more loop turn; :meth:`cancel` closes the coroutine at once instead.
-    A ``receive`` that returns another kind of awaitable is awaited in a task.
-    """
-
-    __slots__ = ("receive", "task", "coro", "fallback", "gone")
-
-    def __init__(self, receive: Receive, task: asyncio.Task[Any] | None) -> None:
-        self.receive, self.task = receive, task
-        self.coro: Coroutine[Any, Any, Any] | None = None
-        self.fallback: asyncio.Future[None] | None = None
-        #: The client left (and ``task`` was cancelled for it).
-        self.gone = False
-        self._listen()
-
-    def _listen(self) -> None:
-        while True:
-            aw = self.receive()
-            if type(aw) is not CoroutineType:
-                self.fallback = asyncio.ensure_future(self._await(aw))
-                return
-            self.coro = aw
-            if not self._run(aw):
-                return
-
-    def _resume(self, _: object = None) -> None:
-        coro = self.coro
-        if coro is not None and self._run(coro):  # None: cancelled meanwhile
-            self._listen()
-
-    def _run(self, coro: Coroutine[Any, Any, Any]) -> bool:
-        """Run a ``receive()`` until it waits again (False) or returns; True when what it
-        returned was not a disconnect (a late body chunk, say), so listen again."""
-        try:
-            yielded = coro.send(None)
-        except StopIteration as stop:  # once per stream at most: a message arrived
-            self.coro = None
-            if stop.value["type"] != "http.disconnect":
-                return True
-            self._left()
-            return False
-        except (Exception, asyncio.CancelledError):  # receive() failed: nothing to watch
-            self.coro = None
-            return False
-        if yielded is None:  # a bare yield (``asyncio.sleep(0)``): step again soon
-            asyncio.get_running_loop().call_soon(self._resume)
-        else:  # an asyncio future, as a Task would be handed
-            yielded.add_done_callback(self._resume)
-        return False
-
-    async def _await(self, waitable: Any) -> None:
-        while (await waitable)["type"] != "http.disconnect":
-            waitable = self.receive()
-        self._left()
-
-    def _left(self) -> None:
-        self.gone = True
-        if self.task is not None:
-            self.task.cancel()
-
-    def cancel(self) -> None:
-        """Stop watching (the response ended or failed); idempotent."""
-        coro, self.coro = self.coro, None
-        if coro is not None:
-            with contextlib.suppress(RuntimeError):  # a receive that will not close: drop it
-                coro.close()
-        if self.fallback is not None:
-            self.fallback.cancel()

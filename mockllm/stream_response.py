@@ -31,7 +31,8 @@ from mockllm.faults import MALFORMED
 from mockllm.frames import Frame
 from mockllm.observe import Observation
 from mockllm.pacing import Pacing
-from mockllm.pump import DisconnectWatch, Pump
+from mockllm.pump import BodyWrite, Pump
+from mockllm.watch import DisconnectWatch
 
 #: An unpaced stream is written in pieces of about this size (frames are never split).
 FAST_WRITE_BYTES = 64 * 1024
@@ -129,7 +130,8 @@ class StreamResponse(Response):
                 # disconnect, so the watcher goes first.
                 transport = self.transport
                 pump = Pump(self.frames, transport.encode, transport.terminator, send, pacing,
-                            observation=self.observation, on_end=watch.cancel)
+                            observation=self.observation, on_end=watch.cancel,
+                            write=_body_writer(send))
                 try:
                     await pump.run()
                 except Exception as exc:  # noqa: BLE001 - ended with the API's error event
@@ -297,6 +299,13 @@ def _url_error(scope: Scope) -> ErrorFrame:
         return provider.stream_error(as_api_error(exc, f"stream of {scope.get('path')}"))
 
     return make
+
+
+def _body_writer(send: Send) -> BodyWrite | None:
+    """The own HTTP layer's write of a body without the ASGI message, when ``send`` is its
+    request's own (no middleware in between: a wrapped ``send`` is a plain function)."""
+    make = getattr(getattr(send, "__self__", None), "body_writer", None)
+    return make() if make is not None else None
 
 
 def _body(body: bytes) -> dict[str, Any]:

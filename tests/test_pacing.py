@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,11 +18,11 @@ import pytest
 import uvicorn
 
 from mockllm.app import build_app
+from mockllm.engine.latency import LogNormal
 from mockllm.engine.load import LoadModel
 from mockllm.engine.schema import LoadConfig
-from mockllm.engine.latency import LogNormal
 from mockllm.faults import Fault
-from mockllm.histogram import LATENCY_BUCKETS, PACING_ERROR_BUCKETS, Histogram
+from mockllm.histogram import BACKLOG, LATENCY_BUCKETS, PACING_ERROR_BUCKETS, Histogram
 from mockllm.pacing import Pacing, jittered
 from mockllm.schedulers import HeapScheduler, SleepScheduler
 from mockllm.stream_response import StreamResponse
@@ -173,6 +174,75 @@ def test_histogram_buckets_and_quantiles() -> None:
     assert h.counts[-1] == 1  # +Inf
     assert 0.003 < h.quantile(0.99) <= 0.005
     assert h.mean == pytest.approx((0.045 + 0.036 + 2.0) / 100)
+
+
+def test_samples_kept_by_add_count_as_observed_ones_when_read() -> None:
+    rng = random.Random(7)
+    xs = [rng.choice([0.0001, 0.0005, 1.0, 2.0, -0.001, 0.0]) if rng.random() < 0.3
+          else rng.expovariate(300) for _ in range(3 * BACKLOG)]
+    for bounds in (PACING_ERROR_BUCKETS, LATENCY_BUCKETS):
+        observed, added = Histogram(bounds), Histogram(bounds)
+        for i, x in enumerate(xs):
+            observed.observe(x)
+            added.add(x)
+            if i == 100:  # a read in between counts what was kept so far
+                assert added.count == 101 and not added.pending
+        assert len(added.pending) == len(xs) - 101
+        assert added.counts == observed.counts and not added.pending
+        assert added.count == observed.count and added.max == observed.max
+        assert added.sum == pytest.approx(observed.sum)
+
+
+def test_folds_from_two_threads_count_every_sample_once() -> None:
+    """A server thread adds and folds while another thread reads (folds too)."""
+    h = Histogram()
+    n = 100_000
+
+    def server() -> None:
+        for _ in range(n):
+            h.add(0.001)
+            if len(h.pending) >= BACKLOG:
+                h.fold()
+
+    thread = threading.Thread(target=server)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        thread.start()
+        while thread.is_alive():
+            assert h.count <= n
+        thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert h.count == n and h.counts[PACING_ERROR_BUCKETS.index(0.001)] == n
+
+
+@pytest.mark.anyio
+async def test_a_long_stream_keeps_no_more_than_the_backlog_uncounted() -> None:
+    """On the heap, a token at a time (the pump's steady state): the samples it keeps for
+    the histograms are counted whenever BACKLOG of them wait."""
+    clock = FakeClock()
+    sched = HeapScheduler(asyncio.get_running_loop(), clock)
+    errors, itl = Histogram(), Histogram(LATENCY_BUCKETS)
+    p = Pacing(clock.now, 0.001, 0.001, clock=clock, scheduler=sched, errors=errors,
+               itl_sink=itl)
+    kept: list[int] = []
+    real = errors.add
+
+    def add(x: float) -> None:
+        real(x)
+        kept.append(max(len(errors.pending), len(itl.pending)))
+
+    errors.add = add
+    task = asyncio.ensure_future(run(p, clock, 3 * BACKLOG))
+    while not task.done():
+        while sched._heap:  # every token on time, one at a time
+            clock.now = sched._heap[0][0]
+            sched._fire()
+        await asyncio.sleep(0)
+    assert len(token_times(await task)) == 3 * BACKLOG
+    assert len(kept) == 3 * BACKLOG and max(kept) <= BACKLOG
+    assert errors.count == 3 * BACKLOG and itl.count == 3 * BACKLOG - 1
 
 
 @pytest.mark.anyio

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from mockllm.pacing import Pacing
-from mockllm.pump import DisconnectWatch, Pump
+from mockllm.pump import Pump
 from mockllm.schedulers import HeapScheduler
 from mockllm.stream_response import StreamResponse
+from mockllm.watch import DisconnectWatch
 
 from .stream_helpers import Ctx, Raw, frames
 

@@ -7,13 +7,17 @@ What the app relies on (mockllm's endpoints, its Pump and its disconnect watcher
   task that waits on ``receive()`` learns this way that the stream is over);
 - ``send()`` completes without suspending unless the transport asked us to stop writing
   (flow control), so a Pump can drive it by hand; after a disconnect it drops what it is
-  given, as uvicorn does, and the app learns of the disconnect from ``receive()``.
+  given, as uvicorn does, and the app learns of the disconnect from ``receive()``;
+- :meth:`RequestCycle.body_writer` gives a Pump the chunked write of a body message without
+  the coroutine and the message dict (a paced stream's every later token), for the writes
+  where ``send()`` would do nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from mockllm.http.head import NO_BODY, Framing, build_head, chunk
@@ -31,6 +35,7 @@ class Connection(Protocol):
     """What a request needs of its connection (mockllm.http.protocol.HttpProtocol)."""
 
     loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
     closing: bool
     write_paused: bool
     reading_paused: bool
@@ -47,7 +52,7 @@ class Connection(Protocol):
 class RequestCycle:
     __slots__ = ("conn", "scope", "keep_alive", "http10", "expect_100", "body", "buffered",
                  "more_body", "body_taken", "waiters", "disconnected", "started",
-                 "complete", "framing", "held")
+                 "complete", "framing", "held", "out")
 
     def __init__(self, conn: Connection, scope: dict[str, Any], keep_alive: bool,
                  http10: bool, expect_100: bool) -> None:
@@ -69,6 +74,8 @@ class RequestCycle:
         self.framing: Framing | None = None
         #: A head held back to leave with the first body bytes (one write, not two).
         self.held = b""
+        #: The transport's write, for :meth:`write_chunk`.
+        self.out: Callable[[bytes], object] | None = None
 
     # -- the parser's side ---------------------------------------------------------------
 
@@ -194,6 +201,29 @@ class RequestCycle:
             if self.waiters:
                 self.wake()
             self.conn.response_done(self)
+
+    def body_writer(self) -> Callable[[bytes, bool], bool] | None:
+        """:meth:`write_chunk`, once the head of a chunked response has gone out; None for
+        any other response (its body messages take ``send()``)."""
+        framing = self.framing
+        if framing is None or not framing.chunked or framing.bodiless or self.held:
+            return None
+        self.out = self.conn.transport.write
+        return self.write_chunk
+
+    def write_chunk(self, body: bytes, more: bool) -> bool:
+        """What ``send`` does with ``{"type": "http.response.body", "body": body,
+        "more_body": more}`` of a chunked response, when that is only writing the chunk.
+        False, with nothing done, where ``send()`` has more to do or check: the last
+        chunk (it completes the response), flow control, a client gone, a response
+        already complete (an error)."""
+        conn = self.conn
+        if (not more or conn.write_paused or conn.closing or self.disconnected
+                or self.complete):
+            return False
+        if body:
+            self.out(b"%x\r\n%b\r\n" % (len(body), body))  # type: ignore[misc]
+        return True
 
     # -- the app's end ---------------------------------------------------------------------
 

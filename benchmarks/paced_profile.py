@@ -93,6 +93,18 @@ async def _burst(app: Any, n: int, body: bytes) -> tuple[float, float]:
     return first_cpu, time.process_time() - t0
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A fresh event loop, uvloop's when installed (as ``mockllm serve`` runs), made current."""
+    try:
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+
+
 class _Sink(asyncio.Transport):
     """A transport that drops what is written: the kernel's part is not measured."""
 
@@ -176,13 +188,7 @@ def main() -> None:
     ap.add_argument("--http", choices=("asgi", "mockllm"), default="asgi",
                     help="asgi: the app called directly; mockllm: through the own HTTP layer")
     args = ap.parse_args()
-    try:
-        import uvloop
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    loop = new_loop()
     app = _app(args.ttft, args.itl, args.tokens)
     body = _body(args.tokens)
 

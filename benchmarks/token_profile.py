@@ -37,7 +37,7 @@ import types
 from functools import partial
 from typing import Any
 
-from benchmarks.paced_profile import _app, _Sink
+from benchmarks.paced_profile import _app, _Sink, new_loop
 from mockllm.schedulers import HeapScheduler
 
 
@@ -216,13 +216,7 @@ def main() -> None:
     if args.callgrind:
         _callgrind(args)
         return
-    try:
-        import uvloop
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    loop = new_loop()
     clock = FakeClock()
     target: Any = (MockTarget if args.target == "mockllm" else RawTarget)(args, clock)
     loop.run_until_complete(_round(target, clock, min(args.streams, 200), args.groups))  # warm

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.paced_profile import _Sink
 from mockllm.http.cycle import RequestCycle
 from mockllm.http.protocol import HttpProtocol, ServerState
 from mockllm.pacing import Pacing
@@ -23,34 +24,18 @@ REQUEST = b"GET /stream HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
 EXPECTED = b"role|" + b"".join(b"t%d|" % i for i in range(12)) + b"usage|END|"
 
 
-class Sink(asyncio.Transport):
-    """Keeps every write; ``on_write(n)`` runs after the n-th."""
+class Sink(_Sink):
+    """The benchmarks' dropping transport, keeping what is written."""
 
     def __init__(self, on_write: Any = None) -> None:
-        super().__init__()
         self.writes: list[bytes] = []
-        self.on_write = on_write
-        self.closed = False
 
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-        if self.on_write is not None:
-            self.on_write(len(self.writes))
+        def record(data: Any) -> None:
+            self.writes.append(bytes(data))
+            if on_write is not None:
+                on_write(len(self.writes))
 
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
+        super().__init__(record)
 
 
 def body_of(writes: list[bytes]) -> bytes:

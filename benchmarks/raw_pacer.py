@@ -42,10 +42,13 @@ def chunk(body: bytes) -> bytes:
 
 
 def spin(seconds: float) -> None:
-    """Busy CPU for ``seconds`` (a stand-in for work a real server does)."""
+    """Spend ``seconds`` of this thread's CPU (a stand-in for work a real server does).
+
+    CPU time, not wall time: on a shared machine the process may be preempted mid-spin, and
+    a wall-clock spin would then cost less CPU than it says."""
     if seconds > 0:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
             pass
 
 

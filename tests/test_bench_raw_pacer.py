@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_spin_spends_at_least_what_it_is_asked() -> None:
     t0 = time.process_time()
     spin(0.02)
-    assert time.process_time() - t0 >= 0.015  # process_time's resolution is coarse
+    assert time.process_time() - t0 >= 0.02  # CPU time, however busy the machine is
     spin(0)  # no cost asked: returns at once
 
 

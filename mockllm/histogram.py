@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+from typing import Any
 
 #: Bucket bounds (seconds) of the pacing error histogram: fine below 10 ms, where it matters.
 PACING_ERROR_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01,
@@ -16,6 +17,25 @@ LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0
 
 #: Samples :attr:`Histogram.add` may hold before they must be folded in.
 BACKLOG = 256
+
+
+class _Folded:
+    """A :class:`Histogram` total, read or set after the samples ``add`` kept are counted:
+    the totals live in slots of their own (``slot``), a sample taken by ``add`` costs only an
+    append, and whoever reads the histogram sees every sample."""
+
+    def __init__(self, slot: str, doc: str) -> None:
+        self.slot, self.__doc__ = slot, doc
+
+    def __get__(self, hist: Histogram | None, owner: type | None = None) -> Any:
+        if hist is None:
+            return self
+        hist.fold()
+        return getattr(hist, self.slot)
+
+    def __set__(self, hist: Histogram, value: Any) -> None:
+        hist.fold()
+        setattr(hist, self.slot, value)
 
 
 class Histogram:
@@ -74,41 +94,12 @@ class Histogram:
             if batch[-1] > self._max:
                 self._max = batch[-1]
 
-    @property
-    def counts(self) -> list[int]:
-        """Samples per bucket (not cumulative), the last one above every bound."""
-        self.fold()
-        return self._counts
-
-    @counts.setter
-    def counts(self, value: list[int]) -> None:
-        self.fold()
-        self._counts = value
-
-    @property
-    def sum(self) -> float:
-        self.fold()
-        return self._sum
-
-    @sum.setter
-    def sum(self, value: float) -> None:
-        self.fold()
-        self._sum = value
-
-    @property
-    def count(self) -> int:
-        self.fold()
-        return self._count
-
-    @count.setter
-    def count(self, value: int) -> None:
-        self.fold()
-        self._count = value
-
-    @property
-    def max(self) -> float:
-        self.fold()
-        return self._max
+    #: What is read or set counts the kept samples first (:class:`_Folded`).
+    counts = _Folded("_counts",
+                     "Samples per bucket (not cumulative), the last one above every bound.")
+    sum = _Folded("_sum", "The samples' sum.")
+    count = _Folded("_count", "How many samples.")
+    max = _Folded("_max", "The largest sample (-inf: none).")
 
     def __len__(self) -> int:
         return self.count

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockllm import lifespan as lifespan_hooks
 from mockllm.boundary import foreign_failure, no_route, provider_of_url
 from mockllm.context import ServerContext
-from mockllm.observe import SCOPE_KEY, Observation
+from mockllm.observe import ARRIVED_KEY, SCOPE_KEY, Observation
 from mockllm.provider import Provider
 from mockllm.registry import PluginError
 
@@ -71,7 +71,10 @@ async def serve_key(context: ServerContext, key: str, request: Request) -> Respo
     """Answer ``request`` with the active implementation of ``key``: the one way into an
     endpoint, whichever route matched. An implementation that is not an ``Endpoint`` (so has
     no boundary of its own) and raises is answered by :mod:`mockllm.boundary` too."""
-    request.scope[SCOPE_KEY] = Observation(key, time.monotonic())
+    # Timed from the request's arrival when the HTTP layer stamped it (mockllm.http does):
+    # in a burst, requests wait their turn after it, and that wait is part of their TTFT.
+    request.scope[SCOPE_KEY] = Observation(key, request.scope.get(ARRIVED_KEY)
+                                           or time.monotonic())
     impl = context.endpoints.active.get(key) or context.endpoints.create_instance(key, context)
     try:
         return await impl(request)  # type: ignore[no-any-return]

@@ -222,7 +222,8 @@ class Endpoint:
         if body and not neutral.body:
             neutral.body = body  # for match.json when the endpoint sets no ``raw``
         engine = self.context.engine
-        plan = engine.plan(neutral)
+        obs = request.scope.get(SCOPE_KEY)
+        plan = engine.plan(neutral, obs.start if obs is not None else None)
         if engine.quotas is not None and plan.error is None:
             # The endpoint's strategy (Azure's, say, on the OpenAI chat it reuses): its
             # headers, its 429 and where its clients send the key a quota counts by.
@@ -233,7 +234,6 @@ class Endpoint:
             if verdict is not None:
                 request.scope[QUOTA_KEY] = verdict.headers
                 plan.error = verdict.error
-        obs = request.scope.get(SCOPE_KEY)
         if obs is not None:
             obs.model, obs.rule, obs.stream = plan.model.id, plan.rule, neutral.stream
             obs.prompt_tokens, obs.completion_tokens = plan.prompt_tokens, plan.completion_tokens

@@ -11,6 +11,10 @@ from collections.abc import Callable
 import msgspec
 
 SCOPE_KEY = "mockllm.observation"
+#: Scope key of the ``time.monotonic()`` reading at which the server began reading the
+#: request (mockllm's own HTTP layer sets it; under uvicorn it is absent and the request is
+#: timed from when the app first sees it).
+ARRIVED_KEY = "mockllm.arrived"
 
 
 class Observation(msgspec.Struct, gc=False):

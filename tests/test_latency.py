@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,12 @@ def test_hook_mockllm_latency_models(tmp_path: Path) -> None:
     assert set(ttfts) == {0.01, 1.0}
     assert sum(t == 1.0 for t in ttfts) / 400 == pytest.approx(0.25, abs=0.07)
     assert not math.isnan(sum(ttfts))
+
+
+def test_the_schedule_starts_when_the_request_arrived(ctx: ServerContext) -> None:
+    arrived = time.monotonic() - 0.05  # read 50 ms ago, planned only now
+    plan = ctx.engine.plan(request("plain", "hello"), arrived)
+    assert plan.pacing is not None
+    plan.pacing.release()
+    assert plan.pacing.start == arrived
+    assert plan.pacing.due(0) == pytest.approx(arrived + 0.1)  # the defaults' ttft

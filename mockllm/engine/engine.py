@@ -251,8 +251,8 @@ class Engine:
 
     # -- plans --------------------------------------------------------------------------
 
-    def plan(self, req: NeutralRequest) -> Plan:
-        start = time.monotonic()
+    def plan(self, req: NeutralRequest, start: float | None = None) -> Plan:
+        start = time.monotonic() if start is None else start  # arrival: TTFT counts from it
         bounds = self.limits
         ctl = control.read(req.headers, bounds.control_ms / 1000) if self.ctl else control.NONE
         if ctl.fault is not None and "." in ctl.fault.kind:  # a plugin's kind, by header

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import select
+import time
 import urllib.parse
 from collections import deque
 from typing import Any
@@ -25,6 +26,7 @@ import httptools
 
 from mockllm.http.cycle import RequestCycle
 from mockllm.http.head import DateHeader
+from mockllm.observe import ARRIVED_KEY
 
 log = logging.getLogger("mockllm.http")
 
@@ -74,8 +76,14 @@ class ServerState:
 
 
 class HttpProtocol(asyncio.Protocol):
-    def __init__(self, state: ServerState) -> None:
+    """``first``: bytes already read from the connection when it was accepted (at
+    ``stamp``, a ``time.monotonic()`` reading; :mod:`.accept`), parsed before anything the
+    transport reads; ``peer``: the client's address, when the acceptor knows it."""
+
+    def __init__(self, state: ServerState, first: bytes = b"", stamp: float = 0.0,
+                 peer: Any = None) -> None:
         self.state = state
+        self.first, self.stamp, self.peer = first, stamp, peer
         self.loop = state.loop
         self.date = state.date
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
@@ -87,6 +95,8 @@ class HttpProtocol(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_bytes = 0
         self.expect_100 = False
+        self.now = 0.0  # when the bytes being parsed were read (time.monotonic())
+        self.began = 0.0  # when the first bytes of the request being parsed were read
         self.parsing: RequestCycle | None = None
         # the requests being answered, in order; the first one is the app's
         self.active: RequestCycle | None = None
@@ -107,9 +117,19 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         self.state.connections.add(self)
         self.server = _address(transport.get_extra_info("sockname"))
-        self.client = _address(transport.get_extra_info("peername"))
+        peer = self.peer
+        self.client = _address(transport.get_extra_info("peername") if peer is None else peer)
+        first = self.first
+        if first:
+            self.first = b""
+            self.received(first, self.stamp)
 
     def data_received(self, data: bytes) -> None:
+        self.received(data, time.monotonic())
+
+    def received(self, data: bytes, now: float) -> None:
+        """Parse ``data``, read from the socket at ``now``."""
+        self.now = now
         self.idle = 0
         if self.bad is not None:
             return
@@ -148,6 +168,10 @@ class HttpProtocol(asyncio.Protocol):
     # -- httptools callbacks -------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        # Stamped when read, before any app runs: in a burst the apps of the requests read
+        # in the same turn run after it, and how long a request waits for them belongs in
+        # its TTFT, not after it (ARRIVED_KEY).
+        self.began = self.now
         self.url = b""
         self.headers = []
         self.head_bytes = 0
@@ -192,7 +216,7 @@ class HttpProtocol(asyncio.Protocol):
             "client": self.client, "scheme": "http", "root_path": "",
             "headers": self.headers, "state": lifespan_state.copy() if lifespan_state else {},
             "method": parser.get_method().decode("ascii"), "path": path,
-            "raw_path": raw_path, "query_string": query,
+            "raw_path": raw_path, "query_string": query, ARRIVED_KEY: self.began,
         }
         http10 = version == "1.0"
         cycle = RequestCycle(self, scope, parser.should_keep_alive(), http10, self.expect_100)

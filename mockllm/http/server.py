@@ -16,6 +16,7 @@ import socket
 import threading
 from typing import Any
 
+from mockllm.http.accept import BATCH, Acceptor
 from mockllm.http.lifespan import Lifespan
 from mockllm.http.protocol import HttpProtocol, ServerState
 
@@ -47,9 +48,12 @@ class Server:
     """Serve ``app`` (ASGI 3: ``http`` and ``lifespan``) on ``sock``, a bound socket."""
 
     def __init__(self, app: Any, sock: socket.socket, *, shutdown_timeout_s: float = 10.0,
-                 keep_alive_s: float = KEEP_ALIVE_S, lifespan: bool = True) -> None:
+                 keep_alive_s: float = KEEP_ALIVE_S, lifespan: bool = True,
+                 accept_batch: int = BATCH) -> None:
         self.app = app
         self.sock = sock
+        #: Connections taken from the kernel's queue per loop turn (mockllm.http.accept).
+        self.accept_batch = accept_batch
         self.shutdown_timeout_s = shutdown_timeout_s
         self.keep_alive_s = keep_alive_s
         self.lifespan = lifespan
@@ -88,15 +92,17 @@ class Server:
         lifespan = Lifespan(self.app, state.lifespan_state) if self.lifespan else None
         if lifespan is not None and not await lifespan.startup():
             return STARTUP_FAILURE
-        server = await loop.create_server(lambda: HttpProtocol(state), sock=self.sock,
-                                          backlog=BACKLOG)
+        self.sock.listen(BACKLOG)
+        acceptor = Acceptor(loop, self.sock, lambda first, stamp, peer: HttpProtocol(
+            state, first, stamp, peer), self.accept_batch)
+        acceptor.start()
         ticker = loop.create_task(self._tick(state))
         self.started.set()
         try:
             await stop.wait()
         finally:
             ticker.cancel()
-            await self._drain(server, state)
+            await self._drain(acceptor, state)
             if lifespan is not None:
                 await lifespan.shutdown()
             if signals:
@@ -111,8 +117,8 @@ class Server:
             for conn in list(state.connections):
                 conn.tick(self.keep_alive_s)
 
-    async def _drain(self, server: asyncio.base_events.Server, state: ServerState) -> None:
-        server.close()
+    async def _drain(self, acceptor: Acceptor, state: ServerState) -> None:
+        acceptor.close()
         for conn in list(state.connections):
             conn.shutdown()
         tasks = list(state.tasks)
@@ -126,4 +132,4 @@ class Server:
                 await asyncio.wait(pending)
         for conn in list(state.connections):
             conn.close()
-        await server.wait_closed()
+        await asyncio.sleep(0)  # the transports' connection_lost callbacks run

@@ -26,6 +26,10 @@ log = logging.getLogger("mockllm.http")
 _CHECK_S = 0.5
 #: Seconds a worker gets to stop beyond its own graceful timeout before it is killed.
 _GRACE_S = 5.0
+#: Connections a worker takes per loop turn: fewer than one process alone takes, so that in
+#: a burst the first worker to wake does not take every waiting connection while the others
+#: idle (mockllm.http.accept).
+WORKER_ACCEPT_BATCH = 64
 
 
 def _worker(factory: Callable[[], Any], sock: socket.socket, shutdown_timeout_s: float,
@@ -38,7 +42,8 @@ def _worker(factory: Callable[[], Any], sock: socket.socket, shutdown_timeout_s:
     logging.basicConfig(level=logging.WARNING, format="mockllm: %(levelname)s: %(message)s")
     logging.getLogger().setLevel(log_level)
     sock.setblocking(False)
-    status = Server(factory(), sock, shutdown_timeout_s=shutdown_timeout_s).run()
+    status = Server(factory(), sock, shutdown_timeout_s=shutdown_timeout_s,
+                    accept_batch=WORKER_ACCEPT_BATCH).run()
     sys.exit(status)
 
 

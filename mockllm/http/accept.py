@@ -1,0 +1,118 @@
+"""Taking connections off the listening socket: every one that waits, in one loop turn.
+
+Why not ``loop.create_server``: uvloop (libuv) accepts one connection per loop iteration,
+and in each iteration the loop first runs the answers of what it read in the last one. In a
+burst of 1,000 paced streams the connections then waited in the kernel's queue for hundreds
+of milliseconds, one answer's worth of work apart, and a request could only be timed from
+when it was finally accepted: the wait came on top of its TTFT (docs/performance.md). Here a
+readable listening socket is drained (up to ``batch`` connections), and each connection's
+first bytes are read at once, so a request is stamped when it is taken from the kernel,
+before any answer runs, and its TTFT counts from then (``mockllm.observe.ARRIVED_KEY``).
+
+``batch`` is smaller with ``--workers N``: one process that took a whole burst would leave
+the others idle while it works through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
+
+log = logging.getLogger("mockllm.http")
+
+#: Bytes read from a new connection before it is handed to the loop's transport.
+FIRST_READ = 64 * 1024
+#: Connections taken per readable event when this process serves alone.
+BATCH = 1024
+#: accept() failures that mean "out of resources": accepting pauses instead of spinning.
+_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+#: Seconds accepting pauses after such a failure (asyncio's own back-off).
+PAUSE_S = 1.0
+
+#: ``factory(first_bytes, stamp, peer_address)``: the protocol for one new connection.
+ProtocolFactory = Callable[[bytes, float, Any], asyncio.Protocol]
+
+
+class Acceptor:
+    """Accepts on ``sock`` (listening, non-blocking) while started."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                 factory: ProtocolFactory, batch: int = BATCH) -> None:
+        self.loop, self.sock, self.factory, self.batch = loop, sock, factory, max(batch, 1)
+        self.accepting = False
+        self._resume: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        if not self.accepting:
+            self.accepting = True
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+
+    def close(self) -> None:
+        """Stop accepting (the socket stays open: its owner closes it)."""
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        if self.accepting:
+            self.accepting = False
+            self.loop.remove_reader(self.sock.fileno())
+
+    def _accept(self) -> None:
+        sock, loop, factory = self.sock, self.loop, self.factory
+        for _ in range(self.batch):
+            try:
+                conn, peer = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _EXHAUSTED:
+                    log.error("accepting paused for %s s: %s", PAUSE_S, exc)
+                    self.close()
+                    self._resume = loop.call_later(PAUSE_S, self.start)
+                return  # else the client gave up meanwhile (ECONNABORTED): nothing to do
+            conn.setblocking(False)
+            stamp = time.monotonic()
+            try:
+                first = conn.recv(FIRST_READ)
+            except (BlockingIOError, InterruptedError):
+                first = b""  # connected, nothing sent yet: the transport reads it later
+            except OSError:
+                conn.close()
+                continue
+            else:
+                if not first:  # the client closed before sending anything
+                    conn.close()
+                    continue
+            try:
+                coro = loop.connect_accepted_socket(partial(factory, first, stamp, peer), conn)
+            except (OSError, ValueError) as exc:
+                log.debug("connection dropped: %s", exc)
+                conn.close()
+                continue
+            _step(loop, coro, conn)
+
+
+def _step(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],
+          conn: socket.socket) -> None:
+    """Run ``coro`` (``connect_accepted_socket``) to its end without a task of its own.
+
+    A task per connection is a task object, its registration and a scheduled first step;
+    this coroutine only waits for the transport's ``connection_made``, so it is stepped from
+    the future it waits on (or the next loop turn for a bare yield), as a task would."""
+    try:
+        waited = coro.send(None)
+    except StopIteration:
+        return
+    except Exception as exc:  # noqa: BLE001 - one connection failed, not the server
+        log.debug("connection dropped: %s", exc)
+        conn.close()
+        return
+    if waited is None:
+        loop.call_soon(_step, loop, coro, conn)
+    else:
+        waited.add_done_callback(lambda _fut: _step(loop, coro, conn))

@@ -83,7 +83,9 @@ class HttpProtocol(asyncio.Protocol):
     def __init__(self, state: ServerState, first: bytes = b"", stamp: float = 0.0,
                  peer: Any = None) -> None:
         self.state = state
-        self.first, self.stamp, self.peer = first, stamp, peer
+        # The stamp belongs to those bytes only: what the transport reads later is stamped
+        # when it is read.
+        self.first, self.stamp, self.peer = first, stamp if first else 0.0, peer
         self.loop = state.loop
         self.date = state.date
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
@@ -122,14 +124,14 @@ class HttpProtocol(asyncio.Protocol):
         first = self.first
         if first:
             self.first = b""
-            self.received(first, self.stamp)
+            self.data_received(first)  # read at self.stamp
 
     def data_received(self, data: bytes) -> None:
-        self.received(data, time.monotonic())
-
-    def received(self, data: bytes, now: float) -> None:
-        """Parse ``data``, read from the socket at ``now``."""
-        self.now = now
+        stamp = self.stamp
+        if stamp:  # the bytes the acceptor read (no call to make on every later read)
+            self.now, self.stamp = stamp, 0.0
+        else:
+            self.now = time.monotonic()
         self.idle = 0
         if self.bad is not None:
             return

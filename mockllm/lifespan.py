@@ -35,8 +35,9 @@ async def start(context: ServerContext) -> list[str]:
     # A paced stream keeps ~80 tracked objects (protocol, parser, request, plan, frames,
     # futures) alive until its end, so at the default threshold (700) a burst of 1,000
     # streams runs over a hundred young collections that find nothing to free but still
-    # walk, then promote, the live streams (and older collections follow). Ten times the threshold runs a
-    # tenth of them; reference counting still frees everything that is not a cycle at once.
+    # walk, then promote, the live streams (and older collections follow). Ten times the
+    # threshold runs a tenth of them; reference counting still frees everything that is not
+    # a cycle at once.
     before = gc.get_threshold()
     if before[0] < GEN0_THRESHOLD:
         _saved_threshold[:] = before

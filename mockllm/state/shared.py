@@ -36,9 +36,9 @@ from mockllm.engine.counters import RuleCounter
 from mockllm.journal import Entry, Journal
 from mockllm.observe import Observation
 from mockllm.state import Applier, State, StateError, Store
+from mockllm.state import bodies as bodies_
 from mockllm.state import changes as ch
 from mockllm.state.bus import ERRORS, RETRY_AFTER, ChangeBus
-from mockllm.state import bodies as bodies_
 from mockllm.state.keys import COUNTS, JOURNAL, JOURNAL_BODIES, gather_key
 from mockllm.state.link import Link
 from mockllm.state.memory import QuotaCounts

@@ -21,7 +21,7 @@ TARGETS: list[tuple[str, str, str, float]] = [
 
 # The Python peers (benchmarks/pypeers.py): reported as mockllm / peer, no goal.
 PEER_NAMES = ("llmock", "fakellm", "mock-ai-api")
-SERVER_ORDER = ("baseline", "mockllm", "legacy", "aimock", *PEER_NAMES)
+SERVER_ORDER = ("baseline", "mockllm", "before", "legacy", "aimock", *PEER_NAMES)
 
 
 def _median(values: list[float]) -> float:
@@ -140,6 +140,21 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {what} | {_f(value, 2)} | {op} {threshold:g} | {check(value, op, threshold)} "
             f"| {spread} | {_f(per_cpu, 2)} |"
         )
+    before = s.get("before_ratios") or {}
+    if before:
+        out += [
+            "",
+            f"Before ({results['servers'].get('before')}) and after, each over the bare app of "
+            "the same rounds:",
+            "",
+            "| ratio | before | after | per-round before | per-round after |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for key, v in before.items():
+            ranges = [f"{min(r):.2f}–{max(r):.2f}" if r else "–"
+                      for r in (v["rounds_before"], v["rounds_after"])]
+            out.append(f"| {key.replace('_vs_', ' vs ')} | {_f(v['before'], 2)} "
+                       f"| {_f(v['after'], 2)} | {ranges[0]} | {ranges[1]} |")
     peers = s.get("peer_ratios") or {}
     if peers:
         out += [

@@ -73,6 +73,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="benchmark this git revision's mockllm/ and plugins_builtin/ (git archive into "
         "the results dir, put first on PYTHONPATH) instead of the working tree",
     )
+    g.add_argument(
+        "--before-rev",
+        default=None,
+        help="also run this git revision's mockllm as server 'before', in the same "
+        "interleaved rounds: before/after ratios against the same bare app (throughput)",
+    )
     g.add_argument("--config", default=None, help="--config for throughput/startup runs")
     g.add_argument("--workers", type=int, default=None, help="pass --workers N (default: omit)")
     g = p.add_argument_group("start-up")
@@ -161,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     if "mockllm" in args.targets:
         specs["mockllm"] = mockllm_spec(args, args.config)
         servers["mockllm"] = "mockllm serve"
+    if args.before_rev:
+        before_src = export_revision(args.before_rev, args.out / f"before-{stamp}")
+        specs["before"] = mockllm_spec(args, args.config, src=before_src, name="before")
+        servers["before"] = f"mockllm serve @ {args.before_rev}"
+        args.targets.append("before")
     if "legacy" in args.targets:
         log("preparing MockLLM 0.0.8 venv")
         specs["legacy"] = legacy.legacy_spec(

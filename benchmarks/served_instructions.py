@@ -27,30 +27,24 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchmarks.procs import free_port
+from benchmarks.procs import free_port, wait_healthy
+from benchmarks.rawhttp import chat_body
 
 REPO = Path(__file__).resolve().parent.parent
 #: Started under valgrind, a server needs a while before it answers.
 START_TIMEOUT_S = 600.0
 
 
-def request_body(stream: bool) -> str:
-    """wrk's request (benchmarks/wrk/chat.lua)."""
-    body: dict[str, object] = {"model": "gpt-4o-mini",
-                               "messages": [{"role": "user", "content": "hi"}],
-                               "max_tokens": 64}
-    if stream:
-        body.update(stream=True, ignore_eos=True)
-    return json.dumps(body)
+def request_body(stream: bool) -> bytes:
+    """wrk's request (benchmarks/wrk/chat.lua): 64 tokens, ``ignore_eos`` for streams."""
+    return chat_body("gpt-4o-mini", stream, 64)
 
 
 def server_argv(name: str, port: int) -> list[str]:
@@ -66,21 +60,8 @@ def server_argv(name: str, port: int) -> list[str]:
     raise SystemExit(f"unknown server {name!r} (baseline, mockllm, bare-own)")
 
 
-def drive(port: int, n: int, body: str) -> None:
+def drive(port: int, n: int, body: bytes) -> None:
     """``n`` requests over 4 keep-alive connections, each answer read whole."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            probe.request("POST", "/v1/chat/completions", body,
-                          {"Content-Type": "application/json"})
-            probe.getresponse().read()
-            probe.close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=600) for _ in range(4)]
     for i in range(n):
         conn = conns[i % 4]
@@ -93,7 +74,7 @@ def drive(port: int, n: int, body: str) -> None:
         conn.close()
 
 
-def count(name: str, n: int, body: str, out_dir: Path) -> int:
+def count(name: str, n: int, body: bytes, out_dir: Path) -> int:
     """Instructions of one server's whole run answering ``n`` requests."""
     port = free_port()
     out = out_dir / f"callgrind.{name}.{n}.out"
@@ -103,6 +84,7 @@ def count(name: str, n: int, body: str, out_dir: Path) -> int:
                              *server_argv(name, port)], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_healthy(proc, port, START_TIMEOUT_S)  # type: ignore[arg-type]
         drive(port, n, body)
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -16,7 +16,11 @@ from benchmarks.procs import ServerSpec
 REPO = Path(__file__).resolve().parent.parent
 
 
-def mockllm_spec(args: argparse.Namespace, config: str | None) -> ServerSpec:
+def mockllm_spec(args: argparse.Namespace, config: str | None, src: Path | None = None,
+                 name: str = "mockllm") -> ServerSpec:
+    """``mockllm serve``, from ``src`` (a ``git archive`` of a revision; default
+    ``--mockllm-rev``'s) or the working tree."""
+    src = src if src is not None else args.mockllm_src
     if args.mockllm_cmd:
         cmd = shlex.split(args.mockllm_cmd)
     else:
@@ -28,18 +32,18 @@ def mockllm_spec(args: argparse.Namespace, config: str | None) -> ServerSpec:
     # Set MOCKLLM_DISABLE_PLUGIN_AUTOLOAD=0 in the environment to measure with them.
     if "MOCKLLM_DISABLE_PLUGIN_AUTOLOAD" not in os.environ:
         env["MOCKLLM_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    if args.mockllm_src:
+    if src:
         # The console script would also import from PYTHONPATH first; -m makes it explicit.
         cmd = cmd if args.mockllm_cmd else [sys.executable, "-m", "mockllm"]
-        env["PYTHONPATH"] = str(args.mockllm_src)
+        env["PYTHONPATH"] = str(src)
     argv = cmd + ["serve", "--host", "{host}", "--port", "{port}"]
     if config:
         argv += ["--config", str(Path(config).resolve())]
     if args.workers is not None:
         argv += ["--workers", str(args.workers)]
     # Run from the snapshot: with -m, the cwd comes before PYTHONPATH on sys.path.
-    cwd = str(args.mockllm_src) if args.mockllm_src else None
-    return ServerSpec("mockllm", argv, env=env, cwd=cwd, model=args.model)
+    cwd = str(src) if src else None
+    return ServerSpec(name, argv, env=env, cwd=cwd, model=args.model)
 
 
 def export_revision(rev: str, dest: Path) -> Path:

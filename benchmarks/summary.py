@@ -100,8 +100,20 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any]) -> tuple[dict[str, 
         for mode in ("chat", "stream")
         if thr[name].get(mode)
     }
+    # --before-rev: the same ratios for the other revision, from the same rounds.
+    before_ratios = {
+        f"{mode}_vs_baseline": {
+            "before": report.ratio(thr["before"].get(mode, {}), thr["baseline"].get(mode, {})),
+            "after": report.ratio(thr["mockllm"].get(mode, {}), thr["baseline"].get(mode, {})),
+            "rounds_before": report.per_round_ratios(rounds, "before", "baseline", mode),
+            "rounds_after": report.per_round_ratios(rounds, "mockllm", "baseline", mode),
+        }
+        for mode in ("chat", "stream")
+        if all(n in thr for n in ("before", "mockllm", "baseline"))
+    }
     summary = {
         "throughput": thr,
+        "before_ratios": before_ratios,
         "peer_ratios": peer_ratios,
         "cpu_normalised_ratios": cpu_normalised,
         "targets": targets,

@@ -88,13 +88,9 @@ class Acceptor:
                 if not first:  # the client closed before sending anything
                     conn.close()
                     continue
-            try:
-                coro = loop.connect_accepted_socket(partial(factory, first, stamp, peer), conn)
-            except (OSError, ValueError) as exc:
-                log.debug("connection dropped: %s", exc)
-                conn.close()
-                continue
-            _step(loop, coro, conn)
+            # A coroutine: what fails (a socket it refuses) fails when _step runs it.
+            _step(loop, loop.connect_accepted_socket(partial(factory, first, stamp, peer), conn),
+                  conn)
 
 
 def _step(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],

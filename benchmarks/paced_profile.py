@@ -160,12 +160,19 @@ async def _burst_http(app: Any, n: int, tokens: int) -> tuple[float, float]:
                     first_cpu = time.process_time() - t0
                     all_first.set_result(None)
             if data.endswith(b"0\r\n\r\n"):
+                # The client closes its connection after the stream, as pacing_bench's do.
+                loop.call_soon(lost)
                 ended += 1
                 if ended == n:
                     all_done.set_result(None)
 
+        def lost() -> None:
+            proto.connection_lost(None)
+            sink.on_write = None  # as uvloop's transport lets go of its protocol
+
         proto = HttpProtocol(state)
-        proto.connection_made(_Sink(on_write))
+        sink = _Sink(on_write)
+        proto.connection_made(sink)
         proto.data_received(request)
 
     for _ in range(n):

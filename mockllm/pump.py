@@ -98,7 +98,8 @@ class Pump:
         """Send the whole stream; returns after the last write (or raises what failed)."""
         scheduler = self.pacing.scheduler
         here = getattr(scheduler, "for_running_loop", None)
-        call_at: CallAt | None = getattr(here() if here else scheduler, "call_at", None)
+        sched = here() if here else scheduler
+        call_at: CallAt | None = getattr(sched, "call_at", None)
         if call_at is None:  # a scheduler that can only be awaited (a test's fake clock)
             while (due := self.advance()) is not None:
                 if self.blocked is not None:
@@ -108,7 +109,10 @@ class Pump:
                 await self.blocked
             return
         self.call_at = call_at
-        self.done = asyncio.get_running_loop().create_future()
+        # The heap knows its loop (the running one): asking asyncio again costs a getpid()
+        # system call on Python 3.11.
+        loop = getattr(sched, "loop", None) or asyncio.get_running_loop()
+        self.done = loop.create_future()
         due = self._tick()
         if due is not None:
             call_at(due, self._tick)

@@ -35,6 +35,9 @@ _EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 #: Seconds accepting pauses after such a failure (asyncio's own back-off).
 PAUSE_S = 1.0
 
+#: recv() flag for a read that does not wait on a blocking socket (0 where there is none).
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
 #: ``factory(first_bytes, stamp, peer_address)``: the protocol for one new connection.
 ProtocolFactory = Callable[[bytes, float, Any], asyncio.Protocol]
 
@@ -75,10 +78,11 @@ class Acceptor:
                     self.close()
                     self._resume = loop.call_later(PAUSE_S, self.start)
                 return  # else the client gave up meanwhile (ECONNABORTED): nothing to do
-            conn.setblocking(False)
             stamp = time.monotonic()
             try:
-                first = conn.recv(FIRST_READ)
+                # Not conn.setblocking(False): the loop's transport makes the socket
+                # non-blocking itself, and this read alone need not wait (one ioctl less).
+                first = conn.recv(FIRST_READ, _DONTWAIT) if _DONTWAIT else _read_now(conn)
             except (BlockingIOError, InterruptedError):
                 first = b""  # connected, nothing sent yet: the transport reads it later
             except OSError:
@@ -91,6 +95,11 @@ class Acceptor:
             # A coroutine: what fails (a socket it refuses) fails when _step runs it.
             _step(loop, loop.connect_accepted_socket(partial(factory, first, stamp, peer), conn),
                   conn)
+
+
+def _read_now(conn: socket.socket) -> bytes:
+    conn.setblocking(False)
+    return conn.recv(FIRST_READ)
 
 
 def _step(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],

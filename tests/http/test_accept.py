@@ -163,3 +163,21 @@ def test_a_paced_answer_is_timed_from_its_requests_arrival() -> None:
     # request's bytes were read, not when the endpoint got to it.
     assert scope[SCOPE_KEY].start == scope[ARRIVED_KEY]
     assert scope[SCOPE_KEY].first_token - scope[ARRIVED_KEY] >= 0.020
+
+
+def test_without_msg_dontwait_the_first_read_still_does_not_wait(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where recv() has no MSG_DONTWAIT the socket is made non-blocking first: a client that
+    connects and sends later is not waited for."""
+    monkeypatch.setattr(accept, "_DONTWAIT", 0)
+    app = Recorder()
+    with serving(app) as server:
+        quiet = connect(server.port)  # connected, nothing sent: the read must not block
+        wait_until(lambda: len(server.state.connections) == 1 if server.state else False)
+        s = connect(server.port)
+        s.sendall(request("GET", "/x"))
+        assert Replies(s).read()[0].status == 200
+        quiet.sendall(request("GET", "/y"))
+        assert Replies(quiet).read()[0].status == 200
+        s.close()
+        quiet.close()

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -169,12 +169,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _preexec(args: argparse.Namespace) -> Callable[[], None] | None:
+    """What a server process does before it starts: ``--server-nice``, and with ``--pin`` the
+    first CPU (the client takes the last one)."""
+    nice, cpu = args.server_nice, getattr(args, "server_cpu", None)
+    if not nice and cpu is None:
+        return None
+
+    def run() -> None:
+        if nice:
+            os.nice(nice)
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+
+    return run
+
+
 def start_raw(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.raw_pacer", "--port", str(port),
          "--ttft", str(args.ttft), "--itl", str(args.itl), "--tokens", str(args.tokens)],
         cwd=Path(__file__).resolve().parent.parent,
-        preexec_fn=(lambda: os.nice(args.server_nice)) if args.server_nice else None,
+        preexec_fn=_preexec(args),
     )
     wait_healthy(proc, port)
     return proc
@@ -215,7 +231,7 @@ def start_server(args: argparse.Namespace, port: int, source: str | None = None
         cwd=source,
         # --server-nice N (root only for N < 0): shield the server from other load on a
         # shared machine, so the figures show mockllm rather than its neighbours.
-        preexec_fn=(lambda: os.nice(args.server_nice)) if args.server_nice else None,
+        preexec_fn=_preexec(args),
     )
     wait_healthy(proc, port)
     return proc
@@ -341,7 +357,16 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="PATH", default=None,
                         help="also serve the mockllm of this checkout (say, `git archive` of "
                         "another commit), measured in the same alternating rounds")
+    parser.add_argument("--pin", action="store_true",
+                        help="every server on the first CPU, this client on the last (as "
+                        "benchmarks.run pins the server and wrk): no round shares a core")
     args = parser.parse_args()
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            parser.error("--pin needs two CPUs")
+        args.server_cpu = cpus[0]
+        os.sched_setaffinity(0, {cpus[-1]})
     servers: list[tuple[str, subprocess.Popen[bytes], int]] = []
     try:
         port = free_port()

@@ -2,7 +2,7 @@
 
     python -m benchmarks.pacing_bench [--streams 1000] [--ttft 100] [--itl 10]
         [--tokens 50] [--scheduler sleep|heap] [--rounds 1] [--against raw|none]
-        [--baseline PATH]
+        [--baseline PATH] [--pin]
 
 Starts ``mockllm serve`` (one worker, uvicorn's default loop: uvloop when installed) as a
 subprocess and, with ``--against raw`` (the default), the floor ``benchmarks.raw_pacer`` (the
@@ -16,7 +16,8 @@ HTTP library, so the client stays cheap), and reports the pacing error two ways:
 * client: for token i of a stream, arrival time minus (request sent + TTFT + i * ITL): what a
   load tester would see, including connection set-up, request parsing and the network stack.
   The client's share of the error is printed too (its own read-loop lag), because on a small
-  machine the client and the server share the CPU.
+  machine the client and the server share the CPU. ``--pin`` keeps them apart: every
+  server on the first CPU, the client on the last.
 
 Not part of the test suite; results go in docs/latency.md.
 """

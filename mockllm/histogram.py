@@ -102,18 +102,23 @@ class Histogram:
     max = _Folded("_max", "The largest sample (-inf: none).")
 
     def __len__(self) -> int:
-        return self.count
+        count: int = self.count
+        return count
 
     @property
     def mean(self) -> float:
-        return self.sum / self.count if self.count else 0.0
+        total: float = self.sum
+        count: int = self.count
+        return total / count if count else 0.0
 
     def quantile(self, q: float) -> float:
         """Linear interpolation inside the bucket, as PromQL's ``histogram_quantile``."""
-        if not self.count:
+        count: int = self.count
+        if not count:
             return 0.0
-        rank, seen, lower = q * self.count, 0, 0.0
-        for bound, n in zip(self.bounds, self.counts, strict=False):
+        counts: list[int] = self.counts
+        rank, seen, lower = q * count, 0, 0.0
+        for bound, n in zip(self.bounds, counts, strict=False):
             if n and seen + n >= rank:
                 return lower + (bound - lower) * (rank - seen) / n
             seen += n

@@ -37,8 +37,8 @@ class JsonPieces(Response, Generic[T]):
         # No content-length: the length is known only at the end (chunked transfer coding).
         self.raw_headers = [(b"content-type", b"application/json")]
 
-    @property  # type: ignore[override]
-    def body(self) -> bytes:
+    @property
+    def body(self) -> bytes:  # type: ignore[override]
         """The whole body at once, for a wrapper that needs it (a ``fault`` rule's answer)."""
         return self.head + b",".join(map(self.encode, self.items)) + self.tail
 

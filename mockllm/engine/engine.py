@@ -106,8 +106,7 @@ class Engine:
         self.ext: Extensions = extensions
         #: Runtime rules compiled when they were checked (id -> compiled), reused on apply.
         self._checked: dict[int, CompiledRule] = {}
-        self.config = config
-        self.tokenizers = tokenizers
+        self.config, self.tokenizers = config, tokenizers
         #: The compiled latency blocks (timing.py); None only while a bad config is refused.
         self.timing: Timing | None = None
         #: Every problem of this config, latency blocks and plugin values alike, raised
@@ -130,7 +129,8 @@ class Engine:
         self.runtime_rules: list[Rule] = list(previous.runtime_rules) if previous else []
         if previous is not None:
             self._checked = {id(r.rule): r for r in previous.runtime}
-        self.runtime = self._compile(self.runtime_rules, "runtime", None, problems)
+        self.runtime: tuple[CompiledRule, ...] = self._compile(
+            self.runtime_rules, "runtime", None, problems)
         try:
             self._defaults = Answer(config.defaults.respond, self.ext)
         except ExtensionError as exc:

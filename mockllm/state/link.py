@@ -36,8 +36,9 @@ class Link:
 
     def _open(self) -> Any:
         conn = self._pool.make_connection()
-        conn.connect()  # handshake, AUTH and SELECT the way redis-py does them
-        self._conn, self._sock, self._buf = conn, conn._sock, b""
+        conn.connect()  # type: ignore[no-untyped-call]  # handshake, AUTH, SELECT as redis-py
+        # redis-py keeps the connected socket there (no public accessor)
+        self._conn, self._sock, self._buf = conn, conn._sock, b""  # type: ignore[attr-defined]
         return self._sock
 
     def close(self) -> None:

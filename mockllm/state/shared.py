@@ -281,7 +281,7 @@ class SharedState(State):
         reply, also one inside an EXEC's array, raises; any failure drops the connection,
         so no reply is left unread)."""
         pool = self.aio.connection_pool
-        conn = await pool.get_connection()
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         out: list[Any] = []
         try:
             await conn.send_packed_command(packed)

@@ -249,11 +249,11 @@ def merged(snapshots: list[bytes]) -> bytes:
     families = []
     for name, (doc, kind, values) in table.items():
         family = Metric(name, doc, kind)
-        for (sample, labels), (total, n) in values.items():
-            family.add_sample(sample, dict(labels), total / n if name in MEAN_GAUGES else total)
+        for (sample, pairs), (total, n) in values.items():
+            family.add_sample(sample, dict(pairs), total / n if name in MEAN_GAUGES else total)
         families.append(family)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Fixed(families))  # type: ignore[arg-type]
+    registry.register(_Fixed(families))
     return generate_latest(registry)
 
 

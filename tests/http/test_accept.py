@@ -94,6 +94,8 @@ def test_a_connection_closed_without_a_byte_costs_nothing() -> None:
 class _Exhausted:
     """A listening socket whose accept() fails as when the process is out of descriptors."""
 
+    family, type, proto = socket.AF_INET, socket.SOCK_STREAM, 0
+
     def __init__(self) -> None:
         self.reader, self.writer = socket.socketpair()
         self.writer.send(b"x")  # readable, so the loop calls the acceptor
@@ -102,7 +104,7 @@ class _Exhausted:
     def fileno(self) -> int:
         return self.reader.fileno()
 
-    def accept(self) -> tuple[socket.socket, Any]:
+    def _accept(self) -> tuple[int, Any]:  # what socket.accept() calls, and the acceptor
         self.calls += 1
         raise OSError(errno.EMFILE, "Too many open files")
 

@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Coroutine
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 log = logging.getLogger("mockllm.http")
@@ -48,8 +48,8 @@ class Acceptor:
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
                  factory: ProtocolFactory, batch: int = BATCH) -> None:
         self.loop, self.sock, self.factory, self.batch = loop, sock, factory, max(batch, 1)
-        self._kind = _accepted_class(sock.family, sock.type)
         self._args = (int(sock.family), int(sock.type), sock.proto)
+        self._kind = _accepted_class(*self._args[:2])
         self.accepting = False
         self._resume: asyncio.TimerHandle | None = None
 
@@ -103,20 +103,15 @@ class Acceptor:
                   conn)
 
 
+@cache
 def _accepted_class(family: int, kind: int) -> type[socket.socket]:
     """A socket class whose ``family`` and ``type`` are plain attributes: the loop's
     ``connect_accepted_socket`` reads them, and the stock properties convert the numbers to
-    enums each time (three conversions a connection, ~1 µs each)."""
-    key = (int(family), int(kind))
-    cls = _ACCEPTED.get(key)
-    if cls is None:
-        cls = _ACCEPTED[key] = type("AcceptedSocket", (socket.socket,), {
-            "__slots__": (), "family": socket.AddressFamily(family),
-            "type": socket.SocketKind(kind)})
-    return cls
-
-
-_ACCEPTED: dict[tuple[int, int], type[socket.socket]] = {}
+    enums each time (three conversions a connection, ~1 µs each). One class per kind of
+    listener."""
+    return type("AcceptedSocket", (socket.socket,), {
+        "__slots__": (), "family": socket.AddressFamily(family),
+        "type": socket.SocketKind(kind)})
 
 
 def _read_now(conn: socket.socket) -> bytes:

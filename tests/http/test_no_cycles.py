@@ -27,6 +27,8 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
 
 
 def _read_to_close(sock: socket.socket) -> bytes:
+    # Not conftest's Replies: its httptools parser holds the Replies (a cycle of the test's
+    # own, which the httptools filter below would count).
     sock.settimeout(60)
     out = b""
     while data := sock.recv(65536):

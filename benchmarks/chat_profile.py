@@ -12,7 +12,10 @@ nothing, and the connection sends its next request once its answer has been writ
 difference over the requests for instructions per request (start-up cancels out).
 ``--stream`` sends wrk's zero-latency stream request instead; ``--fixed`` answers every
 request with the same bytes from a three-line ASGI app, so what is left is the HTTP layer's
-own cost.
+own cost. ``--baseline`` drives the throughput target instead: the bare Starlette app
+(benchmarks/baseline_app.py) under uvicorn's httptools protocol, as ``benchmarks.http_cpu``
+serves it, so the two costs can be compared without a load generator's noise (in CPU, or
+deterministically in instructions under callgrind).
 """
 
 from __future__ import annotations
@@ -61,18 +64,45 @@ async def fixed_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": _FIXED})
 
 
-async def drive(app: Any, n: int, connections: int, request: bytes) -> float:
-    """CPU seconds for ``n`` requests over ``connections`` keep-alive connections."""
+def _uvicorn(app: Any) -> Any:
+    """A factory of uvicorn's httptools protocol for ``app`` and its server state, with the
+    settings benchmarks/baseline_app.py serves with (no access log, no lifespan)."""
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState as UvicornState
+
+    config = uvicorn.Config(app, http="httptools", access_log=False, log_level="warning",
+                            lifespan="off")
+    config.load()
+    state = UvicornState()
+    loop = asyncio.get_running_loop()
+
+    def make() -> Any:
+        return HttpToolsProtocol(config, state, {}, loop)
+
+    return make, state
+
+
+async def drive(app: Any, n: int, connections: int, request: bytes,
+                uvicorn: bool = False) -> float:
+    """CPU seconds for ``n`` requests over ``connections`` keep-alive connections (on
+    uvicorn's HTTP layer instead of mockllm's with ``uvicorn``)."""
     from mockllm.http.protocol import HttpProtocol, ServerState
 
     loop = asyncio.get_running_loop()
-    state = ServerState(app, loop)
+    if uvicorn:
+        make, state = _uvicorn(app)
+    else:
+        state = ServerState(app, loop)
+
+        def make() -> Any:
+            return HttpProtocol(state)
     left = n
     done: asyncio.Future[None] = loop.create_future()
     t0 = time.process_time()
 
     def connect() -> None:
-        proto = HttpProtocol(state)
+        proto = make()
 
         def on_write(data: bytes) -> None:
             nonlocal left
@@ -104,15 +134,21 @@ def main() -> None:
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--fixed", action="store_true", help="a fixed answer: the HTTP layer alone")
+    ap.add_argument("--baseline", action="store_true",
+                    help="the bare Starlette app on uvicorn's httptools protocol instead")
     args = ap.parse_args()
     import uvloop
 
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    app = fixed_app if args.fixed else _app()
+    if args.baseline:
+        from benchmarks.baseline_app import app
+    else:
+        app = fixed_app if args.fixed else _app()
     request = request_bytes(args.stream)
-    loop.run_until_complete(drive(app, 1000, args.connections, request))  # warm caches
-    cpus = [loop.run_until_complete(drive(app, args.requests, args.connections, request))
+    loop.run_until_complete(drive(app, 1000, args.connections, request, args.baseline))
+    cpus = [loop.run_until_complete(drive(app, args.requests, args.connections, request,
+                                          args.baseline))
             for _ in range(args.rounds)]
     cpus.sort()
     per = [c / args.requests * 1e6 for c in cpus]
@@ -121,7 +157,8 @@ def main() -> None:
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
-        loop.run_until_complete(drive(app, args.requests, args.connections, request))
+        loop.run_until_complete(drive(app, args.requests, args.connections, request,
+                                      args.baseline))
         prof.disable()
         stats = pstats.Stats(prof)
         print(f"{stats.total_calls / args.requests:.1f} function calls per request")

@@ -26,6 +26,7 @@ from mockllm.engine.request import NeutralRequest
 from mockllm.errors import ApiError
 from mockllm.faults import Fault, cut_at_token
 from mockllm.frames import Frame
+from mockllm.http.cycle import RECEIVE
 from mockllm.observe import SCOPE_KEY
 from mockllm.provider import MALFORMED, Provider, current_request_id, provider_for
 from mockllm.stream_response import StreamResponse
@@ -346,6 +347,13 @@ class Endpoint:
         if length is not None and length.isdigit() and int(length) > limit:
             raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
         receive = request.receive
+        if getattr(receive, "__func__", None) is RECEIVE:  # mockllm's own HTTP layer
+            whole: bytes | None = receive.__self__.whole_body()  # type: ignore[attr-defined]
+            if whole is not None:
+                if len(whole) > limit:
+                    raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
+                request._body = whole  # noqa: SLF001 - as below
+                return whole
         chunks: list[bytes] = []
         size = 0
         while True:

@@ -8,6 +8,10 @@ What the app relies on (mockllm's endpoints, its Pump and its disconnect watcher
 - ``send()`` completes without suspending unless the transport asked us to stop writing
   (flow control), so a Pump can drive it by hand; after a disconnect it drops what it is
   given, as uvicorn does, and the app learns of the disconnect from ``receive()``;
+- :meth:`RequestCycle.whole_body` and :meth:`RequestCycle.respond` do what one
+  ``receive()`` of a whole body and the two ``send()`` of a whole-body answer do, without
+  their coroutines and message dicts, for callers that hold the cycle's own ``receive`` or
+  ``send`` (:data:`RECEIVE`, :data:`SEND`: a middleware's wrapper is not them);
 - :meth:`RequestCycle.body_writer` gives a Pump the chunked write of a body message without
   the coroutine and the message dict (a paced stream's every later token), for the writes
   where ``send()`` would do nothing else.
@@ -126,6 +130,9 @@ class RequestCycle:
             await fut
 
     def _take(self) -> dict[str, Any]:
+        return {"type": "http.request", "body": self._drain(), "more_body": self.more_body}
+
+    def _drain(self) -> bytes:
         body = self.body
         data = body[0] if len(body) == 1 else b"".join(body)
         body.clear()
@@ -133,7 +140,18 @@ class RequestCycle:
         self.body_taken = not self.more_body
         if self.conn.reading_paused:
             self.conn.resume_reading()
-        return {"type": "http.request", "body": data, "more_body": self.more_body}
+        return data
+
+    def whole_body(self) -> bytes | None:
+        """The body ``receive()`` would hand out now, when that is the whole body in one
+        message (the request was read to its end and none of it was taken yet: most
+        requests), taken as ``receive()`` takes it, without its coroutine and message dict.
+        None, with nothing done, where ``receive()`` has more to do: a body still
+        arriving, a ``100 Continue`` to send, a client gone, the body taken already."""
+        if (self.more_body or self.body_taken or self.expect_100 or self.disconnected
+                or self.complete):
+            return None
+        return self._drain()
 
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
@@ -145,7 +163,7 @@ class RequestCycle:
         if not self.started:
             if kind != "http.response.start":
                 raise RuntimeError(f"expected ASGI message 'http.response.start', got {kind!r}")
-            self._start(message)
+            self._start(message["status"], message.get("headers", ()))
         elif self.complete:
             raise RuntimeError(f"ASGI message {kind!r} sent after the response was complete")
         elif kind != "http.response.body":
@@ -153,11 +171,21 @@ class RequestCycle:
         else:
             self._body(message.get("body", b""), message.get("more_body", False))
 
-    def _start(self, message: dict[str, Any]) -> None:
+    def respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        """What ``send`` does with ``http.response.start`` and then one ``http.response.body``
+        of ``body`` (``more_body`` False), in one call, without the two coroutines and the
+        two message dicts: a whole-body answer (mockllm.responses.JsonBytes). False, with
+        nothing done, where ``send()`` has more to do: flow control (it would wait), a
+        client gone (it drops the answer), a response already started (it raises)."""
+        if self.started or self.conn.write_paused or self.disconnected:
+            return False
+        self._start(status, headers)
+        self._body(body, False)
+        return True
+
+    def _start(self, status: int, headers: Any) -> None:
         self.expect_100 = False
-        status = message["status"]
         bodiless = status in NO_BODY or self.scope["method"] == "HEAD"
-        headers = message.get("headers", ())
         if type(headers) is not list:  # any iterable of pairs, as ASGI allows
             headers = list(headers)
         # Raises for a bad header: nothing has gone out, so the client still gets a 500.
@@ -250,3 +278,9 @@ class RequestCycle:
         self.complete = True
         self.wake()
         self.conn.close()
+
+
+#: The functions behind a cycle's bound ``receive`` and ``send``: ``receive.__func__ is
+#: RECEIVE`` says the app was handed the cycle's own, with nothing in between.
+RECEIVE = RequestCycle.receive
+SEND = RequestCycle.send

@@ -343,17 +343,18 @@ class Endpoint:
         if cached is not None:
             return cached
         limit = self.context.config.server.max_body_bytes
-        length = self.headers(request).get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
         receive = request.receive
         if getattr(receive, "__func__", None) is RECEIVE:  # mockllm's own HTTP layer
+            # Most requests were read whole before their app ran: one length to check.
             whole: bytes | None = receive.__self__.whole_body()  # type: ignore[attr-defined]
             if whole is not None:
                 if len(whole) > limit:
                     raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
                 request._body = whole  # noqa: SLF001 - as below
                 return whole
+        length = self.headers(request).get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
         chunks: list[bytes] = []
         size = 0
         while True:

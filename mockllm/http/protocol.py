@@ -80,8 +80,7 @@ class HttpProtocol(asyncio.Protocol):
     ``stamp``, a ``time.monotonic()`` reading; :mod:`.accept`), parsed before anything the
     transport reads; ``peer``: the client's address, when the acceptor knows it."""
 
-    # Slots: an open connection (10,000 idle streams in the memory benchmark) keeps no
-    # per-instance dict.
+    # Slots: an open connection (10,000 idle streams in the memory benchmark) has no dict.
     __slots__ = ("state", "first", "stamp", "loop", "date", "transport", "parser", "server",
                  "client", "url", "headers", "head_bytes", "expect_100", "now", "began",
                  "parsing", "active", "queue", "next", "bad", "write_paused",
@@ -276,7 +275,8 @@ class HttpProtocol(asyncio.Protocol):
                 if not isinstance(exc, Exception):
                     raise  # cancelled (shutdown): the connection is closed by now
             else:
-                cycle.finished(None)
+                if cycle.held or not cycle.complete:  # most are done, holding nothing back
+                    cycle.finished(None)
             if self.active is cycle:  # it never completed (the client left, or was refused)
                 self.active = None
                 self._advance()
@@ -294,7 +294,8 @@ class HttpProtocol(asyncio.Protocol):
         if not cycle.keep_alive:
             self.close()
             return
-        self._advance()
+        if self.queue or self.bad is not None or self.reading_paused:  # else nothing to do
+            self._advance()
 
     def _advance(self) -> None:
         """Nothing is being answered: start the next queued request, or send the refusal

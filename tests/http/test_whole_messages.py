@@ -82,23 +82,31 @@ class Spy:
         monkeypatch.setattr(RequestCycle, "respond", spy_respond)
 
 
-async def exchange(app: Any, *pieces: bytes, sink: Sink | None = None,
-                   requests: int = 1) -> tuple[list[bytes], HttpProtocol]:
+def connect(app: Any) -> tuple[HttpProtocol, Sink]:
+    """A connection to ``app`` on a transport that keeps what is written."""
+    proto, sink = HttpProtocol(ServerState(app, asyncio.get_running_loop())), Sink()
+    proto.connection_made(sink)
+    return proto, sink
+
+
+async def until(cond: Any) -> None:
+    for _ in range(6000):  # a bound for a busy machine, never a race
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never happened")
+
+
+async def exchange(app: Any, *pieces: bytes, requests: int = 1) -> tuple[list[bytes],
+                                                                         HttpProtocol]:
     """``pieces`` fed to one connection, one read each; the writes once ``requests`` answers
     are out."""
-    loop = asyncio.get_running_loop()
-    state = ServerState(app, loop)
-    proto = HttpProtocol(state)
-    sink = sink or Sink()
-    proto.connection_made(sink)
+    proto, sink = connect(app)
     for piece in pieces:
         proto.data_received(piece)
         await asyncio.sleep(0)
-    for _ in range(6000):  # a bound for a busy machine, never a race
-        if state.requests >= requests:
-            break
-        await asyncio.sleep(0.01)
-    assert state.requests == requests, sink.writes
+    await until(lambda: proto.state.requests >= requests)
+    assert proto.state.requests == requests, sink.writes
     proto.connection_lost(None)
     return sink.writes, proto
 
@@ -173,20 +181,14 @@ async def test_the_body_limit_holds(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_paused_transport_sends_the_answer_through_send(
         endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy(monkeypatch)
-    loop = asyncio.get_running_loop()
-    sink = Sink()
-    proto = HttpProtocol(ServerState(echo(endpoint), loop))
-    proto.connection_made(sink)
+    proto, sink = connect(echo(endpoint))
     proto.pause_writing()
     proto.data_received(post())
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await until(lambda: spy.answers)
+    await asyncio.sleep(0)
     assert spy.answers == [False] and sink.writes == []  # send() waits for the drain
     proto.resume_writing()
-    for _ in range(6000):
-        if proto.state.requests:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: proto.state.requests)
     assert sink.writes[-1].endswith(BODY[::-1])
     proto.connection_lost(None)
 
@@ -195,21 +197,19 @@ async def test_a_paused_transport_sends_the_answer_through_send(
 async def test_nothing_is_written_for_a_client_gone(
         endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy(monkeypatch)
-    loop = asyncio.get_running_loop()
-    sink = Sink()
-    gone = asyncio.Event()
+    read, gone = asyncio.Event(), asyncio.Event()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await endpoint.read_body(Request(scope, receive))
+        read.set()
         await gone.wait()
         await JsonBytes(b"{}")(scope, receive, send)
         done.set_result(None)
 
-    done: asyncio.Future[None] = loop.create_future()
-    proto = HttpProtocol(ServerState(app, loop))
-    proto.connection_made(sink)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    proto, sink = connect(app)
     proto.data_received(post())
-    await asyncio.sleep(0)
+    await asyncio.wait_for(read.wait(), 60)  # the body read while the client was there
     proto.connection_lost(None)
     gone.set()
     await asyncio.wait_for(done, 60)

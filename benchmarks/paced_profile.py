@@ -14,7 +14,10 @@ the figure is meaningful on a shared machine, and the call counts say what was c
 ``--http mockllm`` feeds pacing_bench's request bytes to mockllm's own HTTP layer
 (``mockllm.http.protocol.HttpProtocol``) on a transport that keeps nothing, so the figure
 includes the parser, the scope and the response framing, as ``mockllm serve --http mockllm``
-pays them (but not the kernel's sockets).
+pays them (but not the kernel's sockets). ``--http raw`` feeds the same bytes, the same way,
+to the floor's streams (``benchmarks.raw_pacer``, on mockllm's heap scheduler): the two
+figures side by side say what mockllm's request and its later tokens cost above the floor's
+on the real clock (``benchmarks.token_profile`` has the later tokens on a fake one).
 """
 
 from __future__ import annotations
@@ -133,13 +136,18 @@ class _Sink(asyncio.Transport):
             name, default)
 
 
-async def _burst_http(app: Any, n: int, tokens: int) -> tuple[float, float]:
-    """As :func:`_burst`, through the own HTTP layer: request bytes in, response bytes out."""
+async def _burst_http(app: Any, n: int, tokens: int, raw: Any = None) -> tuple[float, float]:
+    """As :func:`_burst`, through the own HTTP layer: request bytes in, response bytes out
+    (through ``raw``'s streams instead, a ``raw_pacer.Pacer``, when given)."""
     from benchmarks.pacing_bench import request_bytes
     from mockllm.http.protocol import HttpProtocol, ServerState
 
     loop = asyncio.get_running_loop()
     state = ServerState(app, loop)
+    if raw is not None:
+        from benchmarks.raw_pacer import Protocol
+
+        shape = argparse.Namespace(ttft=raw.ttft, itl=raw.itl, tokens=tokens)
     request = request_bytes(8000, tokens)
     first_left = n
     ended = 0
@@ -170,7 +178,7 @@ async def _burst_http(app: Any, n: int, tokens: int) -> tuple[float, float]:
             proto.connection_lost(None)
             sink.on_write = None  # as uvloop's transport lets go of its protocol
 
-        proto = HttpProtocol(state)
+        proto: Any = HttpProtocol(state) if raw is None else Protocol(raw.pacer, shape)
         sink = _Sink(on_write)
         proto.connection_made(sink)
         proto.data_received(request)
@@ -192,16 +200,22 @@ def main() -> None:
     ap.add_argument("--itl", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--http", choices=("asgi", "mockllm"), default="asgi",
-                    help="asgi: the app called directly; mockllm: through the own HTTP layer")
+    ap.add_argument("--http", choices=("asgi", "mockllm", "raw"), default="asgi",
+                    help="asgi: the app called directly; mockllm: through the own HTTP layer; "
+                         "raw: the floor's streams (benchmarks.raw_pacer) the same way")
     args = ap.parse_args()
     loop = new_loop()
     app = _app(args.ttft, args.itl, args.tokens)
     body = _body(args.tokens)
+    raw = None
+    if args.http == "raw":
+        from benchmarks.raw_pacer import Pacer
+
+        raw = argparse.Namespace(pacer=Pacer(loop), ttft=args.ttft, itl=args.itl)
 
     def burst(n: int) -> Any:
-        if args.http == "mockllm":
-            return _burst_http(app, n, args.tokens)
+        if args.http != "asgi":
+            return _burst_http(app, n, args.tokens, raw)
         return _burst(app, n, body)
 
     loop.run_until_complete(burst(200))  # warm caches

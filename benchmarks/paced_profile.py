@@ -29,6 +29,8 @@ import gc
 import pstats
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -136,18 +138,15 @@ class _Sink(asyncio.Transport):
             name, default)
 
 
-async def _burst_http(app: Any, n: int, tokens: int, raw: Any = None) -> tuple[float, float]:
+async def _burst_http(app: Any, n: int, tokens: int,
+                      protocol: Callable[[], Any] | None = None) -> tuple[float, float]:
     """As :func:`_burst`, through the own HTTP layer: request bytes in, response bytes out
-    (through ``raw``'s streams instead, a ``raw_pacer.Pacer``, when given)."""
+    (through the connections ``protocol()`` makes instead, when given)."""
     from benchmarks.pacing_bench import request_bytes
     from mockllm.http.protocol import HttpProtocol, ServerState
 
     loop = asyncio.get_running_loop()
     state = ServerState(app, loop)
-    if raw is not None:
-        from benchmarks.raw_pacer import Protocol
-
-        shape = argparse.Namespace(ttft=raw.ttft, itl=raw.itl, tokens=tokens)
     request = request_bytes(8000, tokens)
     first_left = n
     ended = 0
@@ -178,7 +177,7 @@ async def _burst_http(app: Any, n: int, tokens: int, raw: Any = None) -> tuple[f
             proto.connection_lost(None)
             sink.on_write = None  # as uvloop's transport lets go of its protocol
 
-        proto: Any = HttpProtocol(state) if raw is None else Protocol(raw.pacer, shape)
+        proto: Any = HttpProtocol(state) if protocol is None else protocol()
         sink = _Sink(on_write)
         proto.connection_made(sink)
         proto.data_received(request)
@@ -207,15 +206,15 @@ def main() -> None:
     loop = new_loop()
     app = _app(args.ttft, args.itl, args.tokens)
     body = _body(args.tokens)
-    raw = None
-    if args.http == "raw":
-        from benchmarks.raw_pacer import Pacer
+    protocol: Callable[[], Any] | None = None
+    if args.http == "raw":  # the floor's streams, with this run's TTFT, ITL and tokens
+        from benchmarks.raw_pacer import Pacer, Protocol
 
-        raw = argparse.Namespace(pacer=Pacer(loop), ttft=args.ttft, itl=args.itl)
+        protocol = partial(Protocol, Pacer(loop), args)
 
     def burst(n: int) -> Any:
         if args.http != "asgi":
-            return _burst_http(app, n, args.tokens, raw)
+            return _burst_http(app, n, args.tokens, protocol)
         return _burst(app, n, body)
 
     loop.run_until_complete(burst(200))  # warm caches

@@ -52,6 +52,7 @@ OFF_LOOP_INPUTS = 16
 _HEADERS_KEY = "mockllm.headers"
 #: Strict mode only needs the top-level keys; Raw leaves the values undecoded.
 _keys_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_TOO_LARGE = "Request body too large: the limit is {} bytes."  # however it was found out
 
 #: Where :meth:`Endpoint.plan` leaves a fault for a non-streamed answer.
 FAULT_KEY = "mockllm.fault"
@@ -344,17 +345,16 @@ class Endpoint:
             return cached
         limit = self.context.config.server.max_body_bytes
         receive = request.receive
-        if getattr(receive, "__func__", None) is RECEIVE:  # mockllm's own HTTP layer
-            # Most requests were read whole before their app ran: one length to check.
+        if getattr(receive, "__func__", None) is RECEIVE:  # own HTTP layer; most bodies are whole
             whole: bytes | None = receive.__self__.whole_body()  # type: ignore[attr-defined]
             if whole is not None:
                 if len(whole) > limit:
-                    raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
+                    raise ApiError(413, _TOO_LARGE.format(limit))
                 request._body = whole  # noqa: SLF001 - as below
                 return whole
         length = self.headers(request).get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
+            raise ApiError(413, _TOO_LARGE.format(limit))
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -365,7 +365,7 @@ class Endpoint:
             if chunk:
                 size += len(chunk)
                 if size > limit:
-                    raise ApiError(413, f"Request body too large: the limit is {limit} bytes.")
+                    raise ApiError(413, _TOO_LARGE.format(limit))
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 break

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from mockllm.http.head import NO_BODY, Framing, build_head, chunk
@@ -183,7 +183,7 @@ class RequestCycle:
         self._body(body, False)
         return True
 
-    def _start(self, status: int, headers: Any) -> None:
+    def _start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
         self.expect_100 = False
         bodiless = status in NO_BODY or self.scope["method"] == "HEAD"
         if type(headers) is not list:  # any iterable of pairs, as ASGI allows
